@@ -1,0 +1,541 @@
+//! Parsing `#[record(...)]` and the `#[serde(...)]` attributes that decide
+//! what serde writes. Each mistake is recorded in the [`Ctxt`] at the
+//! offending token, and parsing goes on so that all are reported together.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
+
+use crate::case::RenameRule;
+use crate::ctxt::Ctxt;
+
+/// One attribute value, remembering where it was written so that a second
+/// occurrence and later cross-checks can point at it.
+pub(crate) struct Attr<'c, T> {
+    cx: &'c Ctxt,
+    name: &'static str,
+    value: Option<(TokenStream, T)>,
+}
+
+impl<'c, T> Attr<'c, T> {
+    fn none(cx: &'c Ctxt, name: &'static str) -> Self {
+        Attr {
+            cx,
+            name,
+            value: None,
+        }
+    }
+
+    fn set<S: ToTokens>(&mut self, spanned: S, value: T) {
+        let tokens = spanned.into_token_stream();
+        if self.value.is_some() {
+            self.cx.error_spanned_by(
+                tokens,
+                format!("duplicate `{}` attribute; give it once", self.name),
+            );
+        } else {
+            self.value = Some((tokens, value));
+        }
+    }
+
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.value.as_ref().map(|(_, value)| value)
+    }
+
+    /// The tokens the attribute was written as, for errors about it.
+    pub(crate) fn tokens(&self) -> Option<&TokenStream> {
+        self.value.as_ref().map(|(tokens, _)| tokens)
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.value.is_some()
+    }
+}
+
+/// A setting value in `settings(...)`.
+#[derive(Clone, Debug)]
+pub(crate) enum SettingLit {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+const RECORD_ATTRIBUTES: &str = "name, app_label, timedepth, template_name, template, settings(...), dynamic, backend, retention, unique_together(...), simple";
+const FIELD_ATTRIBUTES: &str = "timestamp, keyword, text, mapping, flatten";
+
+/// The attributes on the struct.
+pub(crate) struct Container<'c> {
+    pub(crate) name: Attr<'c, String>,
+    pub(crate) app_label: Attr<'c, String>,
+    pub(crate) timedepth: Attr<'c, String>,
+    pub(crate) template_name: Attr<'c, String>,
+    pub(crate) template: Attr<'c, String>,
+    pub(crate) settings: Attr<'c, Vec<(String, SettingLit)>>,
+    pub(crate) dynamic: Attr<'c, String>,
+    pub(crate) backend: Attr<'c, String>,
+    pub(crate) retention: Attr<'c, (String, u64)>,
+    pub(crate) unique_together: Attr<'c, Vec<syn::Ident>>,
+    pub(crate) simple: Attr<'c, ()>,
+    /// serde's `rename_all` (the serialize side).
+    pub(crate) rename_all: Attr<'c, RenameRule>,
+}
+
+impl<'c> Container<'c> {
+    pub(crate) fn from_attrs(cx: &'c Ctxt, attrs: &[Attribute]) -> Self {
+        let mut c = Container {
+            name: Attr::none(cx, "name"),
+            app_label: Attr::none(cx, "app_label"),
+            timedepth: Attr::none(cx, "timedepth"),
+            template_name: Attr::none(cx, "template_name"),
+            template: Attr::none(cx, "template"),
+            settings: Attr::none(cx, "settings"),
+            dynamic: Attr::none(cx, "dynamic"),
+            backend: Attr::none(cx, "backend"),
+            retention: Attr::none(cx, "retention"),
+            unique_together: Attr::none(cx, "unique_together"),
+            simple: Attr::none(cx, "simple"),
+            rename_all: Attr::none(cx, "rename_all"),
+        };
+        for attr in attrs {
+            if attr.path().is_ident("record") {
+                parse_nested(cx, attr, |meta| c.parse_record_meta(cx, meta));
+            } else if attr.path().is_ident("serde") {
+                parse_nested(cx, attr, |meta| c.parse_serde_meta(cx, meta));
+            }
+        }
+        c
+    }
+
+    fn parse_record_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        let path = meta.path.clone();
+        let key = path_name(&path);
+        match key.as_str() {
+            "name" | "app_label" | "template_name" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                if let Some(problem) = index_name_problem(&lit.value(), false) {
+                    cx.error_spanned_by(
+                        &lit,
+                        format!("invalid {key} {:?}: {problem}", lit.value()),
+                    );
+                }
+                let attr = match key.as_str() {
+                    "name" => &mut self.name,
+                    "app_label" => &mut self.app_label,
+                    _ => &mut self.template_name,
+                };
+                attr.set(&path, lit.value());
+            }
+            "template" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let pattern = lit.value();
+                if !pattern.contains('*') {
+                    cx.error_spanned_by(&lit, format!(
+                        "template {pattern:?} has no `*`: it is the index pattern that every partition of the type must match, such as \"{pattern}_*\""
+                    ));
+                } else if let Some(problem) = index_name_problem(&pattern, true) {
+                    cx.error_spanned_by(&lit, format!("invalid template {pattern:?}: {problem}"));
+                }
+                self.template.set(&path, pattern);
+            }
+            "timedepth" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                match lit.value().as_str() {
+                    "year" | "month" | "day" | "hour" => self.timedepth.set(&path, lit.value()),
+                    other => cx.error_spanned_by(&lit, format!(
+                        "unknown timedepth {other:?}; use one of \"year\", \"month\", \"day\", \"hour\""
+                    )),
+                }
+            }
+            "dynamic" => {
+                let value = meta.value()?;
+                let text = if value.peek(LitStr) {
+                    let lit: LitStr = value.parse()?;
+                    (lit.value(), lit.into_token_stream())
+                } else {
+                    let lit: syn::LitBool = value.parse()?;
+                    (lit.value.to_string(), lit.into_token_stream())
+                };
+                match text.0.as_str() {
+                    "strict" | "true" | "false" | "runtime" => self.dynamic.set(&path, text.0),
+                    other => cx.error_spanned_by(text.1, format!(
+                        "unknown dynamic setting {other:?}; use one of \"strict\", \"true\", \"false\", \"runtime\""
+                    )),
+                }
+            }
+            "backend" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                if lit.value().trim().is_empty() {
+                    cx.error_spanned_by(&lit, "backend name is empty; name a backend from your configuration, or leave `backend` out for \"default\"");
+                }
+                self.backend.set(&path, lit.value());
+            }
+            "retention" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                match parse_retention(&lit.value()) {
+                    Some(seconds) => self.retention.set(&path, (lit.value(), seconds)),
+                    None => cx.error_spanned_by(&lit, format!(
+                        "invalid retention {:?}; write a whole number and a unit: \"90d\", \"12h\", \"2w\", \"30m\" or \"45s\"",
+                        lit.value()
+                    )),
+                }
+            }
+            "settings" => {
+                let mut settings = Vec::new();
+                meta.parse_nested_meta(|setting| {
+                    let key = path_name(&setting.path);
+                    let expr: Expr = setting.value()?.parse()?;
+                    match setting_lit(&expr) {
+                        Some(value) => settings.push((key, value)),
+                        None => cx.error_spanned_by(
+                            &expr,
+                            format!("setting `{key}` must be a string, number or boolean literal"),
+                        ),
+                    }
+                    Ok(())
+                })?;
+                self.settings.set(&path, settings);
+            }
+            "unique_together" => {
+                let mut fields = Vec::new();
+                meta.parse_nested_meta(|field| {
+                    match field.path.get_ident() {
+                        Some(ident) => fields.push(ident.clone()),
+                        None => {
+                            cx.error_spanned_by(&field.path, "unique_together lists field names")
+                        }
+                    }
+                    Ok(())
+                })?;
+                if fields.is_empty() {
+                    cx.error_spanned_by(
+                        &path,
+                        "unique_together needs at least one field: unique_together(day, item_id)",
+                    );
+                }
+                self.unique_together.set(&path, fields);
+            }
+            "simple" => self.simple.set(&path, ()),
+            _ => {
+                let hint = if FIELD_ATTRIBUTES.split(", ").any(|a| a == key) {
+                    format!("`{key}` is a field attribute; put it on a field")
+                } else {
+                    format!("expected one of: {RECORD_ATTRIBUTES}")
+                };
+                cx.error_spanned_by(&path, format!("unknown record attribute `{key}`; {hint}"));
+                skip_value(&meta)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_serde_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        let key = path_name(&meta.path);
+        match key.as_str() {
+            "rename_all" => {
+                if let Some(rule) = serialize_name(&meta)? {
+                    match RenameRule::from_str(&rule.value()) {
+                        Some(rule) => self.rename_all.set(&meta.path, rule),
+                        None => cx.error_spanned_by(&rule, "unknown rename_all rule"),
+                    }
+                }
+            }
+            "tag" | "content" | "untagged" | "transparent" | "into" | "from" | "try_from"
+            | "remote" => {
+                cx.error_spanned_by(&meta.path, format!(
+                    "esrecord cannot follow `#[serde({key})]`: it changes the shape of the stored document, which the mapping must describe field by field; remove it, and model the shape with plain fields and `#[derive(Composite)]` structs"
+                ));
+                skip_value(&meta)?;
+            }
+            _ => skip_value(&meta)?,
+        }
+        Ok(())
+    }
+}
+
+/// The attributes on one field.
+pub(crate) struct Field<'c> {
+    pub(crate) timestamp: Attr<'c, ()>,
+    pub(crate) keyword: Attr<'c, ()>,
+    pub(crate) text: Attr<'c, ()>,
+    pub(crate) mapping: Attr<'c, String>,
+    /// `#[record(flatten)]` or `#[serde(flatten)]`.
+    pub(crate) flatten: Attr<'c, ()>,
+    /// serde's `rename` (the serialize side).
+    pub(crate) rename: Attr<'c, String>,
+    /// serde's `skip` or `skip_serializing`: the field is never written.
+    pub(crate) skip: Attr<'c, ()>,
+    /// serde's `with`, `serialize_with` or `getter`: written by custom code.
+    pub(crate) custom_serialize: Attr<'c, String>,
+}
+
+impl<'c> Field<'c> {
+    pub(crate) fn from_attrs(cx: &'c Ctxt, attrs: &[Attribute]) -> Self {
+        let mut f = Field {
+            timestamp: Attr::none(cx, "timestamp"),
+            keyword: Attr::none(cx, "keyword"),
+            text: Attr::none(cx, "text"),
+            mapping: Attr::none(cx, "mapping"),
+            flatten: Attr::none(cx, "flatten"),
+            rename: Attr::none(cx, "rename"),
+            skip: Attr::none(cx, "skip"),
+            custom_serialize: Attr::none(cx, "with"),
+        };
+        for attr in attrs {
+            if attr.path().is_ident("record") {
+                parse_nested(cx, attr, |meta| f.parse_record_meta(cx, meta));
+            } else if attr.path().is_ident("serde") {
+                parse_nested(cx, attr, |meta| f.parse_serde_meta(meta));
+            }
+        }
+        f.check_combinations(cx);
+        f
+    }
+
+    fn parse_record_meta(&mut self, cx: &Ctxt, meta: ParseNestedMeta) -> syn::Result<()> {
+        let key = path_name(&meta.path);
+        match key.as_str() {
+            "timestamp" => self.timestamp.set(&meta.path, ()),
+            "keyword" => self.keyword.set(&meta.path, ()),
+            "text" => self.text.set(&meta.path, ()),
+            "flatten" => self.flatten.set(&meta.path, ()),
+            "mapping" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                match serde_json::from_str::<serde_json::Value>(&lit.value()) {
+                    Ok(serde_json::Value::Object(_)) => self.mapping.set(&meta.path, lit.value()),
+                    Ok(_) => cx.error_spanned_by(&lit, "mapping must be a JSON object, such as r#\"{\"type\": \"keyword\"}\"#"),
+                    Err(error) => cx.error_spanned_by(&lit, format!("mapping is not valid JSON ({error}); write it as r#\"{{\"type\": \"keyword\"}}\"#")),
+                }
+            }
+            _ => {
+                let hint = if RECORD_ATTRIBUTES
+                    .split(", ")
+                    .any(|a| a.trim_end_matches("(...)") == key)
+                {
+                    format!("`{key}` is a struct attribute; put it on the struct")
+                } else {
+                    format!("expected one of: {FIELD_ATTRIBUTES}")
+                };
+                cx.error_spanned_by(
+                    &meta.path,
+                    format!("unknown field attribute `{key}`; {hint}"),
+                );
+                skip_value(&meta)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_serde_meta(&mut self, meta: ParseNestedMeta) -> syn::Result<()> {
+        let key = path_name(&meta.path);
+        match key.as_str() {
+            "rename" => {
+                if let Some(name) = serialize_name(&meta)? {
+                    self.rename.set(&meta.path, name.value());
+                }
+            }
+            "skip" | "skip_serializing" => self.skip.set(&meta.path, ()),
+            "flatten" => self.flatten.set(&meta.path, ()),
+            "with" | "serialize_with" | "getter" => {
+                self.custom_serialize.set(&meta.path, key);
+                skip_value(&meta)?;
+            }
+            _ => skip_value(&meta)?,
+        }
+        Ok(())
+    }
+
+    fn check_combinations(&self, cx: &Ctxt) {
+        let kinds = [
+            ("keyword", self.keyword.tokens()),
+            ("text", self.text.tokens()),
+            ("mapping", self.mapping.tokens()),
+        ];
+        let given: Vec<_> = kinds
+            .iter()
+            .filter_map(|(name, tokens)| tokens.map(|t| (*name, t)))
+            .collect();
+        if let [(first, _), (second, tokens), ..] = given.as_slice() {
+            cx.error_spanned_by(
+                tokens,
+                format!("`{first}` and `{second}` both set this field's mapping; keep one"),
+            );
+        }
+        if let Some(tokens) = self.flatten.tokens() {
+            if let Some((name, _)) = given.first() {
+                cx.error_spanned_by(
+                    tokens,
+                    format!(
+                        "a flattened field has no mapping of its own; remove `{name}` or `flatten`"
+                    ),
+                );
+            }
+            if self.timestamp.is_set() {
+                cx.error_spanned_by(tokens, "the timestamp field cannot be flattened");
+            }
+        }
+        if let (Some(tokens), Some(how)) =
+            (self.custom_serialize.tokens(), self.custom_serialize.get())
+            && !self.mapping.is_set()
+            && !self.skip.is_set()
+        {
+            cx.error_spanned_by(tokens, format!(
+                "`#[serde({how})]` writes this field in a shape esrecord cannot know; state it with #[record(mapping = r#\"{{\"type\": ...}}\"#)]"
+            ));
+        }
+    }
+}
+
+/// Runs `f` on each item of `#[name(...)]`, recording parse errors.
+fn parse_nested(
+    cx: &Ctxt,
+    attr: &Attribute,
+    mut f: impl FnMut(ParseNestedMeta) -> syn::Result<()>,
+) {
+    if let Err(error) = attr.parse_nested_meta(|meta| f(meta)) {
+        cx.syn_error(error);
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// Consumes what follows an attribute we do not interpret: `= value` or `(...)`.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let value = meta.value()?;
+        while !value.is_empty() && !value.peek(syn::Token![,]) {
+            value.parse::<proc_macro2::TokenTree>()?;
+        }
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|inner| skip_value(&inner))?;
+    }
+    Ok(())
+}
+
+/// The serialize-side name of `rename = "x"` or `rename(serialize = "x", deserialize = "y")`.
+fn serialize_name(meta: &ParseNestedMeta) -> syn::Result<Option<LitStr>> {
+    if meta.input.peek(syn::Token![=]) {
+        return meta.value()?.parse().map(Some);
+    }
+    let mut name = None;
+    meta.parse_nested_meta(|inner| {
+        let lit: LitStr = inner.value()?.parse()?;
+        if inner.path.is_ident("serialize") {
+            name = Some(lit);
+        }
+        Ok(())
+    })?;
+    Ok(name)
+}
+
+fn setting_lit(expr: &Expr) -> Option<SettingLit> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Str(s) => Some(SettingLit::Str(s.value())),
+            Lit::Int(i) => i.base10_parse().ok().map(SettingLit::Int),
+            Lit::Float(f) => f.base10_parse().ok().map(SettingLit::Float),
+            Lit::Bool(b) => Some(SettingLit::Bool(b.value)),
+            _ => None,
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match setting_lit(expr)? {
+            SettingLit::Int(i) => Some(SettingLit::Int(-i)),
+            SettingLit::Float(f) => Some(SettingLit::Float(-f)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `"90d"` -> seconds.
+fn parse_retention(text: &str) -> Option<u64> {
+    let unit_at = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(unit_at);
+    let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    number.checked_mul(unit_seconds)
+}
+
+/// Why `name` breaks Elasticsearch's index-name rules, if it does. The
+/// runtime applies the same rule to names built at run time
+/// (`runtime/src/naming.rs`, `check_name`).
+pub(crate) fn index_name_problem(name: &str, allow_star: bool) -> Option<String> {
+    const FORBIDDEN: &[char] = &['\\', '/', '*', '?', '"', '<', '>', '|', ',', '#', ' ', ':'];
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if name.len() > 200 {
+        return Some(format!(
+            "it is {} bytes long; keep it under 200 so index names fit in 255",
+            name.len()
+        ));
+    }
+    if let Some(first) = name
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '-' | '_' | '+' | '.'))
+    {
+        return Some(format!(
+            "it starts with `{first}`; start with a letter or digit"
+        ));
+    }
+    if name.chars().any(char::is_uppercase) {
+        return Some(format!(
+            "it has uppercase letters; index names are lowercase: {:?}",
+            name.to_lowercase()
+        ));
+    }
+    let bad = |c: &char| c.is_control() || (FORBIDDEN.contains(c) && !(allow_star && *c == '*'));
+    if let Some(c) = name.chars().find(bad) {
+        return Some(format!(
+            "it contains {c:?}; index names cannot contain \\ / * ? \" < > | , # : or spaces"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_units() {
+        assert_eq!(parse_retention("90d"), Some(90 * 86_400));
+        assert_eq!(parse_retention("12h"), Some(12 * 3_600));
+        assert_eq!(parse_retention("2w"), Some(2 * 604_800));
+        for bad in [
+            "",
+            "d",
+            "90",
+            "0d",
+            "90x",
+            "1.5d",
+            "-1d",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_retention(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(index_name_problem("shop", false), None);
+        assert!(index_name_problem("Shop", false).is_some());
+        assert!(index_name_problem("shop_*", false).is_some());
+        assert_eq!(index_name_problem("shop_*", true), None);
+        assert!(index_name_problem("_shop", false).is_some());
+    }
+}

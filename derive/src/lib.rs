@@ -1,0 +1,45 @@
+//! Derive macros for [esrecord](https://docs.rs/esrecord): `#[derive(Record)]`
+//! and `#[derive(Composite)]`. Use them through the `esrecord` crate, which
+//! re-exports them and documents their attributes.
+//!
+//! Each derive parses the struct into a small model (`ast`, `attr`),
+//! validates it, collecting every mistake with its span (`ctxt`), and only
+//! then expands (`expand`).
+
+mod ast;
+mod attr;
+mod case;
+mod ctxt;
+mod expand;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+use crate::ast::{Container, Derive};
+use crate::ctxt::Ctxt;
+
+/// Makes a struct a record type: index template, time-partitioned index
+/// names, registration, typed field handles. See the `esrecord` crate.
+#[proc_macro_derive(Record, attributes(record))]
+pub fn derive_record(input: TokenStream) -> TokenStream {
+    derive(parse_macro_input!(input as DeriveInput), Derive::Record)
+}
+
+/// Makes a struct nestable in records, as an object or flattened into its
+/// parent. See the `esrecord` crate.
+#[proc_macro_derive(Composite, attributes(record))]
+pub fn derive_composite(input: TokenStream) -> TokenStream {
+    derive(parse_macro_input!(input as DeriveInput), Derive::Composite)
+}
+
+fn derive(input: DeriveInput, derive: Derive) -> TokenStream {
+    let cx = Ctxt::default();
+    let container = Container::from_ast(&cx, &input, derive);
+    if let Err(errors) = cx.check() {
+        return errors.to_compile_error().into();
+    }
+    match container {
+        Some(container) => expand::expand(&container, derive).into(),
+        None => TokenStream::new(),
+    }
+}

@@ -1,0 +1,123 @@
+//! The one error type of the runtime crate.
+
+use std::fmt;
+
+/// Everything that can go wrong in esrecord, with a message that says what to do next.
+///
+/// ```
+/// use esrecord::naming::validate_index_name;
+/// let err = validate_index_name("Shop").unwrap_err();
+/// assert!(err.to_string().contains("lowercase"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A name built at run time breaks Elasticsearch's index-name rules.
+    #[error(
+        "invalid {what} {name:?}: {reason}; choose a name of lowercase letters, digits, `_`, `-` and `.`"
+    )]
+    InvalidName {
+        /// What the name was for: "index name", "template name", "prefix", ...
+        what: &'static str,
+        /// The offending name.
+        name: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
+    /// A time bound such as `(2024, 13)` that names no instant.
+    #[error("invalid time bound {bound}: {reason}")]
+    InvalidTimeBound {
+        /// The bound as the caller wrote it.
+        bound: String,
+        /// Why it names no instant.
+        reason: &'static str,
+    },
+
+    /// A time range whose start is not before its end.
+    #[error(
+        "empty time range: from {from} is not before until {until}; a range selects from <= timestamp < until, so put the earlier bound first"
+    )]
+    EmptyRange {
+        /// The start of the range, RFC 3339.
+        from: String,
+        /// The end of the range, RFC 3339.
+        until: String,
+    },
+
+    /// A timestamp that cannot be placed in a partition.
+    #[error("timestamp {timestamp} is out of range: {reason}")]
+    TimestampOutOfRange {
+        /// The timestamp, RFC 3339.
+        timestamp: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
+    /// Two registered record types would share templates or indexes.
+    #[error("{0}")]
+    Collision(Collisions),
+
+    /// No registered record type has that name.
+    #[error(
+        "no record type named {name:?}; known types: {known}. Check the name, or make sure the crate that declares it is linked into this binary"
+    )]
+    UnknownType {
+        /// The name that was asked for.
+        name: String,
+        /// The names that exist, comma-separated.
+        known: String,
+    },
+
+    /// A record or one of its fields could not be turned into JSON.
+    #[error("cannot serialize {what}: {source}")]
+    Serialize {
+        /// What was being serialized.
+        what: String,
+        /// The serializer's own error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid_name(what: &'static str, name: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidName {
+            what,
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every pair of registered record types whose names collide, as reported by
+/// [`registry::check_collisions`](crate::registry::check_collisions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collisions(pub Vec<Collision>);
+
+/// Two record types that would share a template name or whose index patterns overlap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    /// The Rust path of the first type.
+    pub first: &'static str,
+    /// The Rust path of the second type.
+    pub second: &'static str,
+    /// What they share, e.g. `template name "shop_pageview"`.
+    pub what: String,
+}
+
+impl fmt::Display for Collisions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} record type name collision(s):", self.0.len())?;
+        for c in &self.0 {
+            writeln!(f, "  {} and {} share {}", c.first, c.second, c.what)?;
+        }
+        write!(
+            f,
+            "give one of each pair another `name`, `app_label`, `template_name` or `template` in #[record(...)]"
+        )
+    }
+}

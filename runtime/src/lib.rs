@@ -1,0 +1,110 @@
+//! Typed time-series event records for Elasticsearch and an embedded engine.
+//!
+//! `#[derive(Record)]` turns a plain struct into a record type: an index
+//! template (mappings and settings), time-partitioned index names, a place in
+//! the process-wide [`registry`], and typed field handles for searches.
+//!
+//! ```
+//! use chrono::{DateTime, TimeZone, Utc};
+//! use esrecord::{Composite, Record};
+//! use serde::{Deserialize, Serialize};
+//! use std::collections::BTreeMap;
+//!
+//! #[derive(Composite, Serialize, Deserialize, Debug, Clone)]
+//! pub struct Latency { pub p50_ms: f64, pub p99_ms: f64 }
+//!
+//! #[derive(Record, Serialize, Deserialize, Debug, Clone)]
+//! #[record(app_label = "shop", timedepth = "month", settings(number_of_shards = 2, refresh_interval = "5s"))]
+//! pub struct PageView {
+//!     pub timestamp: DateTime<Utc>,
+//!     pub item_id: u64,
+//!     pub path: String,
+//!     pub latency: Latency,
+//!     pub tags: BTreeMap<String, String>,
+//! }
+//!
+//! let t = PageView::record_type();
+//! let ts = Utc.with_ymd_and_hms(2024, 3, 5, 7, 8, 9).unwrap();
+//! assert_eq!(t.index_for(&ts), "shop_pageview_2024.03");
+//! assert_eq!(PageView::fields().latency.p99_ms.path(), "latency.p99_ms");
+//! assert_eq!(t.template_body()["template"]["mappings"]["properties"]["tags"]["type"], "flattened");
+//! ```
+//!
+//! # Attributes
+//!
+//! On the struct, `#[record(...)]` takes: `name` (the type name; default the
+//! struct name lowercased), `app_label` (default the defining crate's name),
+//! `timedepth` (`year`, `month`, `day` or `hour`), `template_name`,
+//! `template` (the index pattern), `settings(key = value, ...)`, `dynamic`
+//! (`strict` by default, `true`, `false`, `runtime`), `backend` (a named
+//! backend; default `default`), `retention` (`"90d"`, `"12h"`, `"2w"`...),
+//! `unique_together(field, ...)` (a deterministic document id, so recording
+//! the same key again overwrites; see [`document_id`]) and `simple` (one
+//! index, not time-partitioned).
+//!
+//! On a field: `timestamp` (the record's time; default the field named
+//! `timestamp`), `keyword`, `text`, `mapping = r#"{...}"#` (any mapping) and
+//! `flatten` (merge a [`Composite`]'s fields into the parent). serde's
+//! `rename`, `rename_all`, `skip` and `flatten` are followed, so mappings
+//! name what serde writes; serde attributes that change a field's shape in
+//! ways the mapping cannot follow are compile errors.
+
+extern crate self as esrecord;
+
+pub mod bulk;
+pub mod document_id;
+mod error;
+pub mod fields;
+mod leaves;
+pub mod mapping;
+pub mod naming;
+mod record;
+mod record_type;
+pub mod registry;
+pub mod template;
+
+pub use crate::error::{Collision, Collisions, Error, Result};
+pub use crate::fields::{Field, MapField};
+pub use crate::leaves::numeric_leaves;
+pub use crate::naming::{TimeBound, TimeRange, Timedepth};
+pub use crate::record::{Composite, Record};
+pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retention, SettingValue};
+pub use esrecord_derive::{Composite, Record};
+
+/// What generated code refers to. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::document_id::UniqueKey;
+    pub use crate::fields::{Field, join_path};
+    pub use crate::mapping::{
+        DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
+    };
+    pub use crate::record::{Composite, Record};
+    pub use crate::record_type::{Dynamic, RecordSpec, RecordType, Retention, SettingValue};
+    pub use crate::registry::Registration;
+    pub use crate::{Result, Timedepth};
+    pub use chrono::{DateTime, Utc};
+    pub use inventory;
+    pub use serde_json::{Map, Value};
+    pub use std::option::Option::{self, None, Some};
+    pub use std::result::Result::Ok;
+    pub use std::string::String;
+    pub use std::sync::OnceLock;
+
+    /// The timestamp of a record, from its timestamp field.
+    pub fn timestamp_of<T: TimestampField>(field: &T) -> Option<DateTime<Utc>> {
+        Some(field.instant())
+    }
+
+    /// Checks at compile time that `T` can be a keyword.
+    pub fn assert_keyword<T: KeywordField + ?Sized>() {}
+
+    /// Checks at compile time that `T` can be full text.
+    pub fn assert_text<T: TextField + ?Sized>() {}
+
+    /// A mapping given as a JSON literal in `#[record(mapping = ...)]`; the
+    /// derive has checked that it parses as a JSON object.
+    pub fn mapping_literal(json: &str) -> Value {
+        serde_json::from_str(json).unwrap_or(Value::Null)
+    }
+}

@@ -1,0 +1,458 @@
+//! `RecordType`: the static description of a record type, and the names of
+//! its template, pattern and indexes.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::mapping::DynamicTemplates;
+use crate::naming::{self, TimeBound, TimeRange, Timedepth, ascii_to_string};
+use crate::record::Record;
+use crate::template::schema_hash;
+
+/// How many index patterns a range search may name before it falls back to
+/// the type's full pattern.
+pub const DEFAULT_PATTERN_LIMIT: usize = 32;
+
+/// What `#[derive(Record)]` knows about a record type. Generated code builds
+/// one as a `static`; everything else reads it through [`RecordType`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RecordSpec {
+    /// `module::path::TypeName` of the Rust type.
+    pub rust_path: &'static str,
+    /// The type name: the struct name lowercased, or `name = "..."`.
+    pub name: &'static str,
+    /// The app label: the defining crate's name, or `app_label = "..."`.
+    pub app_label: &'static str,
+    /// `timedepth = "..."`, if given.
+    pub timedepth: Option<Timedepth>,
+    /// `template_name = "..."`, if given.
+    pub template_name: Option<&'static str>,
+    /// `template = "..."` (the index pattern), if given.
+    pub template: Option<&'static str>,
+    /// `settings(...)`, in declaration order.
+    pub settings: &'static [(&'static str, SettingValue)],
+    /// `dynamic = "..."`; strict by default.
+    pub dynamic: Dynamic,
+    /// The named backend the type is stored in.
+    pub backend: &'static str,
+    /// `retention = "..."`, if given.
+    pub retention: Option<Retention>,
+    /// The stored names of the `unique_together` fields, sorted.
+    pub unique_together: &'static [&'static str],
+    /// `simple`: one index, not time-partitioned.
+    pub simple: bool,
+    /// The stored name of the timestamp field.
+    pub timestamp_field: Option<&'static str>,
+    /// Builds the mapping's `properties` (and its dynamic templates).
+    pub properties: fn(&mut DynamicTemplates) -> Map<String, Value>,
+}
+
+/// A value in `#[record(settings(...))]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SettingValue {
+    /// A string, e.g. `refresh_interval = "5s"`.
+    Str(&'static str),
+    /// An integer, e.g. `number_of_shards = 2`.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl SettingValue {
+    /// The value as JSON.
+    pub fn to_json(self) -> Value {
+        match self {
+            SettingValue::Str(s) => json!(s),
+            SettingValue::Int(n) => json!(n),
+            SettingValue::Float(x) => json!(x),
+            SettingValue::Bool(b) => json!(b),
+        }
+    }
+}
+
+/// What the mapping does with fields it does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dynamic {
+    /// Reject documents with undeclared fields (the default).
+    #[default]
+    Strict,
+    /// Add undeclared fields to the mapping.
+    True,
+    /// Keep undeclared fields in `_source` without indexing them.
+    False,
+    /// Map undeclared fields as runtime fields.
+    Runtime,
+}
+
+impl Dynamic {
+    /// The value of `mappings.dynamic`.
+    pub fn to_json(self) -> Value {
+        match self {
+            Dynamic::Strict => json!("strict"),
+            Dynamic::True => json!(true),
+            Dynamic::False => json!(false),
+            Dynamic::Runtime => json!("runtime"),
+        }
+    }
+}
+
+/// How long a type's partitions are kept, from `retention = "90d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    text: &'static str,
+    seconds: u64,
+}
+
+impl Retention {
+    /// A retention written as `text`, lasting `seconds`. The derive parses
+    /// the attribute; use this to build one by hand.
+    pub const fn new(text: &'static str, seconds: u64) -> Self {
+        Retention { text, seconds }
+    }
+
+    /// The retention as written in the attribute, e.g. `"90d"`.
+    pub fn as_str(&self) -> &'static str {
+        self.text
+    }
+
+    /// The retention as a duration.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
+}
+
+impl fmt::Display for Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+/// A record type: its names, partitioning and index template.
+///
+/// Every `#[derive(Record)]` type has one, from `R::record_type()`; the
+/// registry lists them all. A store adjusts a copy to its configuration with
+/// [`with_prefix`](Self::with_prefix) and friends.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use esrecord::Record;
+///
+/// #[derive(Record, serde::Serialize, serde::Deserialize)]
+/// #[record(app_label = "shop")]
+/// struct PageView {
+///     timestamp: chrono::DateTime<Utc>,
+///     path: String,
+/// }
+///
+/// let t = PageView::record_type();
+/// let ts = Utc.with_ymd_and_hms(2024, 3, 5, 7, 8, 9).unwrap();
+/// assert_eq!(t.template_name(), "shop_pageview");
+/// assert_eq!(t.pattern(), "shop_pageview_*");
+/// assert_eq!(t.index_for(&ts), "shop_pageview_2024.03.05");
+/// assert_eq!(t.with_prefix("prod-").index_for(&ts), "prod-shop_pageview_2024.03.05");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RecordType {
+    spec: &'static RecordSpec,
+    prefix: Cow<'static, str>,
+    timedepth: Option<Timedepth>,
+    default_timedepth: Timedepth,
+    pattern_limit: usize,
+}
+
+impl RecordType {
+    /// The record type described by `spec`, with no prefix.
+    #[doc(hidden)]
+    pub const fn new(spec: &'static RecordSpec) -> Self {
+        RecordType {
+            spec,
+            prefix: Cow::Borrowed(""),
+            timedepth: spec.timedepth,
+            default_timedepth: Timedepth::Day,
+            pattern_limit: DEFAULT_PATTERN_LIMIT,
+        }
+    }
+
+    /// This type with every template, pattern and index name prefixed
+    /// (a backend's `index_prefix`). Call [`validate`](Self::validate) to
+    /// check the resulting names.
+    pub fn with_prefix(&self, prefix: impl Into<Cow<'static, str>>) -> RecordType {
+        RecordType {
+            prefix: prefix.into(),
+            ..self.clone()
+        }
+    }
+
+    /// This type partitioned at `depth`, whatever its attribute says.
+    pub fn with_timedepth(&self, depth: Timedepth) -> RecordType {
+        RecordType {
+            timedepth: Some(depth),
+            ..self.clone()
+        }
+    }
+
+    /// This type with `depth` as the timedepth used when the type's attribute
+    /// gives none (a store's configured default).
+    pub fn with_default_timedepth(&self, depth: Timedepth) -> RecordType {
+        RecordType {
+            default_timedepth: depth,
+            ..self.clone()
+        }
+    }
+
+    /// This type with range searches naming at most `limit` patterns before
+    /// falling back to the full pattern.
+    pub fn with_pattern_limit(&self, limit: usize) -> RecordType {
+        RecordType {
+            pattern_limit: limit.max(1),
+            ..self.clone()
+        }
+    }
+
+    /// The Rust path of the type, e.g. `shop::metrics::PageView`.
+    pub fn rust_path(&self) -> &'static str {
+        self.spec.rust_path
+    }
+
+    /// The type name, e.g. `pageview`.
+    pub fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// The app label, e.g. `shop`.
+    pub fn app_label(&self) -> &'static str {
+        self.spec.app_label
+    }
+
+    /// The index prefix in force (empty unless set with [`with_prefix`](Self::with_prefix)).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The named backend the type is stored in (`default` unless set).
+    pub fn backend(&self) -> &'static str {
+        self.spec.backend
+    }
+
+    /// How long partitions are kept, if the type says.
+    pub fn retention(&self) -> Option<Retention> {
+        self.spec.retention
+    }
+
+    /// The stored names of the fields that make the document id, sorted;
+    /// empty when ids are random.
+    pub fn unique_together(&self) -> &'static [&'static str] {
+        self.spec.unique_together
+    }
+
+    /// Whether the type has one index rather than time partitions.
+    pub fn is_simple(&self) -> bool {
+        self.spec.simple
+    }
+
+    /// The stored name of the timestamp field (`None` only for simple types without one).
+    pub fn timestamp_field(&self) -> Option<&'static str> {
+        self.spec.timestamp_field
+    }
+
+    /// The `dynamic` setting of the mapping.
+    pub fn dynamic(&self) -> Dynamic {
+        self.spec.dynamic
+    }
+
+    /// The index settings from the attribute, in declaration order.
+    pub fn settings(&self) -> &'static [(&'static str, SettingValue)] {
+        self.spec.settings
+    }
+
+    /// The partition size: the type's attribute, else the store's default,
+    /// else day.
+    pub fn timedepth(&self) -> Timedepth {
+        self.timedepth.unwrap_or(self.default_timedepth)
+    }
+
+    /// The index template's name: `{prefix}{app}_{type}` unless overridden.
+    pub fn template_name(&self) -> String {
+        let mut name = String::with_capacity(self.prefix.len() + 32);
+        self.push_template_name(&mut name);
+        name
+    }
+
+    fn push_template_name(&self, out: &mut String) {
+        out.push_str(&self.prefix);
+        match self.spec.template_name {
+            Some(template_name) => out.push_str(template_name),
+            None => {
+                out.push_str(self.spec.app_label);
+                out.push('_');
+                out.push_str(self.spec.name);
+            }
+        }
+    }
+
+    /// The index pattern of the template: `{template name}_*` unless
+    /// overridden; a simple type's one index name.
+    pub fn pattern(&self) -> String {
+        match self.spec.template {
+            Some(pattern) => format!("{}{pattern}", self.prefix),
+            None if self.spec.simple => self.template_name(),
+            None => format!("{}_*", self.template_name()),
+        }
+    }
+
+    /// What every partition's index name starts with: `{template name}_`.
+    fn partition_base(&self) -> String {
+        let mut base = self.template_name();
+        base.push('_');
+        base
+    }
+
+    /// The index a record with timestamp `ts` goes to (converted to UTC
+    /// first); for a simple type, its one index.
+    pub fn index_for<Tz: TimeZone>(&self, ts: &DateTime<Tz>) -> String {
+        let mut out = Vec::with_capacity(self.prefix.len() + 48);
+        self.write_index_for(&ts.with_timezone(&Utc), &mut out);
+        ascii_to_string(out)
+    }
+
+    /// Appends the index name for `ts` to `out` (the bulk encoder's form of
+    /// [`index_for`](Self::index_for)).
+    pub fn write_index_for(&self, ts: &DateTime<Utc>, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.prefix.as_bytes());
+        match self.spec.template_name {
+            Some(template_name) => out.extend_from_slice(template_name.as_bytes()),
+            None => {
+                out.extend_from_slice(self.spec.app_label.as_bytes());
+                out.push(b'_');
+                out.extend_from_slice(self.spec.name.as_bytes());
+            }
+        }
+        if !self.spec.simple {
+            out.push(b'_');
+            self.timedepth().write_parts(ts, out);
+        }
+    }
+
+    /// The index `record` goes to.
+    pub fn index_of<R: Record>(&self, record: &R) -> String {
+        let mut out = Vec::with_capacity(self.prefix.len() + 48);
+        self.write_index_of(record, &mut out);
+        ascii_to_string(out)
+    }
+
+    /// Appends the index `record` goes to to `out`.
+    pub fn write_index_of<R: Record>(&self, record: &R, out: &mut Vec<u8>) {
+        // Only simple types lack a timestamp, and their index ignores it.
+        let ts = record.timestamp().unwrap_or_default();
+        self.write_index_for(&ts, out);
+    }
+
+    /// The index patterns a search over `from <= timestamp < until` names:
+    /// the fewest patterns that cover every partition the range touches
+    /// (whole years, months and days as wildcards), or the type's full
+    /// pattern when that list would exceed the pattern limit. A simple type
+    /// has one index. `from >= until` is an error.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc> }
+    /// let patterns = PageView::record_type().patterns_for_range((2024, 3, 30), (2024, 4, 2)).unwrap();
+    /// assert_eq!(patterns, ["shop_pageview_2024.03.30", "shop_pageview_2024.03.31", "shop_pageview_2024.04.01"]);
+    /// ```
+    pub fn patterns_for_range(
+        &self,
+        from: impl Into<TimeBound>,
+        until: impl Into<TimeBound>,
+    ) -> Result<Vec<String>> {
+        let range = TimeRange::new(from, until)?;
+        Ok(self.patterns_for(&range))
+    }
+
+    /// [`patterns_for_range`](Self::patterns_for_range) for a resolved range.
+    pub fn patterns_for(&self, range: &TimeRange) -> Vec<String> {
+        if self.spec.simple {
+            return vec![self.template_name()];
+        }
+        naming::patterns_covering(
+            &self.partition_base(),
+            self.timedepth(),
+            range,
+            self.pattern_limit,
+            &self.pattern(),
+        )
+    }
+
+    /// The composable index template body for `PUT _index_template/{name}`:
+    /// `index_patterns`, `template.settings`, `template.mappings` and a
+    /// `_meta` naming the Rust type and the hash of the schema.
+    pub fn template_body(&self) -> Value {
+        let mut templates = DynamicTemplates::default();
+        let properties = (self.spec.properties)(&mut templates);
+        let mut mappings = Map::new();
+        mappings.insert("dynamic".into(), self.spec.dynamic.to_json());
+        if !templates.is_empty() {
+            mappings.insert("dynamic_templates".into(), templates.to_json());
+        }
+        mappings.insert("properties".into(), Value::Object(properties));
+        let settings: Map<String, Value> = self
+            .spec
+            .settings
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.to_json()))
+            .collect();
+        let mut body = json!({
+            "index_patterns": [self.pattern()],
+            "template": { "settings": settings, "mappings": mappings },
+        });
+        let hash = schema_hash(&body);
+        body["_meta"] = json!({
+            "managed_by": "esrecord",
+            "rust_type": self.spec.rust_path,
+            "schema_hash": hash,
+        });
+        body
+    }
+
+    /// Checks the names this type produces at run time (with its prefix):
+    /// the index-name rules, a pattern that matches the type's own index
+    /// names, and room for the time parts within 255 bytes.
+    pub fn validate(&self) -> Result<()> {
+        naming::validate_prefix(&self.prefix)?;
+        let template_name = self.template_name();
+        naming::validate_index_name(&template_name)?;
+        let pattern = self.pattern();
+        naming::validate_pattern(&pattern)?;
+        let sample = self.index_for(
+            &Utc.with_ymd_and_hms(2024, 12, 31, 23, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        );
+        naming::validate_index_name(&sample)?;
+        if !naming::glob_matches(&pattern, &sample) {
+            return Err(Error::invalid_name(
+                "index pattern",
+                &pattern,
+                format!(
+                    "it does not match the type's own index names, such as {sample:?}; make `template` match `{template_name}_*`"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.template_name(), self.spec.rust_path)
+    }
+}

@@ -1,0 +1,148 @@
+//! Record types shared by the integration tests. They live in a library
+//! crate, as an application's record types often do, so the tests also show
+//! that types declared in another crate register and work.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use esrecord::{Composite, Record};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Request latency percentiles: a composite stored as an object.
+#[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The example type of the design: app `shop`, daily partitions.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(
+    app_label = "shop",
+    settings(number_of_shards = 2, refresh_interval = "5s")
+)]
+pub struct PageView {
+    pub timestamp: DateTime<Utc>,
+    pub item_id: u64,
+    pub path: String,
+    pub latency: Latency,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A base shared by several record types (djelme's abstract record types),
+/// flattened into each.
+#[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub host: String,
+    #[serde(rename = "dc")]
+    pub datacenter: Option<String>,
+}
+
+/// Nested composite with its own composite and a renamed field.
+#[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub user_agent: String,
+    pub remote_ip: IpAddr,
+    pub latency: Option<Latency>,
+}
+
+/// Every supported field type, a composite, a nested composite, a flattened
+/// base, maps, field attributes and serde renames; its mapping is pinned by
+/// the snapshot test.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(
+    app_label = "lab",
+    name = "everything",
+    timedepth = "hour",
+    dynamic = "strict",
+    backend = "archive",
+    retention = "90d",
+    settings(
+        number_of_replicas = 0,
+        refresh_interval = "-1",
+        codec = "best_compression",
+        hidden = false,
+        ratio = 0.5
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Everything {
+    #[record(timestamp)]
+    pub happened_at: DateTime<Utc>,
+    pub text_field: String,
+    #[record(text)]
+    pub message: String,
+    #[record(keyword)]
+    pub code: u32,
+    pub flag: bool,
+    pub tiny: i8,
+    pub small: i16,
+    pub medium: i32,
+    pub large: i64,
+    pub ubyte: u8,
+    pub ushort: u16,
+    pub uint: u32,
+    pub ulong: u64,
+    pub size: usize,
+    pub offset: isize,
+    pub ratio32: f32,
+    pub ratio64: f64,
+    pub local_time: DateTime<FixedOffset>,
+    pub naive_time: NaiveDateTime,
+    pub day: NaiveDate,
+    pub id: Uuid,
+    pub ip: IpAddr,
+    pub ip4: Ipv4Addr,
+    pub ip6: Ipv6Addr,
+    pub maybe: Option<u64>,
+    pub many: Vec<String>,
+    pub boxed: Box<i32>,
+    pub latency: Latency,
+    pub client: Client,
+    pub clients: Vec<Client>,
+    #[record(flatten)]
+    pub origin: Origin,
+    pub labels: BTreeMap<String, String>,
+    pub counters: HashMap<String, u64>,
+    pub gauges: BTreeMap<String, f64>,
+    #[record(mapping = r#"{"type": "keyword", "ignore_above": 64}"#)]
+    pub custom: String,
+    #[serde(rename = "renamed_field")]
+    pub original_name: i32,
+    #[serde(skip)]
+    pub not_stored: Vec<u8>,
+}
+
+/// A cyclic report: one document per (day, item), overwritten when recorded
+/// again.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(app_label = "shop", timedepth = "month", unique_together(item_id, day))]
+pub struct DailyReport {
+    pub timestamp: DateTime<Utc>,
+    pub day: NaiveDate,
+    pub item_id: u64,
+    pub views: u64,
+}
+
+/// A record that is not a time series: one index.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(app_label = "shop", simple, unique_together(key))]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+}
+
+/// Custom template name and pattern.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(
+    app_label = "shop",
+    template_name = "shop_pviews",
+    template = "shop_pviews_*",
+    timedepth = "year"
+)]
+pub struct LegacyView {
+    pub timestamp: DateTime<Utc>,
+}

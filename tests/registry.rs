@@ -87,7 +87,7 @@ fn lookup_by_template_name_app_and_type_or_type_name() {
 
 #[test]
 fn collisions_name_both_rust_types() {
-    let error = registry::check_collisions(registry::types().into_iter()).unwrap_err();
+    let error = registry::check_collisions(registry::types()).unwrap_err();
     let Error::Collision(collisions) = &error else {
         panic!("expected a collision error, got {error}");
     };
@@ -123,7 +123,7 @@ fn types_without_collisions_pass() {
         Setting::record_type(),
         Page::record_type(),
     ];
-    assert!(registry::check_collisions(distinct.into_iter()).is_ok());
+    assert!(registry::check_collisions(distinct).is_ok());
     // The same type under two prefixes (two backends) does not collide.
     let prod = PageView::record_type().with_prefix("prod-");
     assert!(registry::check_collisions([PageView::record_type(), &prod]).is_ok());

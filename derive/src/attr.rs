@@ -221,7 +221,7 @@ impl<'c> Container<'c> {
                 let hint = if FIELD_ATTRIBUTES.split(", ").any(|a| a == key) {
                     format!("`{key}` is a field attribute; put it on a field")
                 } else {
-                    format!("expected one of: {RECORD_ATTRIBUTES}")
+                    unknown_hint(&key, RECORD_ATTRIBUTES)
                 };
                 cx.error_spanned_by(&path, format!("unknown record attribute `{key}`; {hint}"));
                 skip_value(&meta)?;
@@ -315,7 +315,7 @@ impl<'c> Field<'c> {
                 {
                     format!("`{key}` is a struct attribute; put it on the struct")
                 } else {
-                    format!("expected one of: {FIELD_ATTRIBUTES}")
+                    unknown_hint(&key, FIELD_ATTRIBUTES)
                 };
                 cx.error_spanned_by(
                     &meta.path,
@@ -387,13 +387,37 @@ impl<'c> Field<'c> {
     }
 }
 
+/// "did you mean `timedepth`?" for a near miss, else the list of attributes.
+fn unknown_hint(key: &str, known: &str) -> String {
+    let names = known.split(", ").map(|name| name.trim_end_matches("(...)"));
+    let closest = names
+        .map(|name| (edit_distance(key, name), name))
+        .min()
+        .filter(|(distance, _)| *distance <= 2);
+    match closest {
+        Some((_, name)) => format!("did you mean `{name}`? Expected one of: {known}"),
+        None => format!("expected one of: {known}"),
+    }
+}
+
+/// Levenshtein distance, for short attribute names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 /// Runs `f` on each item of `#[name(...)]`, recording parse errors.
-fn parse_nested(
-    cx: &Ctxt,
-    attr: &Attribute,
-    mut f: impl FnMut(ParseNestedMeta) -> syn::Result<()>,
-) {
-    if let Err(error) = attr.parse_nested_meta(|meta| f(meta)) {
+fn parse_nested(cx: &Ctxt, attr: &Attribute, f: impl FnMut(ParseNestedMeta) -> syn::Result<()>) {
+    if let Err(error) = attr.parse_nested_meta(f) {
         cx.syn_error(error);
     }
 }
@@ -528,6 +552,16 @@ mod tests {
         ] {
             assert_eq!(parse_retention(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn near_misses_are_suggested() {
+        assert_eq!(edit_distance("timedpeth", "timedepth"), 2);
+        assert!(
+            unknown_hint("timedpeth", RECORD_ATTRIBUTES).starts_with("did you mean `timedepth`?")
+        );
+        assert!(unknown_hint("keywrod", FIELD_ATTRIBUTES).starts_with("did you mean `keyword`?"));
+        assert!(unknown_hint("colour", FIELD_ATTRIBUTES).starts_with("expected one of"));
     }
 
     #[test]

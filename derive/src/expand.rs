@@ -1,9 +1,9 @@
 //! Code generation. The generated code describes the struct and calls the
 //! runtime through `::esrecord::__private`; the runtime does the work.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote};
+use syn::Type;
 
 use crate::ast::{Container, Derive, Field, FieldKind, RecordModel};
 use crate::attr::SettingLit;
@@ -32,6 +32,43 @@ pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     }
 }
 
+/// `before ty after`, spanned so that an error about the whole expression
+/// underlines the whole of `ty`: `before` takes the span of the type's first
+/// token and `after` that of its last (stable Rust cannot join spans).
+fn around_type(ty: &Type, before: TokenStream, after: TokenStream) -> TokenStream {
+    let tokens: Vec<TokenTree> = ty.to_token_stream().into_iter().collect();
+    let first = tokens.first().map_or_else(Span::call_site, TokenTree::span);
+    let last = match tokens.last() {
+        Some(TokenTree::Group(group)) => group.span_close(),
+        Some(token) => token.span(),
+        None => Span::call_site(),
+    };
+    let before = respan(before, first);
+    let after = respan(after, last);
+    quote!(#before #ty #after)
+}
+
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut group = Group::new(group.delimiter(), respan(group.stream(), span));
+                group.set_span(span);
+                token = TokenTree::Group(group);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
+/// `<ty as path>::item`, with the whole type underlined in errors.
+fn projection(ty: &Type, path: TokenStream, item: &str) -> TokenStream {
+    let item = format_ident!("{item}");
+    around_type(ty, quote!(<), quote!(as #path>::#item))
+}
+
 fn fields_ident(cx: &Container) -> syn::Ident {
     format_ident!("{}Fields", cx.ident)
 }
@@ -41,11 +78,9 @@ fn fields_ident(cx: &Container) -> syn::Ident {
 fn handle_type(field: &Field) -> TokenStream {
     let ty = field.ty;
     match field.kind {
-        FieldKind::Flatten => {
-            quote_spanned!(ty.span()=> <#ty as ::esrecord::__private::Composite>::Fields)
-        }
+        FieldKind::Flatten => projection(ty, quote!(::esrecord::__private::Composite), "Fields"),
         FieldKind::Literal(_) => quote!(::esrecord::__private::Field<#ty>),
-        _ => quote_spanned!(ty.span()=> <#ty as ::esrecord::__private::FieldType>::Handle),
+        _ => projection(ty, quote!(::esrecord::__private::FieldType), "Handle"),
     }
 }
 
@@ -88,10 +123,10 @@ fn fields_struct(cx: &Container) -> TokenStream {
         }
         _ => TokenStream::new(),
     };
+    // No derives: each would report an unsupported field type once more.
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone)]
-        #[allow(dead_code)] // a program uses the handles it filters on, not all
+        #[allow(dead_code, missing_debug_implementations)] // a program uses the handles it filters on
         #vis struct #fields_ident {
             #(#members,)*
         }
@@ -107,15 +142,15 @@ fn properties_fn(cx: &Container) -> TokenStream {
         let path = quote!(&__esrecord::join_path(prefix, #name));
         let mapping = match &field.kind {
             FieldKind::Flatten => {
-                return quote_spanned! {ty.span()=>
-                    properties.extend(<#ty as __esrecord::Composite>::properties(prefix, templates));
-                };
+                let properties = projection(ty, quote!(__esrecord::Composite), "properties");
+                return quote!(properties.extend(#properties(prefix, templates)););
             }
             FieldKind::Literal(json) => quote!(__esrecord::mapping_literal(#json)),
             FieldKind::Keyword => quote!(__esrecord::typed("keyword")),
             FieldKind::Text => quote!(__esrecord::typed("text")),
             FieldKind::ByType | FieldKind::Skipped => {
-                quote_spanned!(ty.span()=> <#ty as __esrecord::FieldType>::mapping(#path, templates))
+                let mapping = projection(ty, quote!(__esrecord::FieldType), "mapping");
+                quote!(#mapping(#path, templates))
             }
         };
         quote!(properties.insert(__esrecord::String::from(#name), #mapping);)
@@ -142,9 +177,15 @@ fn handles_fn(cx: &Container) -> TokenStream {
         let name = &field.stored_name;
         let path = quote!(__esrecord::join_path(prefix, #name));
         match field.kind {
-            FieldKind::Flatten => quote_spanned!(ty.span()=> #member: <#ty as __esrecord::Composite>::fields_at(prefix)),
+            FieldKind::Flatten => {
+                let fields_at = projection(ty, quote!(__esrecord::Composite), "fields_at");
+                quote!(#member: #fields_at(prefix))
+            }
             FieldKind::Literal(_) => quote!(#member: __esrecord::Field::new(#path)),
-            _ => quote_spanned!(ty.span()=> #member: <#ty as __esrecord::FieldType>::handle(#path)),
+            _ => {
+                let handle = projection(ty, quote!(__esrecord::FieldType), "handle");
+                quote!(#member: #handle(#path))
+            }
         }
     });
     quote! {
@@ -161,12 +202,16 @@ fn assertions(cx: &Container) -> TokenStream {
     for field in cx.stored_fields() {
         let ty = field.ty;
         match field.kind {
-            FieldKind::Keyword => {
-                checks.push(quote_spanned!(ty.span()=> __esrecord::assert_keyword::<#ty>))
-            }
-            FieldKind::Text => {
-                checks.push(quote_spanned!(ty.span()=> __esrecord::assert_text::<#ty>))
-            }
+            FieldKind::Keyword => checks.push(around_type(
+                ty,
+                quote!(__esrecord::assert_keyword::<),
+                quote!(>),
+            )),
+            FieldKind::Text => checks.push(around_type(
+                ty,
+                quote!(__esrecord::assert_text::<),
+                quote!(>),
+            )),
             _ => {}
         }
     }
@@ -183,8 +228,8 @@ fn record_impl(cx: &Container, record: &RecordModel) -> TokenStream {
         Some(field) => {
             let member = field.member;
             let ty = field.ty;
-            let this = quote_spanned!(ty.span()=> __esrecord::timestamp_of::<#ty>);
-            quote!(#this(&self.#member))
+            let timestamp_of = around_type(ty, quote!(__esrecord::timestamp_of::<), quote!(>));
+            quote!(#timestamp_of(&self.#member))
         }
         None => quote!(__esrecord::None),
     };

@@ -167,7 +167,7 @@ impl<T: FieldType> FieldType for Box<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the value type of a map field",
     label = "unsupported map value",
-    note = "map fields hold strings (a `flattened` field) or numbers (an object with a numeric dynamic template); for structured values use a `Vec` of a `Composite` struct"
+    note = "map fields hold strings (a `flattened` field) or numbers (an object with a numeric dynamic template); store other values as strings, or declare a `Composite` struct with one named field per key"
 )]
 pub trait MapValue {
     /// The mapping of a map field at `path` with this value type.

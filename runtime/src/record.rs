@@ -30,7 +30,7 @@ use crate::record_type::RecordType;
 /// ```
 pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The struct of typed field handles the derive generates (`{Type}Fields`).
-    type Fields: Send + Sync + 'static;
+    type Fields: ?Sized + 'static;
 
     /// The static description of this type.
     fn record_type() -> &'static RecordType;
@@ -71,11 +71,11 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a Composite, so it cannot be flattened into a record",
     label = "not a #[derive(Composite)] struct",
-    note = "only structs with `#[derive(Composite)]` can be flattened; remove `flatten` to store this field under its own name"
+    note = "add `#[derive(esrecord::Composite)]` to `{Self}` so its fields can be merged into the record, or remove `flatten` to store the field under its own name"
 )]
 pub trait Composite: Serialize {
     /// The struct of typed field handles the derive generates (`{Type}Fields`).
-    type Fields: Send + Sync + 'static;
+    type Fields;
 
     /// The mapping properties of the struct's fields, for a struct stored at
     /// `prefix` (empty at the root, for a flattened struct).

@@ -338,6 +338,11 @@ fn resolve_unique_together(cx: &Ctxt, attrs: &attr::Container, fields: &[Field])
                     "`{ident}` is skipped by serde, so it is not stored and cannot identify a record"
                 ));
             }
+            Some(i) if matches!(fields[i].kind, FieldKind::Flatten) => {
+                cx.error_spanned_by(ident, format!(
+                    "`{ident}` is flattened, so it has no stored name of its own; list fields of this struct only"
+                ));
+            }
             Some(i) if resolved.contains(&i) => {
                 cx.error_spanned_by(
                     ident,

@@ -96,7 +96,7 @@ fn fields_struct(cx: &Container) -> TokenStream {
         let ty = handle_type(field);
         let doc = match field.kind {
             FieldKind::Flatten => {
-                format!("The fields of `{member}`, flattened into the document root.")
+                format!("The fields of `{member}`, stored at this level (flattened).")
             }
             _ => format!("The `{member}` field, stored as `{}`.", field.stored_name),
         };

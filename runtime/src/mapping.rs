@@ -128,36 +128,24 @@ scalar_field_types! {
     Ipv6Addr => "ip",
 }
 
-impl<T: FieldType> FieldType for Option<T> {
-    type Handle = T::Handle;
-    fn mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
-        T::mapping(path, templates)
-    }
-    fn handle(path: String) -> T::Handle {
-        T::handle(path)
-    }
+/// Wrappers stored as what they wrap: `Option<T>` (absent or `T`), `Box<T>`,
+/// and `Vec<T>` (Elasticsearch has no array type: any field holds one value
+/// or many).
+macro_rules! transparent_field_types {
+    ($($wrapper:ident),*) => {$(
+        impl<T: FieldType> FieldType for $wrapper<T> {
+            type Handle = T::Handle;
+            fn mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
+                T::mapping(path, templates)
+            }
+            fn handle(path: String) -> T::Handle {
+                T::handle(path)
+            }
+        }
+    )*};
 }
 
-/// Elasticsearch has no array type: any field holds one value or many.
-impl<T: FieldType> FieldType for Vec<T> {
-    type Handle = T::Handle;
-    fn mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
-        T::mapping(path, templates)
-    }
-    fn handle(path: String) -> T::Handle {
-        T::handle(path)
-    }
-}
-
-impl<T: FieldType> FieldType for Box<T> {
-    type Handle = T::Handle;
-    fn mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
-        T::mapping(path, templates)
-    }
-    fn handle(path: String) -> T::Handle {
-        T::handle(path)
-    }
-}
+transparent_field_types!(Option, Vec, Box);
 
 /// A value type of a string-keyed map field.
 ///

@@ -69,6 +69,51 @@ pub enum Error {
         known: String,
     },
 
+    /// Something the engine or backend does not implement.
+    #[error("{what} is not supported: {hint}")]
+    Unsupported {
+        /// What was asked for, e.g. "query clause `geo_distance`".
+        what: String,
+        /// What to do instead.
+        hint: &'static str,
+    },
+
+    /// A request body (query, aggregation, bulk item) that is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+
+    /// An index that no template matches was written to.
+    #[error("no index template matches index {index:?}: run setup (`store.setup()` or the `setup` command) before recording, or leave autosetup on")]
+    NoTemplate {
+        /// The index that was written.
+        index: String,
+    },
+
+    /// Another process holds the data directory for writing.
+    #[error("the data directory {path} is being written by {holder}; only one process may write it. Stop that process, or open the store read-only to search it")]
+    Locked {
+        /// The data directory.
+        path: String,
+        /// Who holds it, e.g. "process 1234".
+        holder: String,
+    },
+
+    /// A file or directory operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done, e.g. "create the data directory".
+        action: &'static str,
+        /// The path it was done to.
+        path: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The embedded engine (tantivy) failed.
+    #[error("embedded engine: {0}")]
+    Engine(String),
+
     /// A record or one of its fields could not be turned into JSON.
     #[error("cannot serialize {what}: {source}")]
     Serialize {
@@ -80,7 +125,21 @@ pub enum Error {
     },
 }
 
+impl From<tantivy::TantivyError> for Error {
+    fn from(error: tantivy::TantivyError) -> Self {
+        Error::Engine(error.to_string())
+    }
+}
+
 impl Error {
+    pub(crate) fn io(action: &'static str, path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+
     pub(crate) fn invalid_name(what: &'static str, name: &str, reason: impl Into<String>) -> Self {
         Error::InvalidName {
             what,

@@ -51,6 +51,7 @@
 
 extern crate self as esrecord;
 
+pub mod backend;
 pub mod bulk;
 pub mod document_id;
 mod error;

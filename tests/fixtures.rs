@@ -103,7 +103,7 @@ pub struct Everything {
     pub latency: Latency,
     pub client: Client,
     pub clients: Vec<Client>,
-    #[record(flatten)]
+    #[serde(flatten)]
     pub origin: Origin,
     pub labels: BTreeMap<String, String>,
     pub counters: HashMap<String, u64>,
@@ -145,4 +145,30 @@ pub struct Setting {
 )]
 pub struct LegacyView {
     pub timestamp: DateTime<Utc>,
+}
+
+/// A fresh, empty directory for one test's data, below the system's
+/// temporary directory.
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("esrecord-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A store over fresh directories: `default` and `archive` backends (the
+/// `Everything` type lives in `archive`), refreshing every 50 ms.
+pub fn fresh_store(name: &str) -> esrecord::Result<esrecord::Store> {
+    let dir = fresh_dir(name);
+    let mut config = esrecord::config::Config::embedded(dir.join("default"));
+    let archive = esrecord::config::BackendConfig {
+        kind: esrecord::config::BackendKind::Embedded {
+            path: dir.join("archive"),
+            read_only: false,
+        },
+        index_prefix: "arch-".to_owned(),
+    };
+    config.backends.insert("archive".to_owned(), archive);
+    config.writer.refresh_interval = std::time::Duration::from_millis(50);
+    config.writer.batch_interval = std::time::Duration::from_millis(20);
+    esrecord::Store::with_config(config)
 }

@@ -260,8 +260,10 @@ pub(crate) struct Field<'c> {
     pub(crate) keyword: Attr<'c, ()>,
     pub(crate) text: Attr<'c, ()>,
     pub(crate) mapping: Attr<'c, String>,
-    /// `#[record(flatten)]` or `#[serde(flatten)]`.
+    /// `#[serde(flatten)]`: serde writes the fields at the parent's level.
     pub(crate) flatten: Attr<'c, ()>,
+    /// `#[record(flatten)]`, which only states the same and needs serde's.
+    record_flatten: Attr<'c, ()>,
     /// serde's `rename` (the serialize side).
     pub(crate) rename: Attr<'c, String>,
     /// serde's `skip` or `skip_serializing`: the field is never written.
@@ -278,6 +280,7 @@ impl<'c> Field<'c> {
             text: Attr::none(cx, "text"),
             mapping: Attr::none(cx, "mapping"),
             flatten: Attr::none(cx, "flatten"),
+            record_flatten: Attr::none(cx, "flatten"),
             rename: Attr::none(cx, "rename"),
             skip: Attr::none(cx, "skip"),
             custom_serialize: Attr::none(cx, "with"),
@@ -299,7 +302,7 @@ impl<'c> Field<'c> {
             "timestamp" => self.timestamp.set(&meta.path, ()),
             "keyword" => self.keyword.set(&meta.path, ()),
             "text" => self.text.set(&meta.path, ()),
-            "flatten" => self.flatten.set(&meta.path, ()),
+            "flatten" => self.record_flatten.set(&meta.path, ()),
             "mapping" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 match serde_json::from_str::<serde_json::Value>(&lit.value()) {
@@ -362,7 +365,12 @@ impl<'c> Field<'c> {
                 format!("`{first}` and `{second}` both set this field's mapping; keep one"),
             );
         }
-        if let Some(tokens) = self.flatten.tokens() {
+        if let Some(tokens) = self.record_flatten.tokens()
+            && !self.flatten.is_set()
+        {
+            cx.error_spanned_by(tokens, "`#[record(flatten)]` needs `#[serde(flatten)]` beside it: serde decides where the fields are written, so add #[serde(flatten)] (then #[record(flatten)] may go)");
+        }
+        if let Some(tokens) = self.flatten.tokens().or(self.record_flatten.tokens()) {
             if let Some((name, _)) = given.first() {
                 cx.error_spanned_by(
                     tokens,

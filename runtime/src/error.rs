@@ -83,20 +83,52 @@ pub enum Error {
     BadRequest(String),
 
     /// An index that no template matches was written to.
-    #[error("no index template matches index {index:?}: run setup (`store.setup()` or the `setup` command) before recording, or leave autosetup on")]
+    #[error(
+        "no index template matches index {index:?}: run setup (`store.setup()` or the `setup` command) before recording, or leave autosetup on"
+    )]
     NoTemplate {
         /// The index that was written.
         index: String,
     },
 
     /// Another process holds the data directory for writing.
-    #[error("the data directory {path} is being written by {holder}; only one process may write it. Stop that process, or open the store read-only to search it")]
+    #[error(
+        "the data directory {path} is being written by {holder}; only one process may write it. Stop that process, or open the store read-only to search it"
+    )]
     Locked {
         /// The data directory.
         path: String,
         /// Who holds it, e.g. "process 1234".
         holder: String,
     },
+
+    /// A type's template does not exist and autosetup is off.
+    #[error(
+        "the template {template:?} is not set up: run setup (`store.setup()` or the `setup` command), or turn autosetup on"
+    )]
+    NotSetUp {
+        /// The template name.
+        template: String,
+    },
+
+    /// The backend rejected a record.
+    #[error("record {id} was rejected: {error_type}: {reason}")]
+    Rejected {
+        /// The record's id.
+        id: String,
+        /// The backend's error type, e.g. `mapper_parsing_exception`.
+        error_type: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// The store was closed.
+    #[error("the store is closed: open a new one to record again")]
+    Closed,
+
+    /// The configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
 
     /// A file or directory operation failed.
     #[error("cannot {action} {path}: {source}")]
@@ -132,7 +164,11 @@ impl From<tantivy::TantivyError> for Error {
 }
 
 impl Error {
-    pub(crate) fn io(action: &'static str, path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl AsRef<std::path::Path>,
+        source: std::io::Error,
+    ) -> Self {
         Error::Io {
             action,
             path: path.as_ref().display().to_string(),

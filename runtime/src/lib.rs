@@ -44,7 +44,9 @@
 //!
 //! On a field: `timestamp` (the record's time; default the field named
 //! `timestamp`), `keyword`, `text`, `mapping = r#"{...}"#` (any mapping) and
-//! `flatten` (merge a [`Composite`]'s fields into the parent). serde's
+//! `flatten` (a [`Composite`]'s fields at the parent's level; it goes with
+//! `#[serde(flatten)]`, which alone is enough, because serde decides where
+//! fields are written). serde's
 //! `rename`, `rename_all`, `skip` and `flatten` are followed, so mappings
 //! name what serde writes; serde attributes that change a field's shape in
 //! ways the mapping cannot follow are compile errors.
@@ -53,6 +55,7 @@ extern crate self as esrecord;
 
 pub mod backend;
 pub mod bulk;
+pub mod config;
 pub mod document_id;
 mod error;
 pub mod fields;
@@ -62,7 +65,10 @@ pub mod naming;
 mod record;
 mod record_type;
 pub mod registry;
+pub mod search;
+mod store;
 pub mod template;
+mod writer;
 
 pub use crate::error::{Collision, Collisions, Error, Result};
 pub use crate::fields::{Field, MapField};
@@ -70,6 +76,9 @@ pub use crate::leaves::numeric_leaves;
 pub use crate::naming::{TimeBound, TimeRange, Timedepth};
 pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retention, SettingValue};
+pub use crate::search::{Hit, Search, SearchResults};
+pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
+pub use crate::writer::FlushReport;
 pub use esrecord_derive::{Composite, Record};
 
 /// The README's example, compiled and run as a doctest.
@@ -88,6 +97,11 @@ pub mod __private {
     pub use crate::record::{Composite, Record};
     pub use crate::record_type::{Dynamic, RecordSpec, RecordType, Retention, SettingValue};
     pub use crate::registry::Registration;
+    pub use crate::search::{Hit, Search, SearchResults};
+    pub use crate::store::{
+        CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder,
+    };
+    pub use crate::writer::FlushReport;
     pub use crate::{Result, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;

@@ -51,10 +51,15 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn numeric_leaves(&self) -> Result<Vec<(String, f64)>> {
         crate::leaves::numeric_leaves(self)
     }
+
+    /// A search over records of this type.
+    fn search() -> crate::Search<Self> {
+        crate::Search::default()
+    }
 }
 
 /// A struct nested in records: an `object` mapping whose fields are reached
-/// by dotted paths, or merged into its parent with `#[record(flatten)]`.
+/// by dotted paths, or merged into its parent with `#[serde(flatten)]`.
 ///
 /// Implement it with `#[derive(Composite)]`, which also implements
 /// [`FieldType`](crate::mapping::FieldType) with [`Composite::Fields`] as the handle.

@@ -1,4 +1,4 @@
-// `#[record(flatten)]` applies to `#[derive(Composite)]` structs only.
+// `#[serde(flatten)]` applies to `#[derive(Composite)]` structs only.
 use chrono::{DateTime, Utc};
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -11,7 +11,7 @@ struct Origin {
 #[record(app_label = "shop")]
 struct PageView {
     timestamp: DateTime<Utc>,
-    #[record(flatten)]
+    #[serde(flatten)]
     origin: Origin,
 }
 

@@ -10,7 +10,7 @@ struct Origin {
 #[record(app_label = "shop", unique_together(origin))]
 struct PageView {
     timestamp: DateTime<Utc>,
-    #[record(flatten)]
+    #[serde(flatten)]
     origin: Origin,
 }
 

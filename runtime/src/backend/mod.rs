@@ -5,7 +5,9 @@ pub mod embedded;
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::Result;
 
@@ -72,6 +74,66 @@ pub struct IndexInfo {
     pub bytes: u64,
 }
 
+/// A search response in Elasticsearch's shape. Sources stay raw JSON, so
+/// typed hits are deserialized straight from the stored bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// Milliseconds the search took.
+    #[serde(default)]
+    pub took: u64,
+    /// Whether the search timed out.
+    #[serde(default)]
+    pub timed_out: bool,
+    /// The hits and their total.
+    pub hits: Hits,
+    /// The aggregation results, when the body asked for aggregations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregations: Option<Value>,
+}
+
+/// The `hits` object of a search response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hits {
+    /// How many documents matched (absent with `track_total_hits: false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<TotalHits>,
+    /// The best score among the hits, for searches by score.
+    #[serde(default)]
+    pub max_score: Option<f64>,
+    /// The page of hits.
+    #[serde(default)]
+    pub hits: Vec<RawHit>,
+}
+
+/// `hits.total`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TotalHits {
+    /// The count.
+    pub value: u64,
+    /// `eq` when exact, `gte` when a lower bound.
+    pub relation: String,
+}
+
+/// One hit, with its source still as JSON text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawHit {
+    /// The index it is in.
+    #[serde(rename = "_index")]
+    pub index: String,
+    /// The document id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The score, for searches by score.
+    #[serde(rename = "_score", default)]
+    pub score: Option<f64>,
+    /// The stored document.
+    #[serde(rename = "_source", default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<RawValue>>,
+    /// The hit's sort values (pass them as `search_after` for the next page).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort: Vec<Value>,
+}
+
 /// A place records are stored: the embedded engine or Elasticsearch.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + fmt::Debug {
@@ -86,7 +148,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// Runs an Elasticsearch search body over the indexes matching any of
     /// `patterns` (missing indexes are ignored) and returns the response.
-    async fn search(&self, patterns: &[String], body: &Value) -> Result<Value>;
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse>;
 
     /// The indexes matching `pattern`, sorted by name.
     async fn indices(&self, pattern: &str) -> Result<Vec<IndexInfo>>;

@@ -1,8 +1,469 @@
-//! The embedded backend: a miniature Elasticsearch on tantivy. A data
-//! directory holds the templates and one tantivy index per partition.
+//! The embedded backend: a miniature Elasticsearch on tantivy.
+//!
+//! A data directory holds:
+//!
+//! ```text
+//! lock                      held by the one process that writes (its pid inside)
+//! templates/{name}.json     the index templates, as PUT
+//! indices/{index}/          one tantivy index per partition, created on first
+//!                           write from the template whose pattern matches
+//! ```
+//!
+//! Written documents become searchable, and durable, at a refresh, as in
+//! Elasticsearch. Other processes may open the directory read-only and see
+//! each refresh.
 
 mod aggs;
 mod document;
+mod partition;
 mod query;
 mod schema;
+mod search;
 mod values;
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+use self::partition::Partition;
+use super::{Backend, BulkItem, IndexInfo, ItemResult, SearchResponse};
+use crate::error::{Error, Result};
+use crate::naming::{glob_matches, validate_index_name};
+
+/// The embedded backend over one data directory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> esrecord::Result<()> {
+/// use esrecord::backend::{Backend, embedded::EmbeddedBackend};
+/// let dir = std::env::temp_dir().join(format!("esrecord-doc-{}", std::process::id()));
+/// let backend = EmbeddedBackend::open(&dir)?;
+/// assert!(backend.indices("*").await?.is_empty());
+/// # drop(backend); std::fs::remove_dir_all(&dir).ok();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EmbeddedBackend {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    /// The lock file, held for as long as this backend writes.
+    lock: Option<File>,
+    partitions: RwLock<BTreeMap<String, Arc<Partition>>>,
+}
+
+impl EmbeddedBackend {
+    /// Opens (creating if needed) the data directory `dir` for writing. A
+    /// second writer, in this process or another, gets [`Error::Locked`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_owned();
+        for sub in ["templates", "indices"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path)
+                .map_err(|e| Error::io("create the data directory", &path, e))?;
+        }
+        let lock = acquire_lock(&dir)?;
+        Ok(Self::with(dir, Some(lock)))
+    }
+
+    /// Opens the data directory `dir` to search it while another process
+    /// may be writing it. Writes are refused.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_owned();
+        if !dir.join("indices").is_dir() {
+            return Err(Error::io(
+                "open the data directory",
+                &dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no esrecord data directory there",
+                ),
+            ));
+        }
+        Ok(Self::with(dir, None))
+    }
+
+    fn with(dir: PathBuf, lock: Option<File>) -> Self {
+        EmbeddedBackend {
+            inner: Arc::new(Inner {
+                dir,
+                lock,
+                partitions: RwLock::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Whether this backend may write.
+    pub fn is_writer(&self) -> bool {
+        self.inner.lock.is_some()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|e| Error::Engine(format!("an embedded engine task failed: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for EmbeddedBackend {
+    async fn put_template(&self, name: &str, body: &Value) -> Result<()> {
+        let (name, body) = (name.to_owned(), body.clone());
+        self.blocking(move |inner| inner.put_template(&name, &body))
+            .await
+    }
+
+    async fn get_template(&self, name: &str) -> Result<Option<Value>> {
+        let name = name.to_owned();
+        self.blocking(move |inner| inner.get_template(&name)).await
+    }
+
+    async fn bulk(&self, items: Vec<BulkItem>) -> Result<Vec<ItemResult>> {
+        self.blocking(move |inner| inner.bulk(&items)).await
+    }
+
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
+        let (patterns, body) = (patterns.to_vec(), body.clone());
+        self.blocking(move |inner| {
+            let partitions = inner.matching_partitions(&patterns)?;
+            search::search(&partitions, &body)
+        })
+        .await
+    }
+
+    async fn indices(&self, pattern: &str) -> Result<Vec<IndexInfo>> {
+        let pattern = pattern.to_owned();
+        self.blocking(move |inner| {
+            let partitions = inner.matching_partitions(std::slice::from_ref(&pattern))?;
+            Ok(partitions
+                .iter()
+                .map(|p| IndexInfo {
+                    name: p.name.clone(),
+                    docs: p.doc_count(),
+                    bytes: p.disk_bytes(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn delete_index(&self, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.blocking(move |inner| inner.delete_index(&name)).await
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        self.blocking(|inner| inner.refresh()).await
+    }
+}
+
+impl Inner {
+    fn templates_dir(&self) -> PathBuf {
+        self.dir.join("templates")
+    }
+
+    fn indices_dir(&self) -> PathBuf {
+        self.dir.join("indices")
+    }
+
+    fn check_writer(&self) -> Result<()> {
+        if self.lock.is_some() {
+            Ok(())
+        } else {
+            Err(Error::Unsupported {
+                what: "writing through a read-only store".into(),
+                hint: "open the store for writing in the one process that writes this data directory",
+            })
+        }
+    }
+
+    fn put_template(&self, name: &str, body: &Value) -> Result<()> {
+        self.check_writer()?;
+        validate_index_name(name)?;
+        if !body.get("index_patterns").is_some_and(Value::is_array) {
+            return Err(Error::BadRequest(format!(
+                "template {name} has no index_patterns array"
+            )));
+        }
+        let path = self.templates_dir().join(format!("{name}.json"));
+        write_atomically(&path, body.to_string().as_bytes())
+    }
+
+    fn get_template(&self, name: &str) -> Result<Option<Value>> {
+        validate_index_name(name)?;
+        let path = self.templates_dir().join(format!("{name}.json"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                Error::Engine(format!(
+                    "the template file {} is damaged ({e}); run setup to write it again",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read the template", &path, e)),
+        }
+    }
+
+    /// Every template, by name.
+    fn templates(&self) -> Result<BTreeMap<String, Value>> {
+        let dir = self.templates_dir();
+        let mut templates = BTreeMap::new();
+        for name in list_dir(&dir)? {
+            if let Some(name) = name.strip_suffix(".json")
+                && let Some(body) = self.get_template(name)?
+            {
+                templates.insert(name.to_owned(), body);
+            }
+        }
+        Ok(templates)
+    }
+
+    fn bulk(&self, items: &[BulkItem]) -> Result<Vec<ItemResult>> {
+        self.check_writer()?;
+        // Group by index, keeping each item's position for the results.
+        let mut by_index: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (position, item) in items.iter().enumerate() {
+            by_index
+                .entry(item.index.as_str())
+                .or_default()
+                .push(position);
+        }
+        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
+        let mut templates = None;
+        for (index, positions) in by_index {
+            let partition = match self.partition_for_write(index, &mut templates) {
+                Ok(partition) => partition,
+                Err(error) => {
+                    let (status, error_type) = match &error {
+                        Error::NoTemplate { .. } => (404, "index_not_found_exception"),
+                        Error::InvalidName { .. } => (400, "invalid_index_name_exception"),
+                        _ => return Err(error),
+                    };
+                    for position in positions {
+                        results[position] =
+                            Some(ItemResult::failed(status, error_type, error.to_string()));
+                    }
+                    continue;
+                }
+            };
+            let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
+            for (position, result) in positions.iter().zip(partition.write(&group)?) {
+                results[*position] = Some(result);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| ItemResult::failed(500, "internal", "item not processed")))
+            .collect())
+    }
+
+    /// The open partition `name`, created from its template if it does not
+    /// exist yet. `templates` caches the template files for one bulk call.
+    fn partition_for_write(
+        &self,
+        name: &str,
+        templates: &mut Option<BTreeMap<String, Value>>,
+    ) -> Result<Arc<Partition>> {
+        if let Some(partition) = self.open_partition(name)? {
+            return Ok(partition);
+        }
+        validate_index_name(name)?;
+        if templates.is_none() {
+            *templates = Some(self.templates()?);
+        }
+        let template = templates
+            .iter()
+            .flatten()
+            .filter(|(_, body)| patterns_of(body).any(|p| glob_matches(p, name)))
+            .max_by_key(|(_, body)| body.get("priority").and_then(Value::as_i64).unwrap_or(0))
+            .map(|(_, body)| body)
+            .ok_or_else(|| Error::NoTemplate {
+                index: name.to_owned(),
+            })?;
+        let empty = Value::Object(Default::default());
+        let mappings = template.pointer("/template/mappings").unwrap_or(&empty);
+        let mut partitions = self.write_partitions()?;
+        if let Some(partition) = partitions.get(name) {
+            return Ok(Arc::clone(partition));
+        }
+        let dir = self.indices_dir().join(name);
+        if dir.exists() {
+            // A creation interrupted by a crash left an incomplete directory.
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| Error::io("clear an incomplete index", &dir, e))?;
+        }
+        let partition = Arc::new(Partition::create(name, &dir, mappings)?);
+        partitions.insert(name.to_owned(), Arc::clone(&partition));
+        Ok(partition)
+    }
+
+    /// The partition `name` if it exists on disk, opened once.
+    fn open_partition(&self, name: &str) -> Result<Option<Arc<Partition>>> {
+        if let Some(partition) = self.read_partitions()?.get(name) {
+            return Ok(Some(Arc::clone(partition)));
+        }
+        let dir = self.indices_dir().join(name);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let mut partitions = self.write_partitions()?;
+        if let Some(partition) = partitions.get(name) {
+            return Ok(Some(Arc::clone(partition)));
+        }
+        let Some(partition) = Partition::open(name, &dir)? else {
+            return Ok(None);
+        };
+        let partition = Arc::new(partition);
+        partitions.insert(name.to_owned(), Arc::clone(&partition));
+        Ok(Some(partition))
+    }
+
+    /// The partitions whose names match any of `patterns`, sorted by name;
+    /// a read-only backend first picks up the writer's latest refresh.
+    fn matching_partitions(&self, patterns: &[String]) -> Result<Vec<Arc<Partition>>> {
+        let mut matching = Vec::new();
+        for name in list_dir(&self.indices_dir())? {
+            if patterns.iter().any(|p| glob_matches(p, &name))
+                && let Some(partition) = self.open_partition(&name)?
+            {
+                if self.lock.is_none() {
+                    partition.reload()?;
+                }
+                matching.push(partition);
+            }
+        }
+        Ok(matching)
+    }
+
+    fn delete_index(&self, name: &str) -> Result<()> {
+        self.check_writer()?;
+        validate_index_name(name)?;
+        self.write_partitions()?.remove(name);
+        let dir = self.indices_dir().join(name);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::BadRequest(format!("no index named {name}")))
+            }
+            Err(e) => Err(Error::io("delete the index", &dir, e)),
+        }
+    }
+
+    /// Commits every partition written since the last refresh, in parallel.
+    fn refresh(&self) -> Result<()> {
+        let partitions: Vec<Arc<Partition>> = self.read_partitions()?.values().cloned().collect();
+        if self.lock.is_none() {
+            return partitions.iter().try_for_each(|p| p.reload());
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(partitions.len().max(1));
+        let chunk = partitions.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = partitions
+                .chunks(chunk)
+                .map(|group| scope.spawn(move || group.iter().try_for_each(|p| p.refresh())))
+                .collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::Engine("a refresh thread panicked".into())))
+            })
+        })
+    }
+
+    fn read_partitions(
+        &self,
+    ) -> Result<std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Partition>>>> {
+        self.partitions.read().map_err(|_| poisoned())
+    }
+
+    fn write_partitions(
+        &self,
+    ) -> Result<std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<Partition>>>> {
+        self.partitions.write().map_err(|_| poisoned())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Engine("the partition table was left inconsistent by a panic; reopen the store".into())
+}
+
+fn patterns_of(template: &Value) -> impl Iterator<Item = &str> {
+    template
+        .get("index_patterns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The names in `dir`, sorted.
+fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Writes `path` so that a crash leaves the old or the new content, never a mix.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temporary = path.with_extension("tmp");
+    let mut file = File::create(&temporary).map_err(|e| Error::io("write", &temporary, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write", &temporary, e))?;
+    std::fs::rename(&temporary, path).map_err(|e| Error::io("replace", path, e))
+}
+
+/// Takes the data directory's writer lock, or says who holds it.
+fn acquire_lock(dir: &Path) -> Result<File> {
+    let path = dir.join("lock");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("open the lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let pid = format!("process {}\n", std::process::id());
+            file.set_len(0)
+                .and_then(|()| file.write_all(pid.as_bytes()))
+                .map_err(|e| Error::io("write the lock file", &path, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            Err(Error::Locked {
+                path: dir.display().to_string(),
+                holder: match holder.trim() {
+                    "" => "another process".to_owned(),
+                    holder => holder.to_owned(),
+                },
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}

@@ -87,7 +87,8 @@ pub(crate) struct PartitionSchema {
     pub(crate) source: Field,
     /// Dotted path -> field, for every leaf and JSON field.
     pub(crate) fields: BTreeMap<String, MappedField>,
-    /// `dynamic` at the root: `strict` rejects unknown fields.
+    /// `dynamic: "strict"` at the root: documents with unmapped fields are
+    /// rejected (otherwise those fields are kept in `_source` only).
     pub(crate) strict: bool,
 }
 
@@ -102,11 +103,16 @@ impl PartitionSchema {
         let dynamic_templates = dynamic_template_kinds(mappings)?;
         let mut fields = BTreeMap::new();
         if let Some(properties) = mappings.get("properties") {
-            add_properties(properties, "", &dynamic_templates, &mut builder, &mut fields)?;
+            add_properties(
+                properties,
+                "",
+                &dynamic_templates,
+                &mut builder,
+                &mut fields,
+            )?;
         }
-        let strict = mappings.get("dynamic").is_none_or(|d| {
-            d.as_str() == Some("strict") || d.as_bool().is_none() && d.as_str().is_none()
-        });
+        // Elasticsearch's default is `dynamic: true`; only "strict" rejects.
+        let strict = mappings.get("dynamic").and_then(Value::as_str) == Some("strict");
         Ok(PartitionSchema {
             schema: builder.build(),
             id,
@@ -132,7 +138,10 @@ impl PartitionSchema {
         while let Some(dot) = path[..end].rfind('.') {
             let (prefix, rest) = (&path[..dot], &path[dot + 1..]);
             if let Some(mapped) = self.fields.get(prefix)
-                && matches!(mapped.kind, FieldKind::Flattened | FieldKind::DynamicObject(_))
+                && matches!(
+                    mapped.kind,
+                    FieldKind::Flattened | FieldKind::DynamicObject(_)
+                )
             {
                 return Some(Resolved {
                     field: mapped.field,
@@ -153,7 +162,11 @@ fn dynamic_template_kinds(mappings: &Value) -> Result<BTreeMap<String, LeafKind>
     let Some(templates) = mappings.get("dynamic_templates").and_then(Value::as_array) else {
         return Ok(kinds);
     };
-    for template in templates.iter().filter_map(Value::as_object).flat_map(|t| t.values()) {
+    for template in templates
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|t| t.values())
+    {
         let (Some(path_match), Some(ty)) = (
             template.get("path_match").and_then(Value::as_str),
             template.pointer("/mapping/type").and_then(Value::as_str),
@@ -161,7 +174,10 @@ fn dynamic_template_kinds(mappings: &Value) -> Result<BTreeMap<String, LeafKind>
             continue;
         };
         let Some(object_path) = path_match.strip_suffix(".*") else {
-            return Err(unsupported(path_match, "dynamic template path_match other than `object.*`"));
+            return Err(unsupported(
+                path_match,
+                "dynamic template path_match other than `object.*`",
+            ));
         };
         let kind = match ty {
             "long" | "integer" | "short" | "byte" => LeafKind::I64,
@@ -222,7 +238,12 @@ fn add_properties(
     Ok(())
 }
 
-fn add_field(builder: &mut tantivy::schema::SchemaBuilder, path: &str, kind: FieldKind, nanos: bool) -> Field {
+fn add_field(
+    builder: &mut tantivy::schema::SchemaBuilder,
+    path: &str,
+    kind: FieldKind,
+    nanos: bool,
+) -> Field {
     let numeric = || NumericOptions::default() | INDEXED | FAST;
     match kind {
         FieldKind::Keyword => builder.add_text_field(path, STRING | FAST),
@@ -237,7 +258,10 @@ fn add_field(builder: &mut tantivy::schema::SchemaBuilder, path: &str, kind: Fie
             } else {
                 DateTimePrecision::Milliseconds
             };
-            builder.add_date_field(path, DateOptions::from(INDEXED | FAST).set_precision(precision))
+            builder.add_date_field(
+                path,
+                DateOptions::from(INDEXED | FAST).set_precision(precision),
+            )
         }
         FieldKind::Ip => builder.add_ip_addr_field(path, IpAddrOptions::from(INDEXED | FAST)),
         FieldKind::Flattened | FieldKind::DynamicObject(_) => {
@@ -284,9 +308,15 @@ mod tests {
         let schema = sample();
         assert!(schema.strict);
         assert_eq!(schema.resolve("path").unwrap().kind, FieldKind::Keyword);
-        assert_eq!(schema.resolve("latency.p99_ms").unwrap().kind, FieldKind::F64);
+        assert_eq!(
+            schema.resolve("latency.p99_ms").unwrap().kind,
+            FieldKind::F64
+        );
         let tag = schema.resolve("tags.platform").unwrap();
-        assert_eq!((tag.kind, tag.json_path), (FieldKind::Flattened, "platform"));
+        assert_eq!(
+            (tag.kind, tag.json_path),
+            (FieldKind::Flattened, "platform")
+        );
         let counter = schema.resolve("counters.hits.total").unwrap();
         assert_eq!(counter.kind, FieldKind::DynamicObject(LeafKind::U64));
         assert_eq!(counter.json_path, "hits.total");
@@ -296,9 +326,14 @@ mod tests {
 
     #[test]
     fn unsupported_types_are_named() {
-        let error = PartitionSchema::from_mappings(&json!({"properties": {"where": {"type": "geo_point"}}}))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("geo_point") && error.contains("where"), "{error}");
+        let error = PartitionSchema::from_mappings(
+            &json!({"properties": {"where": {"type": "geo_point"}}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("geo_point") && error.contains("where"),
+            "{error}"
+        );
     }
 }

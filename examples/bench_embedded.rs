@@ -1,0 +1,360 @@
+//! Ingest and query figures of the embedded store, each against plain
+//! tantivy doing the same work in the same run (see BENCHMARKS.md).
+//!
+//! `cargo run --release --example bench_embedded -- [EVENTS] [QUERY_RUNS]`
+//! (defaults: 1,000,000 events over 30 daily partitions, 30 query runs).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use esrecord::{Record, Store};
+use esrecord_examples::{Latency, PageView};
+use serde_json::json;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{
+    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector,
+};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FAST, INDEXED, IndexRecordOption, JsonObjectOptions,
+    NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
+};
+use tantivy::{Index, TantivyDocument, Term};
+
+const PATHS: [&str; 5] = ["/", "/items", "/items/42", "/cart", "/checkout"];
+const DAYS: u64 = 30;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let events: u64 = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
+    let query_runs: usize = args.next().map_or(Ok(30), |a| a.parse())?;
+    let root = std::env::temp_dir().join(format!("esrecord-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let views = generate(events);
+    println!(
+        "{events} events over {DAYS} daily partitions, {} cores\n",
+        std::thread::available_parallelism()?.get()
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let ours_dir = root.join("esrecord");
+    let (ours_ingest, store) = runtime.block_on(ingest_esrecord(&ours_dir, &views))?;
+    let peak_kib = peak_memory_kib();
+    let raw_dir = root.join("tantivy");
+    let (raw_ingest, raw_indexes) = ingest_tantivy(&raw_dir, &views)?;
+
+    let ours_bytes = directory_bytes(&ours_dir.join("indices"));
+    let raw_bytes = directory_bytes(&raw_dir);
+    let ours_rate = events as f64 / ours_ingest.as_secs_f64();
+    let raw_rate = events as f64 / raw_ingest.as_secs_f64();
+
+    let ours_query = runtime.block_on(query_esrecord(&store, query_runs))?;
+    let raw_query = query_tantivy(&raw_indexes, query_runs)?;
+
+    println!("| measure | esrecord | plain tantivy | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| ingest, docs/s (record + flush) | {ours_rate:.0} | {raw_rate:.0} | {:.2} |",
+        ours_rate / raw_rate
+    );
+    println!(
+        "| 7-day range + term + hourly date_histogram/avg, median | {:.2} ms | {:.2} ms | {:.2} |",
+        ms(ours_query),
+        ms(raw_query),
+        ours_query.as_secs_f64() / raw_query.as_secs_f64()
+    );
+    println!(
+        "| disk bytes per event | {:.1} | {:.1} | {:.2} |",
+        ours_bytes as f64 / events as f64,
+        raw_bytes as f64 / events as f64,
+        ours_bytes as f64 / raw_bytes as f64
+    );
+    println!(
+        "| peak memory (VmHWM) after esrecord's ingest | {:.0} MiB | | |",
+        peak_kib as f64 / 1024.0
+    );
+    drop(store);
+    let _ = std::fs::remove_dir_all(&root);
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn generate(events: u64) -> Vec<PageView> {
+    let start = Utc
+        .with_ymd_and_hms(2024, 3, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut state = 7u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    (0..events)
+        .map(|i| {
+            // Spread over the days, interleaved as a backfill would be.
+            let second = (next() % (DAYS * 86_400)) as i64;
+            let p50 = 5.0 + (next() % 200) as f64 / 10.0;
+            PageView {
+                timestamp: start + chrono::Duration::seconds(second),
+                item_id: next() % 50,
+                path: PATHS[(next() % 5) as usize].to_owned(),
+                latency: Latency {
+                    p50_ms: p50,
+                    p99_ms: p50 * 4.0,
+                },
+                tags: BTreeMap::from([(
+                    "platform".into(),
+                    ["linux", "macos", "windows"][(i % 3) as usize].into(),
+                )]),
+            }
+        })
+        .collect()
+}
+
+async fn ingest_esrecord(dir: &Path, views: &[PageView]) -> esrecord::Result<(Duration, Store)> {
+    let store = Store::builder()
+        .embedded(dir)
+        .configure(|c| c.writer.batch_size = 10_000)
+        .open()?;
+    store.setup_types(&[PageView::record_type()]).await?;
+    let started = Instant::now();
+    for view in views {
+        store.record(view.clone())?;
+    }
+    let report = store.flush().await?;
+    let elapsed = started.elapsed();
+    if report.failed > 0 || report.sent != views.len() as u64 {
+        return Err(esrecord::Error::Engine(format!(
+            "ingest lost records: {report:?}"
+        )));
+    }
+    Ok((elapsed, store))
+}
+
+/// The schema the embedded store derives from PageView's template, by hand.
+fn raw_schema() -> Schema {
+    let mut builder = Schema::builder();
+    builder.add_text_field("_id", STRING | STORED | FAST);
+    builder.add_bytes_field("_source", STORED);
+    builder.add_date_field(
+        "timestamp",
+        DateOptions::from(INDEXED | FAST).set_precision(DateTimePrecision::Milliseconds),
+    );
+    builder.add_u64_field("item_id", NumericOptions::default() | INDEXED | FAST);
+    builder.add_text_field("path", STRING | FAST);
+    builder.add_f64_field("latency.p50_ms", NumericOptions::default() | INDEXED | FAST);
+    builder.add_f64_field("latency.p99_ms", NumericOptions::default() | INDEXED | FAST);
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::Basic);
+    builder.add_json_field(
+        "tags",
+        JsonObjectOptions::default()
+            .set_indexing_options(indexing)
+            .set_fast("raw"),
+    );
+    builder.build()
+}
+
+/// Plain tantivy: one index per day, documents built straight from the
+/// structs (with the same stored source), one commit per index at the end.
+fn ingest_tantivy(
+    dir: &Path,
+    views: &[PageView],
+) -> tantivy::Result<(Duration, BTreeMap<String, Index>)> {
+    let schema = raw_schema();
+    let field = |name: &str| schema.get_field(name);
+    let (id, source, timestamp, item_id, path, p50, p99, tags) = (
+        field("_id")?,
+        field("_source")?,
+        field("timestamp")?,
+        field("item_id")?,
+        field("path")?,
+        field("latency.p50_ms")?,
+        field("latency.p99_ms")?,
+        field("tags")?,
+    );
+    let started = Instant::now();
+    let mut indexes = BTreeMap::new();
+    let mut writers = BTreeMap::new();
+    for view in views {
+        let day = view.timestamp.format("%Y.%m.%d").to_string();
+        if !writers.contains_key(&day) {
+            let path = dir.join(&day);
+            std::fs::create_dir_all(&path)?;
+            let index = Index::create_in_dir(&path, schema.clone())?;
+            writers.insert(day.clone(), index.writer_with_num_threads(1, 15_000_000)?);
+            indexes.insert(day.clone(), index);
+        }
+        let mut doc = TantivyDocument::new();
+        doc.add_text(id, uuid::Uuid::now_v7().to_string());
+        doc.add_bytes(source, &serde_json::to_vec(view).unwrap_or_default());
+        doc.add_date(
+            timestamp,
+            tantivy::DateTime::from_timestamp_millis(view.timestamp.timestamp_millis()),
+        );
+        doc.add_u64(item_id, view.item_id);
+        doc.add_text(path, &view.path);
+        doc.add_f64(p50, view.latency.p50_ms);
+        doc.add_f64(p99, view.latency.p99_ms);
+        let tag_values: BTreeMap<String, tantivy::schema::OwnedValue> = view
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), tantivy::schema::OwnedValue::Str(v.clone())))
+            .collect();
+        doc.add_object(tags, tag_values);
+        if let Some(writer) = writers.get(&day) {
+            writer.add_document(doc)?;
+        }
+    }
+    for writer in writers.values_mut() {
+        writer.commit()?;
+    }
+    Ok((started.elapsed(), indexes))
+}
+
+fn week() -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = Utc
+        .with_ymd_and_hms(2024, 3, 8, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    (from, from + chrono::Duration::days(7))
+}
+
+fn aggregation_request() -> serde_json::Value {
+    json!({
+        "per_hour": {
+            "date_histogram": {"field": "timestamp", "fixed_interval": "1h"},
+            "aggs": {"p99": {"avg": {"field": "latency.p99_ms"}}}
+        }
+    })
+}
+
+async fn query_esrecord(store: &Store, runs: usize) -> esrecord::Result<Duration> {
+    let (from, until) = week();
+    let search = PageView::search()
+        .range(from, until)
+        .query_json(json!({"term": {"path": "/cart"}}))
+        .size(0)
+        .aggregations_json(aggregation_request());
+    let mut times = Vec::with_capacity(runs);
+    let mut buckets = 0;
+    for _ in 0..runs.max(1) + 3 {
+        let started = Instant::now();
+        let results = search.fetch(store).await?;
+        times.push(started.elapsed());
+        buckets = results
+            .aggregations
+            .as_ref()
+            .and_then(|a| a["per_hour"]["buckets"].as_array().map(Vec::len))
+            .unwrap_or(0);
+    }
+    if buckets != 7 * 24 {
+        return Err(esrecord::Error::Engine(format!(
+            "expected 168 hourly buckets, got {buckets}"
+        )));
+    }
+    Ok(median(times.split_off(3)))
+}
+
+fn query_tantivy(
+    indexes: &BTreeMap<String, Index>,
+    runs: usize,
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let (from, until) = week();
+    let aggs: Aggregations = serde_json::from_value(aggregation_request())?;
+    let readers = indexes
+        .iter()
+        .filter(|(day, _)| {
+            let day = day.replace('.', "-");
+            day.as_str() >= from.format("%Y-%m-%d").to_string().as_str()
+                && day.as_str() < until.format("%Y-%m-%d").to_string().as_str()
+        })
+        .map(|(_, index)| index.reader())
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) + 3 {
+        let started = Instant::now();
+        let mut merged: Option<IntermediateAggregationResults> = None;
+        for reader in &readers {
+            let searcher = reader.searcher();
+            let schema = searcher.schema();
+            let timestamp = schema.get_field("timestamp")?;
+            let path = schema.get_field("path")?;
+            let range: Box<dyn Query> = Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_date_for_search(
+                    timestamp,
+                    tantivy::DateTime::from_timestamp_millis(from.timestamp_millis()),
+                )),
+                std::ops::Bound::Excluded(Term::from_field_date_for_search(
+                    timestamp,
+                    tantivy::DateTime::from_timestamp_millis(until.timestamp_millis()),
+                )),
+            ));
+            let term: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(path, "/cart"),
+                IndexRecordOption::Basic,
+            ));
+            let query = BooleanQuery::new(vec![(Occur::Must, range), (Occur::Must, term)]);
+            let collector = DistributedAggregationCollector::from_aggs(
+                aggs.clone(),
+                AggContextParams::new(
+                    AggregationLimitsGuard::default(),
+                    searcher.index().tokenizers().clone(),
+                ),
+            );
+            let partial = searcher.search(&query, &collector)?;
+            match &mut merged {
+                Some(total) => total.merge_fruits(partial)?,
+                None => merged = Some(partial),
+            }
+        }
+        let result = merged.map(|m| m.into_final_result(aggs.clone(), Default::default()));
+        times.push(started.elapsed());
+        drop(result);
+    }
+    Ok(median(times.split_off(3)))
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+fn directory_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => directory_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The process's peak resident memory, from /proc (0 where unavailable).
+fn peak_memory_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,214 @@
+//! One partition: a tantivy index created from the mapping of the template
+//! that matched its name, with its writer (in the writing process) and
+//! reader.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use tantivy::schema::Term;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+
+use super::document::{self, ItemError};
+use super::schema::PartitionSchema;
+use crate::backend::{BulkAction, BulkItem, ItemResult};
+use crate::error::{Error, Result};
+
+/// The file beside a partition's segments that keeps the mapping it was
+/// created with (templates may change later; an index keeps its mapping).
+const MAPPING_FILE: &str = "esrecord-mapping.json";
+
+/// Memory for one partition's writer before it flushes a segment. Several
+/// partitions are written at once (a backfill over 30 days), so each gets
+/// tantivy's minimum budget.
+const WRITER_MEMORY: usize = 15_000_000;
+
+pub(crate) struct Partition {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) index: Index,
+    pub(crate) schema: PartitionSchema,
+    pub(crate) reader: IndexReader,
+    writer: Mutex<WriterState>,
+}
+
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writing side: open while the partition is being written.
+#[derive(Default)]
+struct WriterState {
+    writer: Option<IndexWriter>,
+    /// Ids added since the last commit, which the reader cannot see yet.
+    pending_ids: HashSet<String>,
+    /// Whether anything was written since the last commit.
+    dirty: bool,
+    /// Whether anything was written since the refresh before the last:
+    /// a writer idle for a whole refresh interval is closed.
+    recently_written: bool,
+}
+
+impl Partition {
+    /// Creates the partition `name` in `dir` from a template's `mappings`.
+    pub(crate) fn create(name: &str, dir: &Path, mappings: &Value) -> Result<Self> {
+        let schema = PartitionSchema::from_mappings(mappings)?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("create the index directory", dir, e))?;
+        let mapping_path = dir.join(MAPPING_FILE);
+        let mapping = json!({ "mappings": mappings });
+        std::fs::write(&mapping_path, mapping.to_string())
+            .map_err(|e| Error::io("write the index mapping", &mapping_path, e))?;
+        let index = Index::create_in_dir(dir, schema.schema.clone())?;
+        Self::with_index(name, dir, index, schema)
+    }
+
+    /// Opens an existing partition; `None` when `dir` holds no complete
+    /// index (a creation interrupted by a crash).
+    pub(crate) fn open(name: &str, dir: &Path) -> Result<Option<Self>> {
+        let mapping_path = dir.join(MAPPING_FILE);
+        let Ok(text) = std::fs::read_to_string(&mapping_path) else {
+            return Ok(None);
+        };
+        if !dir.join("meta.json").exists() {
+            return Ok(None);
+        }
+        let stored: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::Engine(format!("the mapping file {} is damaged ({e}); delete the index directory to drop the partition", mapping_path.display()))
+        })?;
+        let schema = PartitionSchema::from_mappings(&stored["mappings"])?;
+        let index = Index::open_in_dir(dir)?;
+        Self::with_index(name, dir, index, schema).map(Some)
+    }
+
+    fn with_index(name: &str, dir: &Path, index: Index, schema: PartitionSchema) -> Result<Self> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Partition {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            index,
+            schema,
+            reader,
+            writer: Mutex::new(WriterState::default()),
+        })
+    }
+
+    /// Adds the items (all for this partition), returning one result each.
+    pub(crate) fn write(&self, items: &[&BulkItem]) -> Result<Vec<ItemResult>> {
+        let mut state = self.lock_writer()?;
+        if state.writer.is_none() {
+            state.writer = Some(self.index.writer_with_num_threads(1, WRITER_MEMORY)?);
+        }
+        let searcher = self.reader.searcher();
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            let id_term = Term::from_field_text(self.schema.id, &item.id);
+            let exists = state.pending_ids.contains(&item.id) || searcher.doc_freq(&id_term)? > 0;
+            let doc = match document::to_document(&self.schema, &item.id, &item.source) {
+                Ok(doc) => doc,
+                Err(ItemError { error_type, reason }) => {
+                    results.push(ItemResult::failed(400, error_type, reason));
+                    continue;
+                }
+            };
+            let status = match (item.action, exists) {
+                (BulkAction::Create, true) => {
+                    results.push(ItemResult::failed(
+                        409,
+                        "version_conflict_engine_exception",
+                        format!("[{}]: version conflict, document already exists", item.id),
+                    ));
+                    continue;
+                }
+                (BulkAction::Create, false) | (BulkAction::Index, false) => 201,
+                (BulkAction::Index, true) => 200,
+            };
+            let writer = state
+                .writer
+                .as_mut()
+                .ok_or_else(|| Error::Engine("writer closed".into()))?;
+            if exists {
+                writer.delete_term(id_term);
+            }
+            add(writer, doc)?;
+            state.pending_ids.insert(item.id.clone());
+            state.dirty = true;
+            state.recently_written = true;
+            results.push(ItemResult::ok(status));
+        }
+        Ok(results)
+    }
+
+    /// Commits what was written and makes it searchable; closes a writer
+    /// that was idle since the previous refresh.
+    pub(crate) fn refresh(&self) -> Result<()> {
+        let mut state = self.lock_writer()?;
+        if state.dirty
+            && let Some(writer) = state.writer.as_mut()
+        {
+            writer.commit()?;
+            state.dirty = false;
+            state.pending_ids.clear();
+            self.reader.reload()?;
+        }
+        if !std::mem::take(&mut state.recently_written)
+            && let Some(writer) = state.writer.take()
+        {
+            writer.wait_merging_threads()?;
+        }
+        Ok(())
+    }
+
+    /// Picks up commits made by another process.
+    pub(crate) fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Documents searchable now.
+    pub(crate) fn doc_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Bytes of the partition's files.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        directory_bytes(&self.dir)
+    }
+
+    fn lock_writer(&self) -> Result<std::sync::MutexGuard<'_, WriterState>> {
+        self.writer.lock().map_err(|_| {
+            Error::Engine(format!(
+                "a writer of {} panicked; reopen the store",
+                self.name
+            ))
+        })
+    }
+}
+
+fn add(writer: &IndexWriter, doc: TantivyDocument) -> Result<()> {
+    writer.add_document(doc)?;
+    Ok(())
+}
+
+/// The total size of the files below `dir`.
+pub(crate) fn directory_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => directory_bytes(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

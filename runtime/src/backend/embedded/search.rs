@@ -1,0 +1,716 @@
+//! A search body run over several partitions: the query is built for each
+//! partition's schema, hits are collected per segment and merged, and the
+//! response has Elasticsearch's shape.
+//!
+//! Supported body keys: `query`, `size` (default 10), `from`, `sort`
+//! (fields with fast values, `_id`, `_doc`, `_score`), `search_after`,
+//! `track_total_hits`, `aggs`/`aggregations`, `_source` (true/false).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use serde_json::{Value, json, value::RawValue};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::schema::Value as _;
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
+
+use super::aggs::{self, AggRequest};
+use super::partition::Partition;
+use super::query::build_query;
+use super::schema::{FieldKind, ID_FIELD};
+use crate::backend::{Hits, RawHit, SearchResponse, TotalHits};
+use crate::error::{Error, Result};
+
+/// A parsed search body.
+struct SearchRequest<'a> {
+    query: &'a Value,
+    from: usize,
+    size: usize,
+    sort: Vec<SortKey>,
+    search_after: Option<&'a [Value]>,
+    track_total_hits: bool,
+    aggs: Option<AggRequest>,
+    source: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SortKey {
+    Score,
+    Doc(Order),
+    Field { path: String, order: Order },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Asc,
+    Desc,
+}
+
+const MATCH_ALL: Value = Value::Null;
+
+impl<'a> SearchRequest<'a> {
+    fn parse(body: &'a Value) -> Result<Self> {
+        let Some(object) = body.as_object() else {
+            return Err(Error::BadRequest(
+                "a search body must be a JSON object".into(),
+            ));
+        };
+        let mut request = SearchRequest {
+            query: &MATCH_ALL,
+            from: 0,
+            size: 10,
+            sort: Vec::new(),
+            search_after: None,
+            track_total_hits: true,
+            aggs: None,
+            source: true,
+        };
+        for (key, value) in object {
+            match key.as_str() {
+                "query" => request.query = value,
+                "from" => request.from = count(key, value)?,
+                "size" => request.size = count(key, value)?,
+                "sort" => request.sort = parse_sort(value)?,
+                "search_after" => {
+                    let values = value.as_array().ok_or_else(|| {
+                        Error::BadRequest(
+                            "search_after must be an array of the previous hit's sort values"
+                                .into(),
+                        )
+                    })?;
+                    request.search_after = Some(values);
+                }
+                "track_total_hits" => request.track_total_hits = value.as_bool() != Some(false),
+                "aggs" | "aggregations" => request.aggs = Some(aggs::parse(value)?),
+                "_source" => {
+                    request.source = value.as_bool().ok_or_else(|| {
+                        Error::Unsupported {
+                            what: "_source filtering".into(),
+                            hint: "the embedded engine returns the whole _source or none: use true or false",
+                        }
+                    })?;
+                }
+                "timeout" => {}
+                other => {
+                    return Err(Error::Unsupported {
+                        what: format!("search body key `{other}`"),
+                        hint: "the embedded engine supports query, from, size, sort, search_after, track_total_hits, aggs and _source",
+                    });
+                }
+            }
+        }
+        if request.search_after.is_some() && request.sort.iter().all(|k| *k == SortKey::Score) {
+            return Err(Error::BadRequest("search_after needs a sort on fields, e.g. [{\"timestamp\": \"asc\"}, {\"_id\": \"asc\"}]".into()));
+        }
+        Ok(request)
+    }
+}
+
+fn count(key: &str, value: &Value) -> Result<usize> {
+    value
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            Error::BadRequest(format!(
+                "`{key}` must be a non-negative integer, not {value}"
+            ))
+        })
+}
+
+fn parse_sort(value: &Value) -> Result<Vec<SortKey>> {
+    let items = match value {
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    items.into_iter().map(parse_sort_key).collect()
+}
+
+fn parse_sort_key(item: &Value) -> Result<SortKey> {
+    let (path, spec) = match item {
+        Value::String(path) => (path.as_str(), &Value::Null),
+        Value::Object(map) if map.len() == 1 => match map.iter().next() {
+            Some((path, spec)) => (path.as_str(), spec),
+            None => return Err(bad_sort(item)),
+        },
+        _ => return Err(bad_sort(item)),
+    };
+    let order = match spec {
+        Value::Null => None,
+        Value::String(order) => Some(order.as_str()),
+        Value::Object(options) => {
+            if let Some(key) = options
+                .keys()
+                .find(|k| !matches!(String::as_str(k), "order" | "missing" | "unmapped_type"))
+            {
+                return Err(Error::Unsupported {
+                    what: format!("sort option `{key}`"),
+                    hint: "the embedded engine sorts by order only, with missing values last",
+                });
+            }
+            if options.get("missing").is_some_and(|m| m != "_last") {
+                return Err(Error::Unsupported {
+                    what: "sort option `missing` other than `_last`".into(),
+                    hint: "the embedded engine puts documents without the field last",
+                });
+            }
+            options.get("order").and_then(Value::as_str)
+        }
+        _ => return Err(bad_sort(item)),
+    };
+    let order = match order {
+        None if path == "_score" => Order::Desc,
+        None | Some("asc") => Order::Asc,
+        Some("desc") => Order::Desc,
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "sort order must be asc or desc, not {other:?}"
+            )));
+        }
+    };
+    Ok(match path {
+        "_score" if order == Order::Desc => SortKey::Score,
+        "_score" => {
+            return Err(Error::Unsupported {
+                what: "ascending sort on _score".into(),
+                hint: "sort on _score descending, or on a field",
+            });
+        }
+        "_doc" => SortKey::Doc(order),
+        path => SortKey::Field {
+            path: path.to_owned(),
+            order,
+        },
+    })
+}
+
+fn bad_sort(item: &Value) -> Error {
+    Error::BadRequest(format!(
+        "cannot read the sort entry {item}; write \"field\" or {{\"field\": {{\"order\": \"desc\"}}}}"
+    ))
+}
+
+/// Runs `body` over `partitions` (sorted by name).
+pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<SearchResponse> {
+    let started = std::time::Instant::now();
+    let request = SearchRequest::parse(body)?;
+    let limit = request.from.saturating_add(request.size);
+    let by_score = request.sort.is_empty() || request.sort == [SortKey::Score];
+    let searchers: Vec<Searcher> = partitions.iter().map(|p| p.reader.searcher()).collect();
+    let mut request = request;
+    if let Some(agg_request) = &mut request.aggs {
+        for partition in partitions {
+            agg_request.resolve_fields(&partition.schema)?;
+        }
+    }
+
+    let mut total = 0u64;
+    let mut hits: Vec<SortedHit> = Vec::new();
+    let mut partials = Vec::new();
+    for (ordinal, (partition, searcher)) in partitions.iter().zip(&searchers).enumerate() {
+        let query = build_query(request.query, &partition.schema)?;
+        let partition_ordinal = u32::try_from(ordinal).unwrap_or(u32::MAX);
+        let (count, partition_hits) = if request.size == 0 && request.from == 0 {
+            (searcher.search(&query, &Count)?, Vec::new())
+        } else if by_score {
+            let (count, top) = searcher.search(
+                &query,
+                &(Count, TopDocs::with_limit(limit.max(1)).order_by_score()),
+            )?;
+            let top = top
+                .into_iter()
+                .map(|(score, address)| SortedHit::by_score(score, partition_ordinal, address))
+                .collect();
+            (count, top)
+        } else {
+            let collector = SortCollector {
+                keys: resolve_keys(&request.sort, partition)?,
+                limit,
+                after: request.search_after,
+                partition: partition_ordinal,
+            };
+            searcher.search(&query, &(Count, collector))?
+        };
+        total += count as u64;
+        hits.extend(partition_hits);
+        if let Some(agg_request) = &request.aggs {
+            partials.push(searcher.search(
+                &query,
+                &aggs::collector(agg_request, partition.index.tokenizers()),
+            )?);
+        }
+    }
+
+    sort_hits(&mut hits, &request.sort);
+    let page: Vec<RawHit> = hits
+        .into_iter()
+        .skip(request.from)
+        .take(request.size)
+        .map(|hit| fetch(hit, partitions, &searchers, &request))
+        .collect::<Result<_>>()?;
+    let aggregations = match &request.aggs {
+        Some(agg_request) => Some(aggs::finalize(agg_request, partials)?),
+        None => None,
+    };
+    let max_score = if by_score {
+        page.iter().filter_map(|h| h.score).reduce(f64::max)
+    } else {
+        None
+    };
+    Ok(SearchResponse {
+        took: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        timed_out: false,
+        hits: Hits {
+            total: request.track_total_hits.then_some(TotalHits {
+                value: total,
+                relation: "eq".into(),
+            }),
+            max_score,
+            hits: page,
+        },
+        aggregations,
+    })
+}
+
+/// A collected hit and the values it sorts by.
+#[derive(Debug, Clone)]
+struct SortedHit {
+    key: Vec<SortValue>,
+    score: Option<Score>,
+    partition: u32,
+    address: DocAddress,
+}
+
+impl SortedHit {
+    fn by_score(score: Score, partition: u32, address: DocAddress) -> Self {
+        SortedHit {
+            key: vec![SortValue::F64(f64::from(score))],
+            score: Some(score),
+            partition,
+            address,
+        }
+    }
+
+    /// Position in the whole search, for ties and `_doc`.
+    fn position(&self) -> (u32, SegmentOrdinal, DocId) {
+        (
+            self.partition,
+            self.address.segment_ord,
+            self.address.doc_id,
+        )
+    }
+}
+
+/// One sort value. `Missing` sorts last in either order, as Elasticsearch's
+/// default `missing: _last`.
+#[derive(Debug, Clone, PartialEq)]
+enum SortValue {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(String),
+    Missing,
+}
+
+impl SortValue {
+    fn compare(&self, other: &Self, order: Order) -> Ordering {
+        let ordering = match (self, other) {
+            (SortValue::Missing, SortValue::Missing) => return Ordering::Equal,
+            (SortValue::Missing, _) => return Ordering::Greater,
+            (_, SortValue::Missing) => return Ordering::Less,
+            (SortValue::I64(a), SortValue::I64(b)) => a.cmp(b),
+            (SortValue::U64(a), SortValue::U64(b)) => a.cmp(b),
+            (SortValue::F64(a), SortValue::F64(b)) => a.total_cmp(b),
+            (SortValue::Str(a), SortValue::Str(b)) => a.cmp(b),
+            // Partitions created from different templates may disagree on a
+            // field's type; order by type, then stably.
+            (a, b) => a.rank().cmp(&b.rank()),
+        };
+        match order {
+            Order::Asc => ordering,
+            Order::Desc => ordering.reverse(),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            SortValue::I64(_) => 0,
+            SortValue::U64(_) => 1,
+            SortValue::F64(_) => 2,
+            SortValue::Str(_) => 3,
+            SortValue::Missing => 4,
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            SortValue::I64(n) => json!(n),
+            SortValue::U64(n) => json!(n),
+            SortValue::F64(x) => json!(x),
+            SortValue::Str(s) => json!(s),
+            SortValue::Missing => Value::Null,
+        }
+    }
+}
+
+fn orders(keys: &[SortKey]) -> impl Iterator<Item = Order> + '_ {
+    keys.iter().map(|key| match key {
+        SortKey::Score => Order::Desc,
+        SortKey::Doc(order) | SortKey::Field { order, .. } => *order,
+    })
+}
+
+fn compare_hits(a: &SortedHit, b: &SortedHit, keys: &[SortKey]) -> Ordering {
+    let by_score = [SortKey::Score];
+    let keys = if keys.is_empty() { &by_score[..] } else { keys };
+    a.key
+        .iter()
+        .zip(&b.key)
+        .zip(orders(keys))
+        .map(|((x, y), order)| x.compare(y, order))
+        .find(|ordering| ordering.is_ne())
+        .unwrap_or_else(|| a.position().cmp(&b.position()))
+}
+
+fn sort_hits(hits: &mut [SortedHit], keys: &[SortKey]) {
+    hits.sort_by(|a, b| compare_hits(a, b, keys));
+}
+
+/// How one sort key reads its value in one partition.
+#[derive(Clone)]
+enum KeySource {
+    Doc,
+    Id,
+    Field {
+        path: String,
+        kind: FieldKind,
+    },
+    /// The partition does not have the field: every value is missing.
+    Unmapped,
+}
+
+fn resolve_keys(keys: &[SortKey], partition: &Partition) -> Result<Vec<(KeySource, Order)>> {
+    keys.iter()
+        .map(|key| match key {
+            SortKey::Score => Err(Error::Unsupported {
+                what: "sorting on _score together with other keys".into(),
+                hint: "sort on fields only, or on _score alone",
+            }),
+            SortKey::Doc(order) => Ok((KeySource::Doc, *order)),
+            SortKey::Field { path, order } if path == ID_FIELD => Ok((KeySource::Id, *order)),
+            SortKey::Field { path, order } => match partition.schema.resolve(path) {
+                None => Ok((KeySource::Unmapped, *order)),
+                Some(resolved) if !resolved.json_path.is_empty() || resolved.kind == FieldKind::Text => {
+                    Err(Error::Unsupported {
+                        what: format!("sorting on `{path}`"),
+                        hint: "the embedded engine sorts on keyword, numeric, date, boolean and ip fields",
+                    })
+                }
+                Some(resolved) => Ok((
+                    KeySource::Field {
+                        path: path.clone(),
+                        kind: resolved.kind,
+                    },
+                    *order,
+                )),
+            },
+        })
+        .collect()
+}
+
+/// Keeps the first `limit` documents in sort order, after `after` if given.
+struct SortCollector<'a> {
+    keys: Vec<(KeySource, Order)>,
+    limit: usize,
+    after: Option<&'a [Value]>,
+    partition: u32,
+}
+
+enum Reader {
+    Doc,
+    I64(Option<Column<i64>>),
+    U64(Option<Column<u64>>),
+    F64(Option<Column<f64>>),
+    Bool(Option<Column<bool>>),
+    Date(Option<Column<tantivy::DateTime>>),
+    Str(Option<StrColumn>),
+    Ip(Option<Column<std::net::Ipv6Addr>>),
+    Unmapped,
+}
+
+struct SortSegmentCollector {
+    readers: Vec<(Reader, Order)>,
+    after: Option<Vec<SortValue>>,
+    limit: usize,
+    segment: SegmentOrdinal,
+    partition: u32,
+    hits: Vec<SortedHit>,
+    orders: Vec<Order>,
+}
+
+impl Collector for SortCollector<'_> {
+    type Fruit = Vec<SortedHit>;
+    type Child = SortSegmentCollector;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SortSegmentCollector> {
+        let fast = reader.fast_fields();
+        let mut readers = Vec::with_capacity(self.keys.len());
+        for (source, order) in &self.keys {
+            let reader = match source {
+                KeySource::Doc => Reader::Doc,
+                KeySource::Id => Reader::Str(fast.str(ID_FIELD)?),
+                KeySource::Unmapped => Reader::Unmapped,
+                KeySource::Field { path, kind } => match kind {
+                    FieldKind::I64 => Reader::I64(fast.column_opt(path)?),
+                    FieldKind::U64 => Reader::U64(fast.column_opt(path)?),
+                    FieldKind::F64 => Reader::F64(fast.column_opt(path)?),
+                    FieldKind::Bool => Reader::Bool(fast.column_opt(path)?),
+                    FieldKind::Date => Reader::Date(fast.column_opt(path)?),
+                    FieldKind::Ip => Reader::Ip(fast.column_opt(path)?),
+                    _ => Reader::Str(fast.str(path)?),
+                },
+            };
+            readers.push((reader, *order));
+        }
+        let after = match self.after {
+            Some(values) => Some(
+                after_values(values, &self.keys)
+                    .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(SortSegmentCollector {
+            orders: readers.iter().map(|(_, order)| *order).collect(),
+            readers,
+            after,
+            limit: self.limit,
+            segment,
+            partition: self.partition,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<SortedHit>>) -> tantivy::Result<Vec<SortedHit>> {
+        let orders: Vec<Order> = self.keys.iter().map(|(_, order)| *order).collect();
+        let mut all: Vec<SortedHit> = fruits.into_iter().flatten().collect();
+        all.sort_by(|a, b| compare_keys(a, b, &orders));
+        all.truncate(self.limit);
+        Ok(all)
+    }
+}
+
+fn compare_keys(a: &SortedHit, b: &SortedHit, orders: &[Order]) -> Ordering {
+    a.key
+        .iter()
+        .zip(&b.key)
+        .zip(orders)
+        .map(|((x, y), order)| x.compare(y, *order))
+        .find(|ordering| ordering.is_ne())
+        .unwrap_or_else(|| a.position().cmp(&b.position()))
+}
+
+impl SegmentCollector for SortSegmentCollector {
+    type Fruit = Vec<SortedHit>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let key: Vec<SortValue> = self
+            .readers
+            .iter()
+            .map(|(reader, _)| read_value(reader, doc, self.segment, self.partition))
+            .collect();
+        if let Some(after) = &self.after {
+            let ordering = key
+                .iter()
+                .zip(after)
+                .zip(&self.orders)
+                .map(|((x, y), order)| x.compare(y, *order))
+                .find(|ordering| ordering.is_ne())
+                .unwrap_or(Ordering::Equal);
+            if ordering != Ordering::Greater {
+                return;
+            }
+        }
+        self.hits.push(SortedHit {
+            key,
+            score: None,
+            partition: self.partition,
+            address: DocAddress::new(self.segment, doc),
+        });
+        // Keep memory bounded: trim to the best `limit` now and then.
+        if self.hits.len() >= self.limit.saturating_mul(2).max(1024) {
+            self.trim();
+        }
+    }
+
+    fn harvest(mut self) -> Vec<SortedHit> {
+        self.trim();
+        self.hits
+    }
+}
+
+impl SortSegmentCollector {
+    fn trim(&mut self) {
+        let orders = &self.orders;
+        self.hits.sort_by(|a, b| compare_keys(a, b, orders));
+        self.hits.truncate(self.limit);
+    }
+}
+
+fn read_value(reader: &Reader, doc: DocId, segment: SegmentOrdinal, partition: u32) -> SortValue {
+    let value = match reader {
+        Reader::Doc => Some(SortValue::U64(
+            (u64::from(partition) << 48) | (u64::from(segment) << 32) | u64::from(doc),
+        )),
+        Reader::I64(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(SortValue::I64),
+        Reader::U64(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(SortValue::U64),
+        Reader::F64(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(SortValue::F64),
+        Reader::Bool(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|b| SortValue::I64(i64::from(b))),
+        Reader::Date(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|d| SortValue::I64(d.into_timestamp_millis())),
+        Reader::Ip(column) => column
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .map(|ip| SortValue::Str(ip_to_string(ip))),
+        Reader::Str(column) => column.as_ref().and_then(|c| {
+            let ord = c.term_ords(doc).next()?;
+            let mut text = String::new();
+            c.ord_to_str(ord, &mut text).ok()?;
+            Some(SortValue::Str(text))
+        }),
+        Reader::Unmapped => None,
+    };
+    value.unwrap_or(SortValue::Missing)
+}
+
+/// The `search_after` values, typed like the sort keys.
+fn after_values(values: &[Value], keys: &[(KeySource, Order)]) -> Result<Vec<SortValue>> {
+    if values.len() != keys.len() {
+        return Err(Error::BadRequest(format!(
+            "search_after has {} values but the sort has {} keys; pass the `sort` of the last hit",
+            values.len(),
+            keys.len()
+        )));
+    }
+    values
+        .iter()
+        .zip(keys)
+        .map(|(value, (source, _))| {
+            let bad = || {
+                Error::BadRequest(format!(
+                    "search_after value {value} does not fit its sort key"
+                ))
+            };
+            Ok(match (value, source) {
+                (Value::Null, _) => SortValue::Missing,
+                (
+                    Value::String(s),
+                    KeySource::Field {
+                        kind: FieldKind::Date,
+                        ..
+                    },
+                ) => SortValue::I64(date_millis(s).ok_or_else(bad)?),
+                (Value::String(s), _) => SortValue::Str(s.clone()),
+                (Value::Bool(b), _) => SortValue::I64(i64::from(*b)),
+                (
+                    Value::Number(n),
+                    KeySource::Field {
+                        kind: FieldKind::F64,
+                        ..
+                    },
+                ) => SortValue::F64(n.as_f64().ok_or_else(bad)?),
+                (
+                    Value::Number(n),
+                    KeySource::Field {
+                        kind: FieldKind::U64,
+                        ..
+                    },
+                )
+                | (Value::Number(n), KeySource::Doc) => SortValue::U64(n.as_u64().ok_or_else(bad)?),
+                (Value::Number(n), _) => SortValue::I64(n.as_i64().ok_or_else(bad)?),
+                _ => return Err(bad()),
+            })
+        })
+        .collect()
+}
+
+/// Reads a hit's id and source.
+fn fetch(
+    hit: SortedHit,
+    partitions: &[Arc<Partition>],
+    searchers: &[Searcher],
+    request: &SearchRequest,
+) -> Result<RawHit> {
+    let index = usize::try_from(hit.partition).unwrap_or(usize::MAX);
+    let (Some(partition), Some(searcher)) = (partitions.get(index), searchers.get(index)) else {
+        return Err(Error::Engine("a hit points at no partition".into()));
+    };
+    let doc: TantivyDocument = searcher.doc(hit.address)?;
+    let id = doc
+        .get_first(partition.schema.id)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let source =
+        if request.source {
+            let bytes = doc
+                .get_first(partition.schema.source)
+                .and_then(|v| v.as_bytes())
+                .unwrap_or(b"{}");
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| Error::Engine(format!("the stored source of {id} is not UTF-8")))?;
+            Some(RawValue::from_string(text).map_err(|e| {
+                Error::Engine(format!("the stored source of {id} is not JSON: {e}"))
+            })?)
+        } else {
+            None
+        };
+    let sort = if request.sort.is_empty() {
+        Vec::new()
+    } else {
+        hit.key.iter().map(SortValue::to_json).collect()
+    };
+    Ok(RawHit {
+        index: partition.name.clone(),
+        id,
+        score: hit.score.map(f64::from),
+        source,
+        sort,
+    })
+}
+
+/// An ip as Elasticsearch prints it: IPv4 for mapped addresses.
+fn ip_to_string(ip: std::net::Ipv6Addr) -> String {
+    match ip.to_ipv4_mapped() {
+        Some(v4) => v4.to_string(),
+        None => ip.to_string(),
+    }
+}
+
+/// An RFC 3339 date as epoch milliseconds.
+fn date_millis(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}

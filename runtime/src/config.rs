@@ -1,0 +1,283 @@
+//! Store configuration: `esrecord.toml`, the environment, or code.
+//!
+//! ```toml
+//! [store]
+//! default_timedepth = "day"     # for types without a timedepth attribute
+//! pattern_limit = 32            # range searches name at most this many patterns
+//! autosetup = true              # create a type's template before its first write
+//! queue_capacity = 100000       # records waiting to be written
+//! batch_size = 1000             # documents per bulk request
+//! batch_bytes = 5242880         # bytes per bulk request
+//! batch_interval_ms = 1000      # how long a record may wait for its batch
+//! refresh_interval_ms = 1000    # how often written records become searchable
+//!
+//! [backends.default]
+//! kind = "embedded"
+//! path = "./esrecord-data"
+//! index_prefix = ""
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::naming::{Timedepth, validate_prefix};
+
+/// Where the embedded store lives when nothing else is configured.
+pub const DEFAULT_DATA_DIR: &str = "./esrecord-data";
+
+/// The whole configuration of a [`Store`](crate::Store).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The named backends; record types use `default` unless they name another.
+    pub backends: BTreeMap<String, BackendConfig>,
+    /// The timedepth of types without a `timedepth` attribute.
+    pub default_timedepth: Timedepth,
+    /// How many patterns a range search may name before using the full pattern.
+    pub pattern_limit: usize,
+    /// Whether the store creates a type's template before its first write.
+    pub autosetup: bool,
+    /// How the background writer batches.
+    pub writer: WriterConfig,
+}
+
+/// One named backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// What stores the records.
+    pub kind: BackendKind,
+    /// Prefixed to every template, pattern and index name.
+    pub index_prefix: String,
+}
+
+/// The kinds of backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The embedded engine, in a data directory.
+    Embedded {
+        /// The data directory.
+        path: PathBuf,
+        /// Open to search only, while another process writes.
+        read_only: bool,
+    },
+}
+
+/// How the background writer batches and refreshes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Records that may wait to be written.
+    pub queue_capacity: usize,
+    /// Documents per bulk request.
+    pub batch_size: usize,
+    /// Bytes of sources per bulk request.
+    pub batch_bytes: usize,
+    /// How long a record may wait for its batch to fill.
+    pub batch_interval: Duration,
+    /// How often written records are made searchable.
+    pub refresh_interval: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue_capacity: 100_000,
+            batch_size: 1_000,
+            batch_bytes: 5 * 1024 * 1024,
+            batch_interval: Duration::from_secs(1),
+            refresh_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Config {
+    /// An embedded store in `path`, with every other setting at its default.
+    ///
+    /// ```
+    /// let config = esrecord::config::Config::embedded("/tmp/records");
+    /// assert!(config.backends.contains_key("default"));
+    /// ```
+    pub fn embedded(path: impl Into<PathBuf>) -> Self {
+        let backend = BackendConfig {
+            kind: BackendKind::Embedded {
+                path: path.into(),
+                read_only: false,
+            },
+            index_prefix: String::new(),
+        };
+        Config {
+            backends: BTreeMap::from([("default".to_owned(), backend)]),
+            default_timedepth: Timedepth::Day,
+            pattern_limit: crate::DEFAULT_PATTERN_LIMIT,
+            autosetup: true,
+            writer: WriterConfig::default(),
+        }
+    }
+
+    /// The configuration `Store::open()` uses: the file named by
+    /// `ESRECORD_CONFIG`, else `./esrecord.toml`, else `ESRECORD_URL` (an
+    /// Elasticsearch URL), else an embedded store at `ESRECORD_DATA` or
+    /// `./esrecord-data`.
+    pub fn from_environment() -> Result<Self> {
+        if let Some(path) = std::env::var_os("ESRECORD_CONFIG") {
+            return Self::from_file(Path::new(&path));
+        }
+        let local = Path::new("esrecord.toml");
+        if local.exists() {
+            return Self::from_file(local);
+        }
+        if let Ok(url) = std::env::var("ESRECORD_URL") {
+            return Err(elasticsearch_unavailable(&format!("ESRECORD_URL={url}")));
+        }
+        let data = std::env::var_os("ESRECORD_DATA")
+            .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
+        Ok(Self::embedded(data))
+    }
+
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("read the configuration", path, e))?;
+        Self::from_toml(&text).map_err(|error| match error {
+            Error::Config(message) => Error::Config(format!("{}: {message}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses a TOML configuration.
+    ///
+    /// ```
+    /// let config = esrecord::config::Config::from_toml(r#"
+    ///     [store]
+    ///     default_timedepth = "month"
+    ///     [backends.default]
+    ///     kind = "embedded"
+    ///     path = "data"
+    ///     index_prefix = "dev-"
+    /// "#).unwrap();
+    /// assert_eq!(config.default_timedepth, esrecord::Timedepth::Month);
+    /// assert!(esrecord::config::Config::from_toml("[store]\nbatch_sise = 3").is_err());
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| Error::Config(e.message().to_owned()))?;
+        let mut config = Self::embedded(DEFAULT_DATA_DIR);
+        let store = file.store.unwrap_or_default();
+        if let Some(depth) = store.default_timedepth {
+            config.default_timedepth = depth.parse().map_err(Error::Config)?;
+        }
+        let writer = &mut config.writer;
+        set(
+            &mut config.pattern_limit,
+            store.pattern_limit,
+            "pattern_limit",
+        )?;
+        set(
+            &mut writer.queue_capacity,
+            store.queue_capacity,
+            "queue_capacity",
+        )?;
+        set(&mut writer.batch_size, store.batch_size, "batch_size")?;
+        set(&mut writer.batch_bytes, store.batch_bytes, "batch_bytes")?;
+        if let Some(ms) = store.batch_interval_ms {
+            writer.batch_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = store.refresh_interval_ms {
+            writer.refresh_interval = Duration::from_millis(ms.max(1));
+        }
+        config.autosetup = store.autosetup.unwrap_or(true);
+        if !file.backends.is_empty() {
+            config.backends = file
+                .backends
+                .into_iter()
+                .map(|(name, backend)| Ok((name.clone(), backend.resolve(&name)?)))
+                .collect::<Result<_>>()?;
+        }
+        if !config.backends.contains_key("default") {
+            return Err(Error::Config(
+                "no backend named \"default\"; add [backends.default], which record types without a `backend` attribute use".into(),
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn set(target: &mut usize, value: Option<usize>, key: &str) -> Result<()> {
+    match value {
+        Some(0) => Err(Error::Config(format!("`{key}` must be at least 1"))),
+        Some(value) => {
+            *target = value;
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+fn elasticsearch_unavailable(source: &str) -> Error {
+    Error::Config(format!(
+        "{source} asks for an Elasticsearch backend, which this version of esrecord does not include yet; use an embedded backend (unset it, or set kind = \"embedded\")"
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    store: Option<StoreSection>,
+    #[serde(default)]
+    backends: BTreeMap<String, BackendSection>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StoreSection {
+    default_timedepth: Option<String>,
+    pattern_limit: Option<usize>,
+    autosetup: Option<bool>,
+    queue_capacity: Option<usize>,
+    batch_size: Option<usize>,
+    batch_bytes: Option<usize>,
+    batch_interval_ms: Option<u64>,
+    refresh_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendSection {
+    kind: String,
+    path: Option<PathBuf>,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    index_prefix: String,
+    url: Option<String>,
+}
+
+impl BackendSection {
+    fn resolve(self, name: &str) -> Result<BackendConfig> {
+        validate_prefix(&self.index_prefix)
+            .map_err(|e| Error::Config(format!("backend {name:?}: {e}")))?;
+        let kind = match self.kind.as_str() {
+            "embedded" => BackendKind::Embedded {
+                path: self.path.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                read_only: self.read_only,
+            },
+            "elasticsearch" => {
+                return Err(elasticsearch_unavailable(&format!(
+                    "backend {name:?} (url {})",
+                    self.url.as_deref().unwrap_or("not set")
+                )));
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "backend {name:?} has kind {other:?}; use \"embedded\""
+                )));
+            }
+        };
+        Ok(BackendConfig {
+            kind,
+            index_prefix: self.index_prefix,
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! Typed searches: `R::search()` builds an Elasticsearch body for record
+//! type `R`, names the partitions its time range touches, and returns typed
+//! hits.
+
+use std::marker::PhantomData;
+
+use serde_json::{Map, Value, json};
+
+use crate::backend::RawHit;
+use crate::error::{Error, Result};
+use crate::fields::Field;
+use crate::naming::{TimeBound, TimeRange};
+use crate::record::Record;
+use crate::store::Store;
+
+/// A search over the records of type `R`.
+///
+/// ```
+/// # use esrecord::Record;
+/// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+/// # #[record(app_label = "shop")]
+/// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: String }
+/// let search = PageView::search().range((2024, 3), (2024, 4)).size(5);
+/// let body = search.to_json().unwrap();
+/// assert_eq!(body["size"], 5);
+/// assert_eq!(body["query"]["bool"]["filter"][0]["range"]["timestamp"]["lt"], "2024-04-01T00:00:00Z");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Search<R> {
+    range: Option<Result<TimeRange, String>>,
+    size: usize,
+    query: Option<Value>,
+    aggregations: Option<Value>,
+    sort: Vec<Value>,
+    record: PhantomData<fn() -> R>,
+}
+
+/// Typed search results.
+#[derive(Debug, Clone)]
+pub struct SearchResults<R> {
+    /// How many records matched.
+    pub total: u64,
+    /// The page of hits.
+    pub hits: Vec<Hit<R>>,
+    /// The aggregation results in Elasticsearch's shape, when asked for.
+    pub aggregations: Option<Value>,
+}
+
+/// One record found by a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit<R> {
+    /// The document id.
+    pub id: String,
+    /// The index (partition) it is stored in.
+    pub index: String,
+    /// The record.
+    pub record: R,
+}
+
+impl<R: Record> Default for Search<R> {
+    fn default() -> Self {
+        Search {
+            range: None,
+            size: 10,
+            query: None,
+            aggregations: None,
+            sort: Vec::new(),
+            record: PhantomData,
+        }
+    }
+}
+
+impl<R: Record> Search<R> {
+    /// Records with `from <= timestamp < until`; only the partitions the
+    /// range touches are searched. `from >= until` is an error at `fetch`.
+    pub fn range(mut self, from: impl Into<TimeBound>, until: impl Into<TimeBound>) -> Self {
+        self.range = Some(TimeRange::new(from, until).map_err(|e| e.to_string()));
+        self
+    }
+
+    /// At most `n` hits (10 by default).
+    pub fn size(mut self, n: usize) -> Self {
+        self.size = n;
+        self
+    }
+
+    /// Newest first, by the record's timestamp.
+    pub fn newest_first(self) -> Self {
+        self.sort_by_timestamp("desc")
+    }
+
+    /// Oldest first, by the record's timestamp.
+    pub fn oldest_first(self) -> Self {
+        self.sort_by_timestamp("asc")
+    }
+
+    fn sort_by_timestamp(mut self, order: &str) -> Self {
+        if let Some(field) = R::record_type().timestamp_field() {
+            self.sort.push(json!({ field: order }));
+        }
+        self
+    }
+
+    /// Sorts by `field`, ascending; later sorts break ties.
+    pub fn sort_asc<T>(mut self, field: &Field<T>) -> Self {
+        self.sort.push(json!({ field.path(): "asc" }));
+        self
+    }
+
+    /// Sorts by `field`, descending; later sorts break ties.
+    pub fn sort_desc<T>(mut self, field: &Field<T>) -> Self {
+        self.sort.push(json!({ field.path(): "desc" }));
+        self
+    }
+
+    /// Adds an Elasticsearch query clause that hits must match (the raw
+    /// form; typed filters come with field handles).
+    pub fn query_json(mut self, clause: Value) -> Self {
+        self.query = Some(clause);
+        self
+    }
+
+    /// Asks for aggregations, written as Elasticsearch's `aggs` object;
+    /// results come back in [`SearchResults::aggregations`].
+    pub fn aggregations_json(mut self, aggs: Value) -> Self {
+        self.aggregations = Some(aggs);
+        self
+    }
+
+    fn time_range(&self) -> Result<Option<TimeRange>> {
+        match &self.range {
+            None => Ok(None),
+            Some(Ok(range)) => Ok(Some(*range)),
+            Some(Err(message)) => Err(Error::BadRequest(message.clone())),
+        }
+    }
+
+    /// The exact Elasticsearch body this search sends.
+    pub fn to_json(&self) -> Result<Value> {
+        let mut filters = Vec::new();
+        if let Some(range) = self.time_range()? {
+            let Some(field) = R::record_type().timestamp_field() else {
+                return Err(Error::BadRequest(format!(
+                    "{} has no timestamp field, so it cannot be searched by time range",
+                    R::record_type().rust_path()
+                )));
+            };
+            let bounds = json!({
+                "gte": range.from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                "lt": range.until.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            });
+            filters.push(json!({ "range": { field: bounds } }));
+        }
+        let mut bool_query = Map::new();
+        if let Some(query) = &self.query {
+            bool_query.insert("must".into(), json!([query]));
+        }
+        if !filters.is_empty() {
+            bool_query.insert("filter".into(), Value::Array(filters));
+        }
+        let query = if bool_query.is_empty() {
+            json!({ "match_all": {} })
+        } else {
+            json!({ "bool": bool_query })
+        };
+        let mut body = json!({ "query": query, "size": self.size, "track_total_hits": true });
+        if !self.sort.is_empty() {
+            body["sort"] = Value::Array(self.sort.clone());
+        }
+        if let Some(aggs) = &self.aggregations {
+            body["aggs"] = aggs.clone();
+        }
+        Ok(body)
+    }
+
+    /// Runs the search.
+    pub async fn fetch(&self, store: &Store) -> Result<SearchResults<R>> {
+        let (backend, named) = store.backend_for::<R>()?;
+        let patterns = match self.time_range()? {
+            Some(range) => named.patterns_for(&range),
+            None => vec![named.pattern()],
+        };
+        let response = backend.search(&patterns, &self.to_json()?).await?;
+        let hits = response
+            .hits
+            .hits
+            .into_iter()
+            .map(typed_hit)
+            .collect::<Result<_>>()?;
+        Ok(SearchResults {
+            total: response.hits.total.map_or(0, |t| t.value),
+            hits,
+            aggregations: response.aggregations,
+        })
+    }
+}
+
+fn typed_hit<R: Record>(hit: RawHit) -> Result<Hit<R>> {
+    let source = hit.source.as_ref().map_or("null", |raw| raw.get());
+    let record = serde_json::from_str(source).map_err(|e| {
+        Error::BadRequest(format!(
+            "the stored document {} in {} does not read as a {}: {e}; its type changed since it was written",
+            hit.id,
+            hit.index,
+            R::record_type().rust_path()
+        ))
+    })?;
+    Ok(Hit {
+        id: hit.id,
+        index: hit.index,
+        record,
+    })
+}

@@ -1,0 +1,376 @@
+//! The background writer: `record` hands a record to a bounded queue; a
+//! thread of the store's encodes queued records, batches them by count,
+//! bytes and interval, writes each batch with one bulk request, and makes
+//! what it wrote searchable every refresh interval.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::backend::{Backend, BulkItem};
+use crate::bulk::BulkAction;
+use crate::config::WriterConfig;
+use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::record_type::RecordType;
+use crate::template::TemplateDiff;
+
+/// A queued record of any type, encoded on the writer's thread.
+pub(crate) trait Pending: Send {
+    /// The record's type (unprefixed).
+    fn record_type(&self) -> &'static RecordType;
+    /// The bulk item for the record, its names from `named` (the type as
+    /// the backend names it).
+    fn encode(&self, named: &RecordType) -> Result<BulkItem>;
+}
+
+/// A record and the id it was given when recorded (none for
+/// `unique_together` types, whose ids come from their fields).
+pub(crate) struct PendingRecord<R> {
+    pub(crate) record: R,
+    pub(crate) id: Option<Uuid>,
+}
+
+impl<R: Record> Pending for PendingRecord<R> {
+    fn record_type(&self) -> &'static RecordType {
+        R::record_type()
+    }
+
+    fn encode(&self, named: &RecordType) -> Result<BulkItem> {
+        encode(named, &self.record, self.id)
+    }
+}
+
+/// The bulk item for `record`: its index, id, action and source.
+pub(crate) fn encode<R: Record>(
+    named: &RecordType,
+    record: &R,
+    id: Option<Uuid>,
+) -> Result<BulkItem> {
+    let id = match (record.unique_id()?, id) {
+        (Some(unique), _) => unique,
+        (None, Some(id)) => id.to_string(),
+        (None, None) => Uuid::now_v7().to_string(),
+    };
+    let source = serde_json::to_vec(record).map_err(|source| Error::Serialize {
+        what: format!("a {} record", named.rust_path()),
+        source,
+    })?;
+    Ok(BulkItem {
+        action: BulkAction::for_type(named),
+        index: named.index_of(record),
+        id,
+        source,
+    })
+}
+
+/// What a flush found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Records written since the store opened.
+    pub sent: u64,
+    /// Records rejected or lost since the store opened.
+    pub failed: u64,
+    /// The last error, if any record failed.
+    pub last_error: Option<String>,
+}
+
+/// Counters shared by the store and its writer.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) queued: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) last_error: Mutex<Option<String>>,
+}
+
+impl Stats {
+    fn fail(&self, count: u64, error: String) {
+        self.failed.fetch_add(count, Ordering::Relaxed);
+        tracing::warn!(count, %error, "esrecord: records not written");
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error);
+        }
+    }
+
+    pub(crate) fn report(&self) -> FlushReport {
+        FlushReport {
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
+        }
+    }
+}
+
+pub(crate) enum Message {
+    Record(Box<dyn Pending>),
+    /// Write everything queued before, refresh, and answer.
+    Flush(oneshot::Sender<FlushReport>),
+}
+
+/// The writing side of one backend.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    sender: Mutex<Option<Sender<Message>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) stats: Arc<Stats>,
+}
+
+/// What the writer thread needs to know about its backend.
+pub(crate) struct Target {
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) name_type: Box<dyn Fn(&RecordType) -> RecordType + Send>,
+    pub(crate) autosetup: bool,
+    pub(crate) config: WriterConfig,
+}
+
+impl Writer {
+    /// Starts the writer thread for `target`.
+    pub(crate) fn start(backend_name: &str, target: Target) -> Result<Self> {
+        let (sender, receiver) = crossbeam_channel::bounded(target.config.queue_capacity);
+        let stats = Arc::new(Stats::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Engine(format!("cannot start the writer's runtime: {e}")))?;
+        let mut state = WriterLoop {
+            receiver,
+            target,
+            runtime,
+            stats: Arc::clone(&stats),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            batch_started: None,
+            unrefreshed: false,
+            last_refresh: Instant::now(),
+            templates_ready: HashSet::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("esrecord-writer-{backend_name}"))
+            .spawn(move || state.run())
+            .map_err(|e| Error::Engine(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            stats,
+        })
+    }
+
+    /// Queues a record; waits for room when the queue is full.
+    pub(crate) fn send(&self, pending: Box<dyn Pending>) -> Result<()> {
+        let sender = self.sender()?;
+        match sender.try_send(Message::Record(pending)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(message)) => sender.send(message).map_err(|_| closed())?,
+            Err(TrySendError::Disconnected(_)) => return Err(closed()),
+        }
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Asks the thread to write and refresh everything queued so far.
+    pub(crate) fn request_flush(&self) -> Result<oneshot::Receiver<FlushReport>> {
+        let (answer, receiver) = oneshot::channel();
+        self.sender()?
+            .send(Message::Flush(answer))
+            .map_err(|_| closed())?;
+        Ok(receiver)
+    }
+
+    /// Stops the thread after it has written everything queued.
+    pub(crate) fn stop(&self) -> FlushReport {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut thread| thread.take());
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            self.stats.fail(0, "the writer thread panicked".into());
+        }
+        self.stats.report()
+    }
+
+    fn sender(&self) -> Result<Sender<Message>> {
+        self.sender
+            .lock()
+            .ok()
+            .and_then(|sender| sender.clone())
+            .ok_or_else(closed)
+    }
+}
+
+fn closed() -> Error {
+    Error::Closed
+}
+
+struct WriterLoop {
+    receiver: Receiver<Message>,
+    target: Target,
+    runtime: tokio::runtime::Runtime,
+    stats: Arc<Stats>,
+    batch: Vec<BulkItem>,
+    batch_bytes: usize,
+    batch_started: Option<Instant>,
+    /// Something was written since the last refresh.
+    unrefreshed: bool,
+    last_refresh: Instant,
+    /// Template names known to exist.
+    templates_ready: HashSet<String>,
+}
+
+impl WriterLoop {
+    fn run(&mut self) {
+        loop {
+            match self.receiver.recv_timeout(self.next_wakeup()) {
+                Ok(Message::Record(pending)) => self.add(pending.as_ref()),
+                Ok(Message::Flush(answer)) => {
+                    self.send_batch();
+                    self.refresh();
+                    let _ = answer.send(self.stats.report());
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = Instant::now();
+            if self
+                .batch_started
+                .is_some_and(|t| now - t >= self.target.config.batch_interval)
+            {
+                self.send_batch();
+            }
+            if self.unrefreshed && now - self.last_refresh >= self.target.config.refresh_interval {
+                self.refresh();
+            }
+        }
+        self.send_batch();
+        self.refresh();
+    }
+
+    fn next_wakeup(&self) -> Duration {
+        let config = &self.target.config;
+        let batch_due = self
+            .batch_started
+            .map(|t| config.batch_interval.saturating_sub(t.elapsed()));
+        let refresh_due = self.unrefreshed.then(|| {
+            config
+                .refresh_interval
+                .saturating_sub(self.last_refresh.elapsed())
+        });
+        [batch_due, refresh_due]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_millis(1))
+    }
+
+    fn add(&mut self, pending: &dyn Pending) {
+        let named = (self.target.name_type)(pending.record_type());
+        if let Err(error) = self.ensure_template(&named) {
+            self.stats.fail(1, error.to_string());
+            return;
+        }
+        match pending.encode(&named) {
+            Ok(item) => {
+                self.batch_bytes += item.source.len() + item.index.len() + item.id.len() + 48;
+                self.batch.push(item);
+                self.batch_started.get_or_insert_with(Instant::now);
+            }
+            Err(error) => self.stats.fail(1, error.to_string()),
+        }
+        let config = &self.target.config;
+        if self.batch.len() >= config.batch_size || self.batch_bytes >= config.batch_bytes {
+            self.send_batch();
+        }
+    }
+
+    /// Makes sure the type's template exists before its first write.
+    fn ensure_template(&mut self, named: &RecordType) -> Result<()> {
+        let name = named.template_name();
+        if self.templates_ready.contains(&name) {
+            return Ok(());
+        }
+        let backend = Arc::clone(&self.target.backend);
+        let autosetup = self.target.autosetup;
+        self.runtime
+            .block_on(ensure_template(backend.as_ref(), named, autosetup))?;
+        self.templates_ready.insert(name);
+        Ok(())
+    }
+
+    fn send_batch(&mut self) {
+        self.batch_started = None;
+        self.batch_bytes = 0;
+        if self.batch.is_empty() {
+            return;
+        }
+        let items = std::mem::take(&mut self.batch);
+        let count = items.len() as u64;
+        let bytes: u64 = items.iter().map(|item| item.source.len() as u64).sum();
+        let backend = Arc::clone(&self.target.backend);
+        match self.runtime.block_on(backend.bulk(items)) {
+            Ok(results) => {
+                let failures: Vec<_> = results.iter().filter(|r| r.is_failure()).collect();
+                let written = count - failures.len() as u64;
+                self.stats.sent.fetch_add(written, Ordering::Relaxed);
+                if let Some(first) = failures.first() {
+                    let error = format!(
+                        "{} of {count} records rejected; first: {} {}",
+                        failures.len(),
+                        first.error_type.as_deref().unwrap_or("error"),
+                        first.reason.as_deref().unwrap_or("")
+                    );
+                    self.stats.fail(failures.len() as u64, error);
+                }
+            }
+            Err(error) => self.stats.fail(count, error.to_string()),
+        }
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.unrefreshed = true;
+    }
+
+    fn refresh(&mut self) {
+        self.last_refresh = Instant::now();
+        if !std::mem::take(&mut self.unrefreshed) {
+            return;
+        }
+        let backend = Arc::clone(&self.target.backend);
+        if let Err(error) = self.runtime.block_on(backend.refresh()) {
+            self.stats.fail(0, format!("refresh failed: {error}"));
+        }
+    }
+}
+
+/// Creates the template of `named` if the backend has none (with
+/// `autosetup`), or says to run setup.
+pub(crate) async fn ensure_template(
+    backend: &dyn Backend,
+    named: &RecordType,
+    autosetup: bool,
+) -> Result<()> {
+    let name = named.template_name();
+    if backend.get_template(&name).await?.is_some() {
+        return Ok(());
+    }
+    if !autosetup {
+        return Err(Error::NotSetUp { template: name });
+    }
+    named.validate()?;
+    backend.put_template(&name, &named.template_body()).await
+}
+
+/// How a stored template compares with the type's.
+pub(crate) fn compare_template(named: &RecordType, stored: Option<&Value>) -> Option<TemplateDiff> {
+    stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
+}

@@ -111,6 +111,13 @@ impl Stats {
     }
 }
 
+/// A bulk request being written.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<Vec<crate::backend::ItemResult>>>,
+    count: u64,
+    bytes: u64,
+}
+
 pub(crate) enum Message {
     Record(Box<dyn Pending>),
     /// Write everything queued before, refresh, and answer.
@@ -138,7 +145,11 @@ impl Writer {
     pub(crate) fn start(backend_name: &str, target: Target) -> Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(target.config.queue_capacity);
         let stats = Arc::new(Stats::default());
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One worker: it runs the bulk request in flight while this
+        // thread encodes the next batch.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(format!("esrecord-bulk-{backend_name}"))
             .enable_all()
             .build()
             .map_err(|e| Error::Engine(format!("cannot start the writer's runtime: {e}")))?;
@@ -150,6 +161,7 @@ impl Writer {
             batch: Vec::new(),
             batch_bytes: 0,
             batch_started: None,
+            in_flight: None,
             unrefreshed: false,
             last_refresh: Instant::now(),
             templates_ready: HashSet::new(),
@@ -170,7 +182,18 @@ impl Writer {
         let sender = self.sender()?;
         match sender.try_send(Message::Record(pending)) {
             Ok(()) => {}
-            Err(TrySendError::Full(message)) => sender.send(message).map_err(|_| closed())?,
+            Err(TrySendError::Full(message)) => {
+                // Wait until the writer has drained half the queue, rather
+                // than waking this thread for every record it takes.
+                // Bounded, so a writer that stopped taking records ends in
+                // the blocking send below, which fails once it is gone.
+                let capacity = sender.capacity().unwrap_or(1);
+                let deadline = Instant::now() + Duration::from_millis(100);
+                while sender.len() > capacity / 2 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                sender.send(message).map_err(|_| closed())?;
+            }
             Err(TrySendError::Disconnected(_)) => return Err(closed()),
         }
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
@@ -221,6 +244,8 @@ struct WriterLoop {
     batch: Vec<BulkItem>,
     batch_bytes: usize,
     batch_started: Option<Instant>,
+    /// The bulk request being written while the next batch fills.
+    in_flight: Option<InFlight>,
     /// Something was written since the last refresh.
     unrefreshed: bool,
     last_refresh: Instant,
@@ -308,17 +333,32 @@ impl WriterLoop {
         Ok(())
     }
 
+    /// Starts writing the batch, after the one before it has finished.
     fn send_batch(&mut self) {
         self.batch_started = None;
         self.batch_bytes = 0;
         if self.batch.is_empty() {
             return;
         }
+        self.finish_in_flight();
         let items = std::mem::take(&mut self.batch);
         let count = items.len() as u64;
         let bytes: u64 = items.iter().map(|item| item.source.len() as u64).sum();
         let backend = Arc::clone(&self.target.backend);
-        match self.runtime.block_on(backend.bulk(items)) {
+        let task = self.runtime.spawn(async move { backend.bulk(items).await });
+        self.in_flight = Some(InFlight { task, count, bytes });
+    }
+
+    /// Waits for the bulk request in flight and counts its outcome.
+    fn finish_in_flight(&mut self) {
+        let Some(InFlight { task, count, bytes }) = self.in_flight.take() else {
+            return;
+        };
+        let outcome = self
+            .runtime
+            .block_on(task)
+            .unwrap_or_else(|e| Err(Error::Engine(format!("a bulk request failed: {e}"))));
+        match outcome {
             Ok(results) => {
                 let failures: Vec<_> = results.iter().filter(|r| r.is_failure()).collect();
                 let written = count - failures.len() as u64;
@@ -341,6 +381,7 @@ impl WriterLoop {
     }
 
     fn refresh(&mut self) {
+        self.finish_in_flight();
         self.last_refresh = Instant::now();
         if !std::mem::take(&mut self.unrefreshed) {
             return;

@@ -246,9 +246,10 @@ impl Inner {
         }
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut templates = None;
+        let mut groups = Vec::with_capacity(by_index.len());
         for (index, positions) in by_index {
-            let partition = match self.partition_for_write(index, &mut templates) {
-                Ok(partition) => partition,
+            match self.partition_for_write(index, &mut templates) {
+                Ok(partition) => groups.push((partition, positions)),
                 Err(error) => {
                     let (status, error_type) = match &error {
                         Error::NoTemplate { .. } => (404, "index_not_found_exception"),
@@ -259,11 +260,11 @@ impl Inner {
                         results[position] =
                             Some(ItemResult::failed(status, error_type, error.to_string()));
                     }
-                    continue;
                 }
-            };
-            let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
-            for (position, result) in positions.iter().zip(partition.write(&group)?) {
+            }
+        }
+        for (positions, outcome) in write_groups(items, &groups) {
+            for (position, result) in positions.iter().zip(outcome?) {
                 results[*position] = Some(result);
             }
         }
@@ -398,6 +399,43 @@ impl Inner {
     ) -> Result<std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<Partition>>>> {
         self.partitions.write().map_err(|_| poisoned())
     }
+}
+
+/// Writes each partition's items, spreading the partitions over the cores:
+/// turning sources into documents is the costly part, and each partition
+/// has its own writer.
+fn write_groups<'g>(
+    items: &[BulkItem],
+    groups: &'g [(Arc<Partition>, Vec<usize>)],
+) -> Vec<(&'g [usize], Result<Vec<ItemResult>>)> {
+    let write = |(partition, positions): &'g (Arc<Partition>, Vec<usize>)| {
+        let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
+        (positions.as_slice(), partition.write(&group))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(groups.len());
+    if threads <= 1 {
+        return groups.iter().map(write).collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|worker| {
+                scope.spawn(move || {
+                    groups
+                        .iter()
+                        .skip(worker)
+                        .step_by(threads)
+                        .map(write)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 fn poisoned() -> Error {

@@ -222,6 +222,7 @@ impl Store {
         for named in self.inner.backends.values() {
             let answer = named.writer.request_flush()?;
             reports.push(answer.await.map_err(|_| Error::Closed)?);
+            // The writer refreshed what it wrote; this covers `save`d records.
             named.backend.refresh().await?;
         }
         Ok(sum(reports))

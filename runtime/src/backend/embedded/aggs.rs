@@ -100,6 +100,7 @@ use tantivy::aggregation::{
 use tantivy::tokenizer::TokenizerManager;
 
 use super::schema::{FieldKind, LeafKind, PartitionSchema};
+use super::values::json_type;
 use crate::error::{Error, Result};
 
 const SECOND_MS: i64 = 1_000;
@@ -596,7 +597,7 @@ fn parse_level(aggs: &Value, parent: &str) -> Result<(Vec<Node>, Map<String, Val
         };
         return Err(Error::BadRequest(format!(
             "{place} must be an object of named aggregations, like {{\"per_hour\": {{\"date_histogram\": ...}}}}, not {}",
-            json_kind(aggs)
+            json_type(aggs)
         )));
     };
     let mut nodes = Vec::with_capacity(aggs.len());
@@ -632,7 +633,7 @@ fn parse_aggregation(name: &str, path: String, body: &Value) -> Result<(Node, Va
     let Some(body) = body.as_object() else {
         return Err(Error::BadRequest(format!(
             "aggregation `{path}` must be an object like {{\"avg\": {{\"field\": \"...\"}}}}, not {}",
-            json_kind(body)
+            json_type(body)
         )));
     };
     let mut definition: Option<(&str, &Value)> = None;
@@ -652,7 +653,7 @@ fn parse_aggregation(name: &str, path: String, body: &Value) -> Result<(Node, Va
                 if !value.is_object() {
                     return Err(Error::BadRequest(format!(
                         "the `meta` of aggregation `{path}` must be an object, not {}",
-                        json_kind(value)
+                        json_type(value)
                     )));
                 }
                 meta = Some(value.clone());
@@ -690,7 +691,7 @@ fn parse_aggregation(name: &str, path: String, body: &Value) -> Result<(Node, Va
     let Some(params) = params.as_object() else {
         return Err(ctx.bad(format!(
             "its parameters must be an object, not {}",
-            json_kind(params)
+            json_type(params)
         )));
     };
     let parsed = parse_params(&ctx, params)?;
@@ -787,7 +788,7 @@ impl Ctx<'_> {
         value.as_str().ok_or_else(|| {
             self.bad(format!(
                 "`{key}` must be a string, not {}",
-                json_kind(value)
+                json_type(value)
             ))
         })
     }
@@ -857,17 +858,6 @@ fn json_f64(value: &Value) -> Option<f64> {
         _ => None,
     }
     .filter(|f| f.is_finite())
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 enum OrderSpec {

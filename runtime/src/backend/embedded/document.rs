@@ -77,7 +77,7 @@ pub(crate) fn to_document(
     let Value::Object(root) = &parsed else {
         return Err(ItemError::parsing(format!(
             "failed to parse the document with id '{id}': the source is {}, not a JSON object; send each document as one JSON object",
-            json_type(&parsed)
+            values::json_type(&parsed)
         )));
     };
     let mut walker = Walker {
@@ -89,18 +89,6 @@ pub(crate) fn to_document(
     walker.doc.add_bytes(schema.source, source);
     walker.object("", root)?;
     Ok(walker.doc)
-}
-
-/// The JSON type of a value, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `parent.key`, or `key` at the root.
@@ -278,7 +266,7 @@ impl Walker<'_> {
                 "failed to parse field [{path}] of type [{}] in document with id '{}': it takes an object of keys and values, found {}",
                 values::type_name(mapped.kind),
                 self.id,
-                json_type(value)
+                values::json_type(value)
             ))),
         }
     }

@@ -125,6 +125,18 @@ pub(crate) fn json_leaf(kind: FieldKind, path: &str, value: &Value) -> Result<Ow
     })
 }
 
+/// The JSON type of a value, for messages: "a string", "an object"...
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// The term a `term` query looks for: the value converted as a document's
 /// value would be. Date terms are truncated to milliseconds (the precision
 /// of `date` fields); query code should match dates with

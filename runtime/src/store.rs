@@ -261,7 +261,7 @@ impl Store {
             named.validate()?;
             let name = named.template_name();
             let stored = backend.get_template(&name).await?;
-            let outcome = match writer::compare_template(&named, stored.as_ref()) {
+            let outcome = match compare_template(&named, stored.as_ref()) {
                 None => SetupOutcome::Created,
                 Some(diff) if diff.is_in_sync() => SetupOutcome::Unchanged,
                 Some(diff) => SetupOutcome::Updated(diff),
@@ -287,7 +287,7 @@ impl Store {
             let backend = self.backend(record_type.backend())?;
             let name = named.template_name();
             let stored = backend.get_template(&name).await?;
-            let status = match writer::compare_template(&named, stored.as_ref()) {
+            let status = match compare_template(&named, stored.as_ref()) {
                 None => CheckStatus::Missing,
                 Some(diff) if diff.is_in_sync() => CheckStatus::InSync,
                 Some(diff) => CheckStatus::Drifted(diff),
@@ -345,6 +345,14 @@ impl Drop for Inner {
             tracing::warn!(failed = report.failed, last_error = ?report.last_error, "esrecord: store dropped with records not written");
         }
     }
+}
+
+/// How a stored template compares with the type's; `None` when there is none.
+fn compare_template(
+    named: &RecordType,
+    stored: Option<&serde_json::Value>,
+) -> Option<TemplateDiff> {
+    stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
 }
 
 fn sum(reports: Vec<FlushReport>) -> FlushReport {

@@ -3,14 +3,13 @@
 //! bytes and interval, writes each batch with one bulk request, and makes
 //! what it wrote searchable every refresh interval.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
-use serde_json::Value;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -20,7 +19,6 @@ use crate::config::WriterConfig;
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::record_type::RecordType;
-use crate::template::TemplateDiff;
 
 /// A queued record of any type, encoded on the writer's thread.
 pub(crate) trait Pending: Send {
@@ -164,7 +162,7 @@ impl Writer {
             in_flight: None,
             unrefreshed: false,
             last_refresh: Instant::now(),
-            templates_ready: HashSet::new(),
+            named_types: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("esrecord-writer-{backend_name}"))
@@ -249,8 +247,9 @@ struct WriterLoop {
     /// Something was written since the last refresh.
     unrefreshed: bool,
     last_refresh: Instant,
-    /// Template names known to exist.
-    templates_ready: HashSet<String>,
+    /// Record types (by address) as the backend names them, for types
+    /// whose template is known to exist.
+    named_types: HashMap<usize, RecordType>,
 }
 
 impl WriterLoop {
@@ -300,12 +299,14 @@ impl WriterLoop {
     }
 
     fn add(&mut self, pending: &dyn Pending) {
-        let named = (self.target.name_type)(pending.record_type());
-        if let Err(error) = self.ensure_template(&named) {
-            self.stats.fail(1, error.to_string());
-            return;
-        }
-        match pending.encode(&named) {
+        let named = match self.named_type(pending.record_type()) {
+            Ok(named) => named,
+            Err(error) => {
+                self.stats.fail(1, error.to_string());
+                return;
+            }
+        };
+        match pending.encode(named) {
             Ok(item) => {
                 self.batch_bytes += item.source.len() + item.index.len() + item.id.len() + 48;
                 self.batch.push(item);
@@ -319,18 +320,23 @@ impl WriterLoop {
         }
     }
 
-    /// Makes sure the type's template exists before its first write.
-    fn ensure_template(&mut self, named: &RecordType) -> Result<()> {
-        let name = named.template_name();
-        if self.templates_ready.contains(&name) {
-            return Ok(());
+    /// The type as the backend names it, once its template exists; worked
+    /// out on a type's first record and looked up by address after that.
+    fn named_type(&mut self, record_type: &'static RecordType) -> Result<&RecordType> {
+        let key = std::ptr::from_ref(record_type) as usize;
+        if !self.named_types.contains_key(&key) {
+            let named = (self.target.name_type)(record_type);
+            let backend = Arc::clone(&self.target.backend);
+            self.runtime.block_on(ensure_template(
+                backend.as_ref(),
+                &named,
+                self.target.autosetup,
+            ))?;
+            self.named_types.insert(key, named);
         }
-        let backend = Arc::clone(&self.target.backend);
-        let autosetup = self.target.autosetup;
-        self.runtime
-            .block_on(ensure_template(backend.as_ref(), named, autosetup))?;
-        self.templates_ready.insert(name);
-        Ok(())
+        self.named_types
+            .get(&key)
+            .ok_or_else(|| Error::Engine("a record type vanished from the writer's table".into()))
     }
 
     /// Starts writing the batch, after the one before it has finished.
@@ -409,9 +415,4 @@ pub(crate) async fn ensure_template(
     }
     named.validate()?;
     backend.put_template(&name, &named.template_body()).await
-}
-
-/// How a stored template compares with the type's.
-pub(crate) fn compare_template(named: &RecordType, stored: Option<&Value>) -> Option<TemplateDiff> {
-    stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
 }

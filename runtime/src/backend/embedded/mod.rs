@@ -263,7 +263,13 @@ impl Inner {
                 }
             }
         }
-        for (positions, outcome) in write_groups(items, &groups) {
+        // Turning sources into documents is the costly part, and each
+        // partition has its own writer: spread the partitions over the cores.
+        let written = on_all_cores(&groups, |(partition, positions)| {
+            let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
+            partition.write(&group)
+        })?;
+        for ((_, positions), outcome) in groups.iter().zip(written) {
             for (position, result) in positions.iter().zip(outcome?) {
                 results[*position] = Some(result);
             }
@@ -372,20 +378,9 @@ impl Inner {
         if self.lock.is_none() {
             return partitions.iter().try_for_each(|p| p.reload());
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .min(partitions.len().max(1));
-        let chunk = partitions.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = partitions
-                .chunks(chunk)
-                .map(|group| scope.spawn(move || group.iter().try_for_each(|p| p.refresh())))
-                .collect();
-            workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(Error::Engine("a refresh thread panicked".into())))
-            })
-        })
+        on_all_cores(&partitions, |p| p.refresh())?
+            .into_iter()
+            .collect()
     }
 
     fn read_partitions(
@@ -401,40 +396,33 @@ impl Inner {
     }
 }
 
-/// Writes each partition's items, spreading the partitions over the cores:
-/// turning sources into documents is the costly part, and each partition
-/// has its own writer.
-fn write_groups<'g>(
-    items: &[BulkItem],
-    groups: &'g [(Arc<Partition>, Vec<usize>)],
-) -> Vec<(&'g [usize], Result<Vec<ItemResult>>)> {
-    let write = |(partition, positions): &'g (Arc<Partition>, Vec<usize>)| {
-        let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
-        (positions.as_slice(), partition.write(&group))
-    };
+/// `work` on every item, the items split in contiguous runs over the cores;
+/// results in the items' order. A panic in `work` is an error.
+fn on_all_cores<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    work: impl Fn(&'t T) -> R + Sync,
+) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(groups.len());
+        .min(items.len());
     if threads <= 1 {
-        return groups.iter().map(write).collect();
+        return Ok(items.iter().map(work).collect());
     }
+    let chunk = items.len().div_ceil(threads);
+    let work = &work;
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                scope.spawn(move || {
-                    groups
-                        .iter()
-                        .skip(worker)
-                        .step_by(threads)
-                        .map(write)
-                        .collect::<Vec<_>>()
-                })
-            })
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|run| scope.spawn(move || run.iter().map(work).collect::<Vec<R>>()))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+        let mut results = Vec::with_capacity(items.len());
+        for worker in workers {
+            let run = worker
+                .join()
+                .map_err(|_| Error::Engine("an embedded engine worker thread panicked".into()))?;
+            results.extend(run);
+        }
+        Ok(results)
     })
 }
 

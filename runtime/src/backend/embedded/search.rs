@@ -360,20 +360,13 @@ fn orders(keys: &[SortKey]) -> impl Iterator<Item = Order> + '_ {
     })
 }
 
-fn compare_hits(a: &SortedHit, b: &SortedHit, keys: &[SortKey]) -> Ordering {
-    let by_score = [SortKey::Score];
-    let keys = if keys.is_empty() { &by_score[..] } else { keys };
-    a.key
-        .iter()
-        .zip(&b.key)
-        .zip(orders(keys))
-        .map(|((x, y), order)| x.compare(y, order))
-        .find(|ordering| ordering.is_ne())
-        .unwrap_or_else(|| a.position().cmp(&b.position()))
-}
-
 fn sort_hits(hits: &mut [SortedHit], keys: &[SortKey]) {
-    hits.sort_by(|a, b| compare_hits(a, b, keys));
+    let orders: Vec<Order> = if keys.is_empty() {
+        vec![Order::Desc] // by score
+    } else {
+        orders(keys).collect()
+    };
+    hits.sort_by(|a, b| compare_keys(a, b, &orders));
 }
 
 /// How one sort key reads its value in one partition.
@@ -507,14 +500,19 @@ impl Collector for SortCollector<'_> {
     }
 }
 
+/// Hits in sort order; ties in the order they were found.
 fn compare_keys(a: &SortedHit, b: &SortedHit, orders: &[Order]) -> Ordering {
-    a.key
-        .iter()
-        .zip(&b.key)
+    compare_values(&a.key, &b.key, orders).then_with(|| a.position().cmp(&b.position()))
+}
+
+/// Two lists of sort values, key by key.
+fn compare_values(a: &[SortValue], b: &[SortValue], orders: &[Order]) -> Ordering {
+    a.iter()
+        .zip(b)
         .zip(orders)
         .map(|((x, y), order)| x.compare(y, *order))
         .find(|ordering| ordering.is_ne())
-        .unwrap_or_else(|| a.position().cmp(&b.position()))
+        .unwrap_or(Ordering::Equal)
 }
 
 impl SegmentCollector for SortSegmentCollector {
@@ -526,17 +524,11 @@ impl SegmentCollector for SortSegmentCollector {
             .iter()
             .map(|(reader, _)| read_value(reader, doc, self.segment, self.partition))
             .collect();
-        if let Some(after) = &self.after {
-            let ordering = key
-                .iter()
-                .zip(after)
-                .zip(&self.orders)
-                .map(|((x, y), order)| x.compare(y, *order))
-                .find(|ordering| ordering.is_ne())
-                .unwrap_or(Ordering::Equal);
-            if ordering != Ordering::Greater {
-                return;
-            }
+        // search_after: only what sorts strictly after the given values.
+        if let Some(after) = &self.after
+            && compare_values(&key, after, &self.orders) != Ordering::Greater
+        {
+            return;
         }
         self.hits.push(SortedHit {
             key,

@@ -614,3 +614,34 @@ async fn autosetup_off_refuses_types_without_templates() {
     assert_eq!((report.sent, report.failed), (0, 1));
     assert!(report.last_error.unwrap().contains("run setup"));
 }
+
+#[tokio::test]
+async fn recorded_records_become_searchable_without_a_flush() {
+    let store = fresh_store("refresh").unwrap();
+    let march = || PageView::search().range((2024, 3), (2024, 4)).size(0);
+    let total = |results: esrecord::SearchResults<PageView>| results.total;
+    // Nobody searched yet: the store is search-idle and the writer does not
+    // refresh on schedule, so the first search refreshes before it reads.
+    for i in 0..10 {
+        store
+            .record(view(at(2024, 3, 1, 0, 0, i), i.into(), "/"))
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(total(march().fetch(&store).await.unwrap()), 10);
+    // Searched a moment ago: the scheduled refresh (50 ms in the fixture)
+    // makes new records searchable.
+    for i in 10..25 {
+        store
+            .record(view(at(2024, 3, 2, 0, 0, i), i.into(), "/"))
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = 0;
+    while seen < 25 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = total(march().fetch(&store).await.unwrap());
+    }
+    assert_eq!(seen, 25);
+    assert_eq!(store.flush().await.unwrap().failed, 0);
+}

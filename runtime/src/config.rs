@@ -9,7 +9,7 @@
 //! batch_size = 1000             # documents per bulk request
 //! batch_bytes = 5242880         # bytes per bulk request
 //! batch_interval_ms = 1000      # how long a record may wait for its batch
-//! refresh_interval_ms = 1000    # how often written records become searchable
+//! refresh_interval_ms = 1000    # how often written records become searchable (while searched)
 //!
 //! [backends.default]
 //! kind = "embedded"
@@ -76,7 +76,9 @@ pub struct WriterConfig {
     pub batch_bytes: usize,
     /// How long a record may wait for its batch to fill.
     pub batch_interval: Duration,
-    /// How often written records are made searchable.
+    /// How often written records are made searchable while someone
+    /// searches the store (the embedded engine refreshes a store nobody
+    /// searched for 30 s only every 30 s, and at its next search).
     pub refresh_interval: Duration,
 }
 

@@ -1,7 +1,8 @@
 //! The background writer: `record` hands a record to a bounded queue; a
 //! thread of the store's encodes queued records, batches them by count,
-//! bytes and interval, writes each batch with one bulk request, and makes
-//! what it wrote searchable every refresh interval.
+//! bytes and interval, writes each batch with one bulk request, and asks the
+//! backend for a refresh every refresh interval after it wrote (which the
+//! embedded engine puts off while nobody searches).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +116,9 @@ struct InFlight {
     count: u64,
     bytes: u64,
 }
+
+/// How many queued messages the writer takes between looks at the clock.
+const BURST: usize = 256;
 
 pub(crate) enum Message {
     Record(Box<dyn Pending>),
@@ -254,13 +258,15 @@ struct WriterLoop {
 
 impl WriterLoop {
     fn run(&mut self) {
+        let receiver = self.receiver.clone();
         loop {
-            match self.receiver.recv_timeout(self.next_wakeup()) {
-                Ok(Message::Record(pending)) => self.add(pending.as_ref()),
-                Ok(Message::Flush(answer)) => {
-                    self.send_batch();
-                    self.refresh();
-                    let _ = answer.send(self.stats.report());
+            match receiver.recv_timeout(self.next_wakeup()) {
+                Ok(message) => {
+                    self.handle(message);
+                    // Take what else is queued without reading the clock for each.
+                    for message in receiver.try_iter().take(BURST) {
+                        self.handle(message);
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -273,11 +279,22 @@ impl WriterLoop {
                 self.send_batch();
             }
             if self.unrefreshed && now - self.last_refresh >= self.target.config.refresh_interval {
-                self.refresh();
+                self.scheduled_refresh();
             }
         }
         self.send_batch();
         self.refresh();
+    }
+
+    fn handle(&mut self, message: Message) {
+        match message {
+            Message::Record(pending) => self.add(pending.as_ref()),
+            Message::Flush(answer) => {
+                self.send_batch();
+                self.refresh();
+                let _ = answer.send(self.stats.report());
+            }
+        }
     }
 
     fn next_wakeup(&self) -> Duration {
@@ -386,6 +403,7 @@ impl WriterLoop {
         self.unrefreshed = true;
     }
 
+    /// Makes everything written searchable and durable (a flush, closing).
     fn refresh(&mut self) {
         self.finish_in_flight();
         self.last_refresh = Instant::now();
@@ -396,6 +414,20 @@ impl WriterLoop {
         if let Err(error) = self.runtime.block_on(backend.refresh()) {
             self.stats.fail(0, format!("refresh failed: {error}"));
         }
+    }
+
+    /// The refresh due every refresh interval, which the backend may put off.
+    fn scheduled_refresh(&mut self) {
+        self.finish_in_flight();
+        self.last_refresh = Instant::now();
+        let backend = Arc::clone(&self.target.backend);
+        self.unrefreshed = match self.runtime.block_on(backend.scheduled_refresh()) {
+            Ok(still_waiting) => still_waiting,
+            Err(error) => {
+                self.stats.fail(0, format!("refresh failed: {error}"));
+                false
+            }
+        };
     }
 }
 

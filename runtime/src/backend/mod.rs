@@ -158,4 +158,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// Makes everything written so far searchable and durable.
     async fn refresh(&self) -> Result<()>;
+
+    /// The refresh the writer schedules every refresh interval after it
+    /// wrote; returns whether written documents still wait for a refresh
+    /// (the writer then asks again at the next interval). By default nothing
+    /// waits: Elasticsearch refreshes on its own schedule. The embedded
+    /// engine refreshes when someone searches, as Elasticsearch does.
+    async fn scheduled_refresh(&self) -> Result<bool> {
+        Ok(false)
+    }
 }

@@ -10,6 +10,10 @@
 //! `_source` only otherwise. The document always gets `_id` and `_source`
 //! (the bytes exactly as given).
 
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tantivy::TantivyDocument;
 use tantivy::schema::OwnedValue;
@@ -64,31 +68,59 @@ impl ItemError {
 
 /// Builds the tantivy document for `source`, stored under `id`, in a
 /// partition with `schema`.
+#[cfg(test)]
 pub(crate) fn to_document(
     schema: &PartitionSchema,
     id: &str,
     source: &[u8],
 ) -> Result<TantivyDocument, ItemError> {
-    let parsed: Value = serde_json::from_slice(source).map_err(|error| {
-        ItemError::parsing(format!(
-            "failed to parse the document with id '{id}': {error}; send each document as one JSON object"
-        ))
-    })?;
-    let Value::Object(root) = &parsed else {
-        return Err(ItemError::parsing(format!(
-            "failed to parse the document with id '{id}': the source is {}, not a JSON object; send each document as one JSON object",
-            values::json_type(&parsed)
-        )));
-    };
-    let mut walker = Walker {
-        schema,
-        id,
-        doc: TantivyDocument::new(),
-    };
-    walker.doc.add_text(schema.id, id);
-    walker.doc.add_bytes(schema.source, source);
-    walker.object("", root)?;
-    Ok(walker.doc)
+    DocumentParser::default().parse(schema, id, source)
+}
+
+/// Turns sources into tantivy documents, streaming through each source
+/// once (no intermediate JSON tree); keeps its buffers from one document to
+/// the next.
+#[derive(Debug, Default)]
+pub(crate) struct DocumentParser {
+    path: String,
+    keys: OpenKeys,
+}
+
+impl DocumentParser {
+    /// Builds the tantivy document for `source`, stored under `id`, in a
+    /// partition with `schema`.
+    pub(crate) fn parse(
+        &mut self,
+        schema: &PartitionSchema,
+        id: &str,
+        source: &[u8],
+    ) -> Result<TantivyDocument, ItemError> {
+        self.path.clear();
+        self.keys.close(0);
+        let mut walker = Walker {
+            schema,
+            id,
+            doc: TantivyDocument::new(),
+            path: std::mem::take(&mut self.path),
+            keys: std::mem::take(&mut self.keys),
+            failure: None,
+        };
+        walker.doc.add_text(schema.id, id);
+        walker.doc.add_bytes(schema.source, source);
+        let mut json = serde_json::Deserializer::from_slice(source);
+        let parsed = Root(&mut walker)
+            .deserialize(&mut json)
+            .and_then(|()| json.end());
+        self.path = std::mem::take(&mut walker.path);
+        self.keys = std::mem::take(&mut walker.keys);
+        match (walker.failure, parsed) {
+            (Some(failure), _) => Err(failure),
+            (None, Ok(())) => Ok(walker.doc),
+            (None, Err(error)) => Err(ItemError::parsing(format!(
+                "failed to parse the document with id '{id}': {error}; send each document as one JSON object"
+            ))),
+        }
+    }
 }
 
 /// `parent.key`, or `key` at the root.
@@ -100,42 +132,151 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// The keys of the objects being walked, outer objects first, so that a
+/// key repeated in one object is rejected, as Elasticsearch rejects it.
+#[derive(Debug, Default)]
+struct OpenKeys {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl OpenKeys {
+    /// Where the keys of an object opened now begin.
+    fn open(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Adds `key` to the object opened at `frame`; false when that object
+    /// already has it.
+    fn insert(&mut self, frame: usize, key: &str) -> bool {
+        let mut start = self.start(frame);
+        for &end in self.ends.get(frame..).unwrap_or_default() {
+            if self.text.get(start..end) == Some(key) {
+                return false;
+            }
+            start = end;
+        }
+        self.text.push_str(key);
+        self.ends.push(self.text.len());
+        true
+    }
+
+    /// Forgets the keys of the object opened at `frame`.
+    fn close(&mut self, frame: usize) {
+        self.text.truncate(self.start(frame));
+        self.ends.truncate(frame);
+    }
+
+    fn start(&self, frame: usize) -> usize {
+        frame
+            .checked_sub(1)
+            .and_then(|last| self.ends.get(last))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
 /// The state of one document's walk.
 struct Walker<'a> {
     schema: &'a PartitionSchema,
     id: &'a str,
     doc: TantivyDocument,
+    /// The path of the field being read.
+    path: String,
+    keys: OpenKeys,
+    /// Why the document was rejected; the JSON reader then stops with a
+    /// placeholder error.
+    failure: Option<ItemError>,
 }
 
 impl Walker<'_> {
-    /// Adds every field of an object found at `parent`.
-    fn object(&mut self, parent: &str, object: &Map<String, Value>) -> Result<(), ItemError> {
-        for (key, value) in object {
-            self.field(parent, key, value)?;
+    /// Records why the document is rejected and stops the JSON reader.
+    fn fail<E: de::Error>(&mut self, failure: ItemError) -> E {
+        self.failure = Some(failure);
+        E::custom("the document was rejected")
+    }
+
+    /// Runs `step` with the current path, for the steps that take a
+    /// finished value.
+    fn at_path<E: de::Error>(
+        &mut self,
+        step: impl FnOnce(&mut Self, &str) -> Result<(), ItemError>,
+    ) -> Result<(), E> {
+        let path = std::mem::take(&mut self.path);
+        let outcome = step(self, &path);
+        self.path = path;
+        outcome.map_err(|failure| self.fail(failure))
+    }
+
+    /// Adds every field of the object whose path is `self.path`.
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        let parent = self.path.len();
+        let frame = self.keys.open();
+        loop {
+            if parent > 0 {
+                self.path.push('.');
+            }
+            let key_start = self.path.len();
+            if map.next_key_seed(KeySeed(&mut self.path))?.is_none() {
+                self.path.truncate(parent);
+                break;
+            }
+            let key = self.path.get(key_start..).unwrap_or_default();
+            if !self.keys.insert(frame, key) {
+                let failure = ItemError::parsing(format!(
+                    "Duplicate field '{key}' in document with id '{}'; send each key once per object",
+                    self.id
+                ));
+                return Err(self.fail(failure));
+            }
+            self.field(&mut map, parent == 0, key_start)?;
+            self.path.truncate(parent);
         }
+        self.keys.close(frame);
         Ok(())
     }
 
-    /// Adds the field `key` of the object at `parent`: a mapped field, a key
-    /// below a JSON field written with dots, a mapped object, or an unknown
-    /// field.
-    fn field(&mut self, parent: &str, key: &str, value: &Value) -> Result<(), ItemError> {
-        if parent.is_empty() && METADATA_FIELDS.contains(&key) {
-            return Err(ItemError::parsing(format!(
+    /// Adds the value of the key just read (ending `self.path`): a mapped
+    /// field, a key below a JSON field written with dots, a mapped object,
+    /// or an unknown field.
+    fn field<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        at_root: bool,
+        key_start: usize,
+    ) -> Result<(), A::Error> {
+        let key = self.path.get(key_start..).unwrap_or_default();
+        if at_root && METADATA_FIELDS.contains(&key) {
+            let failure = ItemError::parsing(format!(
                 "Field [{key}] is a metadata field and cannot be added inside a document; remove it from the source (the id goes in the bulk item)"
-            )));
+            ));
+            return Err(self.fail(failure));
         }
-        let path = join(parent, key);
-        if let Some(mapped) = self.schema.fields.get(&path) {
-            return self.mapped(&path, *mapped, value);
+        if let Some(mapped) = self.schema.fields.get(&self.path).copied() {
+            return match mapped.kind {
+                FieldKind::Flattened | FieldKind::DynamicObject(_) => {
+                    let value: Value = map.next_value()?;
+                    self.at_path(|walker, path| walker.json_field(path, mapped, &value))
+                }
+                kind => map.next_value_seed(Leaf {
+                    walker: self,
+                    mapped,
+                    kind,
+                }),
+            };
         }
-        if let Some(resolved) = self.schema.resolve(&path) {
-            return self.json_key(&resolved, value);
+        if self.schema.resolve(&self.path).is_some() {
+            let value: Value = map.next_value()?;
+            return self.at_path(|walker, path| match walker.schema.resolve(path) {
+                Some(resolved) => walker.json_key(&resolved, &value),
+                None => Ok(()),
+            });
         }
-        if self.is_object(&path) {
-            return self.object_value(&path, value);
+        if self.is_object(&self.path) {
+            return map.next_value_seed(ObjectValue(self));
         }
-        self.unknown(&path)
+        self.at_path(|walker, path| walker.unknown(path))?;
+        map.next_value::<IgnoredAny>().map(drop)
     }
 
     /// Whether the mapping has fields below `path` (it is a mapped object).
@@ -146,20 +287,6 @@ impl Walker<'_> {
             .range(prefix.clone()..)
             .next()
             .is_some_and(|(name, _)| name.starts_with(&prefix))
-    }
-
-    /// The value of a mapped object: an object, an array of them, or null.
-    fn object_value(&mut self, path: &str, value: &Value) -> Result<(), ItemError> {
-        match value {
-            Value::Null => Ok(()),
-            Value::Object(object) => self.object(path, object),
-            Value::Array(items) => items
-                .iter()
-                .try_for_each(|item| self.object_value(path, item)),
-            _ => Err(ItemError::parsing(format!(
-                "object mapping for [{path}] tried to parse field [{path}] as object, but found a concrete value; send an object for [{path}]"
-            ))),
-        }
     }
 
     /// A field the mapping does not have: rejected under a strict mapping
@@ -208,16 +335,6 @@ impl Walker<'_> {
             parent = prefix;
         }
         (parent, "")
-    }
-
-    /// A mapped field's value: a JSON field's object, or leaf values.
-    fn mapped(&mut self, path: &str, mapped: MappedField, value: &Value) -> Result<(), ItemError> {
-        match mapped.kind {
-            FieldKind::Flattened | FieldKind::DynamicObject(_) => {
-                self.json_field(path, mapped, value)
-            }
-            kind => self.leaf(path, mapped, kind, value),
-        }
     }
 
     /// One or more values of a leaf field.
@@ -388,17 +505,228 @@ impl Walker<'_> {
     }
 }
 
+// ----- the JSON reader's side -------------------------------------------------
+
+/// The whole source: an object.
+struct Root<'w, 'a>(&'w mut Walker<'a>);
+
+impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.object(map)
+    }
+}
+
+/// A key, appended to the path.
+struct KeySeed<'p>(&'p mut String);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+        self.0.push_str(key);
+        Ok(())
+    }
+}
+
+/// The value of a mapped object: an object, an array of them, or null.
+struct ObjectValue<'w, 'a>(&'w mut Walker<'a>);
+
+impl<'de> DeserializeSeed<'de> for ObjectValue<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectValue<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.object(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(ObjectValue(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.concrete()
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.concrete()
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.concrete()
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.concrete()
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.concrete()
+    }
+}
+
+impl ObjectValue<'_, '_> {
+    fn concrete<E: de::Error>(self) -> Result<(), E> {
+        let path = &self.0.path;
+        let failure = ItemError::parsing(format!(
+            "object mapping for [{path}] tried to parse field [{path}] as object, but found a concrete value; send an object for [{path}]"
+        ));
+        Err(self.0.fail(failure))
+    }
+}
+
+/// The value of a leaf field: a scalar, an array of them, or null.
+struct Leaf<'w, 'a> {
+    walker: &'w mut Walker<'a>,
+    mapped: MappedField,
+    kind: FieldKind,
+}
+
+impl<'de> DeserializeSeed<'de> for Leaf<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Leaf<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            formatter,
+            "a value of type {}",
+            values::type_name(self.kind)
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        if matches!(self.kind, FieldKind::Keyword | FieldKind::Text) {
+            // The common case, added without a copy.
+            if self.kind == FieldKind::Keyword && text.len() > MAX_TERM_BYTES {
+                let path = std::mem::take(&mut self.walker.path);
+                let failure = immense_term(&path);
+                self.walker.path = path;
+                return Err(self.walker.fail(failure));
+            }
+            self.walker.doc.add_text(self.mapped.field, text);
+            return Ok(());
+        }
+        self.value(Value::String(text.to_owned()))
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<(), E> {
+        self.value(Value::Bool(flag))
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<(), E> {
+        self.value(Value::from(number))
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<(), E> {
+        self.value(Value::from(number))
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<(), E> {
+        self.value(Value::from(number))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let Leaf {
+            walker,
+            mapped,
+            kind,
+        } = self;
+        while items
+            .next_element_seed(Leaf {
+                walker: &mut *walker,
+                mapped,
+                kind,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        // Not a value for a leaf: read it whole for the error message.
+        let object = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.value(object)
+    }
+}
+
+impl Leaf<'_, '_> {
+    fn value<E: de::Error>(self, value: Value) -> Result<(), E> {
+        let Leaf {
+            walker,
+            mapped,
+            kind,
+        } = self;
+        walker.at_path(|walker, path| walker.leaf(path, mapped, kind, &value))
+    }
+}
+
 /// Rejects a string too long to be one term, as Elasticsearch rejects
 /// "immense terms" (tantivy would silently skip it).
 fn check_term_length(path: &str, typed: &OwnedValue) -> Result<(), ItemError> {
     match typed {
-        OwnedValue::Str(text) if text.len() > MAX_TERM_BYTES => Err(ItemError {
-            error_type: "illegal_argument_exception",
-            reason: format!(
-                "Document contains at least one immense term in field=\"{path}\" (whose UTF8 encoding is longer than the max length {MAX_TERM_BYTES}); shorten the value or map the field as text"
-            ),
-        }),
+        OwnedValue::Str(text) if text.len() > MAX_TERM_BYTES => Err(immense_term(path)),
         _ => Ok(()),
+    }
+}
+
+fn immense_term(path: &str) -> ItemError {
+    ItemError {
+        error_type: "illegal_argument_exception",
+        reason: format!(
+            "Document contains at least one immense term in field=\"{path}\" (whose UTF8 encoding is longer than the max length {MAX_TERM_BYTES}); shorten the value or map the field as text"
+        ),
     }
 }
 
@@ -800,6 +1128,42 @@ mod tests {
             "{}",
             error.reason
         );
+    }
+
+    #[test]
+    fn a_key_repeated_in_one_object_is_rejected() {
+        let schema = schema(false);
+        for source in [
+            r#"{"path": "/a", "path": "/b"}"#,
+            r#"{"latency": {"p99_ms": 1, "p99_ms": 2}}"#,
+            r#"{"nope": 1, "nope": 2}"#,
+        ] {
+            let error = error(&schema, source);
+            assert_eq!(error.error_type, "mapper_parsing_exception", "{source}");
+            assert!(
+                error.reason.contains("Duplicate field"),
+                "{source}: {}",
+                error.reason
+            );
+        }
+        // The same key in sibling objects, and a field given both nested
+        // and dotted, are not repeats.
+        let source = br#"{"client": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "latency": {"p99_ms": 1}, "latency.p99_ms": 2}"#;
+        let doc = to_document(&schema, "1", source).unwrap();
+        let field = |path: &str| schema.fields[path].field;
+        assert_eq!(doc.get_all(field("client.ip")).count(), 2);
+        assert_eq!(doc.get_all(field("latency.p99_ms")).count(), 2);
+    }
+
+    #[test]
+    fn escaped_keys_and_values_are_read_as_their_text() {
+        let schema = schema(true);
+        let source = br#"{"p\u0061th": "caf\u00e9 \"au\" lait"}"#;
+        let doc = to_document(&schema, "1", source).unwrap();
+        let path = doc
+            .get_first(schema.fields["path"].field)
+            .and_then(|v| v.as_str());
+        assert_eq!(path, Some("caf\u{e9} \"au\" lait"));
     }
 
     #[test]

@@ -7,11 +7,15 @@
 //! templates/{name}.json     the index templates, as PUT
 //! indices/{index}/          one tantivy index per partition, created on first
 //!                           write from the template whose pattern matches
+//! searched                  touched by read-only processes when they search
 //! ```
 //!
 //! Written documents become searchable, and durable, at a refresh, as in
-//! Elasticsearch. Other processes may open the directory read-only and see
-//! each refresh.
+//! Elasticsearch. As there, the refresh scheduled every refresh interval is
+//! skipped while nobody searches (for 30 s), and the next search refreshes
+//! before it reads; a search-idle store still commits every 30 s. Other
+//! processes may open the directory read-only and see each refresh; their
+//! searches count too.
 
 mod aggs;
 mod document;
@@ -19,6 +23,7 @@ mod partition;
 mod query;
 mod schema;
 mod search;
+mod search_idle;
 mod values;
 
 use std::collections::BTreeMap;
@@ -30,6 +35,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use self::partition::Partition;
+use self::search_idle::SearchActivity;
 use super::{Backend, BulkItem, IndexInfo, ItemResult, SearchResponse};
 use crate::error::{Error, Result};
 use crate::naming::{glob_matches, validate_index_name};
@@ -57,6 +63,7 @@ struct Inner {
     /// The lock file, held for as long as this backend writes.
     lock: Option<File>,
     partitions: RwLock<BTreeMap<String, Arc<Partition>>>,
+    activity: SearchActivity,
 }
 
 impl EmbeddedBackend {
@@ -93,6 +100,7 @@ impl EmbeddedBackend {
     fn with(dir: PathBuf, lock: Option<File>) -> Self {
         EmbeddedBackend {
             inner: Arc::new(Inner {
+                activity: SearchActivity::new(&dir),
                 dir,
                 lock,
                 partitions: RwLock::new(BTreeMap::new()),
@@ -141,6 +149,7 @@ impl Backend for EmbeddedBackend {
     async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
         let (patterns, body) = (patterns.to_vec(), body.clone());
         self.blocking(move |inner| {
+            inner.note_search()?;
             let partitions = inner.matching_partitions(&patterns)?;
             search::search(&partitions, &body)
         })
@@ -170,6 +179,16 @@ impl Backend for EmbeddedBackend {
 
     async fn refresh(&self) -> Result<()> {
         self.blocking(|inner| inner.refresh()).await
+    }
+
+    async fn scheduled_refresh(&self) -> Result<bool> {
+        self.blocking(|inner| {
+            if !inner.activity.scheduled_refresh_due() {
+                return Ok(true);
+            }
+            inner.refresh().map(|()| false)
+        })
+        .await
     }
 }
 
@@ -370,6 +389,20 @@ impl Inner {
             }
             Err(e) => Err(Error::io("delete the index", &dir, e)),
         }
+    }
+
+    /// Notes a search: a writer refreshes first when the store was
+    /// search-idle (so the search sees what was written), a reader lets the
+    /// writer know.
+    fn note_search(&self) -> Result<()> {
+        if self.lock.is_none() {
+            self.activity.searched_elsewhere();
+            return Ok(());
+        }
+        if self.activity.searched() {
+            self.refresh()?;
+        }
+        Ok(())
     }
 
     /// Commits every partition written since the last refresh, in parallel.

@@ -2,15 +2,16 @@
 //! that matched its name, with its writer (in the writing process) and
 //! reader.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rustc_hash::FxHashSet;
 use serde_json::{Value, json};
+use tantivy::indexer::UserOperation;
 use tantivy::schema::Term;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
 
-use super::document::{self, ItemError};
+use super::document::{DocumentParser, ItemError};
 use super::schema::PartitionSchema;
 use crate::backend::{BulkAction, BulkItem, ItemResult};
 use crate::error::{Error, Result};
@@ -46,8 +47,9 @@ impl std::fmt::Debug for Partition {
 #[derive(Default)]
 struct WriterState {
     writer: Option<IndexWriter>,
-    /// Ids added since the last commit, which the reader cannot see yet.
-    pending_ids: HashSet<String>,
+    /// Ids added since the last commit, which the reader cannot see yet
+    /// (hashed with FxHash: the set is probed once per document written).
+    pending_ids: FxHashSet<String>,
     /// Whether anything was written since the last commit.
     dirty: bool,
     /// Whether anything was written since the refresh before the last:
@@ -103,17 +105,19 @@ impl Partition {
     }
 
     /// Adds the items (all for this partition), returning one result each.
+    /// The documents go to tantivy as one group, which its indexing thread
+    /// takes in one go.
     pub(crate) fn write(&self, items: &[&BulkItem]) -> Result<Vec<ItemResult>> {
         let mut state = self.lock_writer()?;
-        if state.writer.is_none() {
-            state.writer = Some(self.index.writer_with_num_threads(1, WRITER_MEMORY)?);
-        }
         let searcher = self.reader.searcher();
+        let mut operations = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
+        let mut parser = DocumentParser::default();
+        let mut id_term = Term::from_field_text(self.schema.id, "");
         for item in items {
-            let id_term = Term::from_field_text(self.schema.id, &item.id);
+            id_term.set_bytes(item.id.as_bytes());
             let exists = state.pending_ids.contains(&item.id) || searcher.doc_freq(&id_term)? > 0;
-            let doc = match document::to_document(&self.schema, &item.id, &item.source) {
+            let doc = match parser.parse(&self.schema, &item.id, &item.source) {
                 Ok(doc) => doc,
                 Err(ItemError { error_type, reason }) => {
                     results.push(ItemResult::failed(400, error_type, reason));
@@ -132,18 +136,21 @@ impl Partition {
                 (BulkAction::Create, false) | (BulkAction::Index, false) => 201,
                 (BulkAction::Index, true) => 200,
             };
-            let writer = state
-                .writer
-                .as_mut()
-                .ok_or_else(|| Error::Engine("writer closed".into()))?;
             if exists {
-                writer.delete_term(id_term);
+                operations.push(UserOperation::Delete(id_term.clone()));
             }
-            add(writer, doc)?;
+            operations.push(UserOperation::Add(doc));
             state.pending_ids.insert(item.id.clone());
+            results.push(ItemResult::ok(status));
+        }
+        if !operations.is_empty() {
+            let writer = match &mut state.writer {
+                Some(writer) => writer,
+                empty => empty.insert(self.index.writer_with_num_threads(1, WRITER_MEMORY)?),
+            };
+            writer.run(operations)?;
             state.dirty = true;
             state.recently_written = true;
-            results.push(ItemResult::ok(status));
         }
         Ok(results)
     }
@@ -191,11 +198,6 @@ impl Partition {
             ))
         })
     }
-}
-
-fn add(writer: &IndexWriter, doc: TantivyDocument) -> Result<()> {
-    writer.add_document(doc)?;
-    Ok(())
 }
 
 /// The total size of the files below `dir`.

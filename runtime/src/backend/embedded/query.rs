@@ -334,14 +334,14 @@ fn any_of(
 enum Equality {
     /// One indexed term.
     Term(Term),
-    /// A range (dates, IP prefixes): see [`equality`].
+    /// A range (dates, doubles, IP prefixes): see [`equality`].
     Other,
 }
 
 /// The term for `value` on the field, or `Other` when equality needs a
 /// range; `None` when no document can hold the value (1.5 on a `long`).
 fn equality_term(resolved: &Resolved<'_>, value: &Value) -> Result<Option<Equality>> {
-    if resolved.kind == FieldKind::Date
+    if matches!(resolved.kind, FieldKind::Date | FieldKind::F64)
         || (resolved.kind == FieldKind::Ip && values::ip_prefix(resolved.path, value)?.is_some())
     {
         return Ok(Some(Equality::Other));
@@ -350,9 +350,9 @@ fn equality_term(resolved: &Resolved<'_>, value: &Value) -> Result<Option<Equali
 }
 
 /// Documents whose field equals `value`, as Elasticsearch's `term` on that
-/// field type: dates compare at the field's precision (as a one-instant
-/// range, since tantivy indexes dates by the second), IP prefixes match
-/// their addresses, text fields look for the exact token.
+/// field type: dates compare at the field's precision and doubles by value,
+/// as one-value ranges over their columns (they have no terms); IP prefixes
+/// match their addresses; text fields look for the exact token.
 fn equality(
     schema: &PartitionSchema,
     resolved: &Resolved<'_>,
@@ -370,7 +370,7 @@ fn equality(
             Bound::Included(high),
         )));
     }
-    if resolved.kind == FieldKind::Date {
+    if matches!(resolved.kind, FieldKind::Date | FieldKind::F64) {
         return range(schema, resolved, Some((value, true)), Some((value, true)));
     }
     let record = if resolved.kind == FieldKind::Text {

@@ -34,11 +34,11 @@ pub(crate) enum FieldKind {
     I64,
     /// `unsigned_long`.
     U64,
-    /// `double`, `float`, `half_float`, `scaled_float`.
+    /// `double`, `float`, `half_float`, `scaled_float`: fast, not indexed.
     F64,
     /// `boolean`.
     Bool,
-    /// `date` (millisecond precision) and `date_nanos`.
+    /// `date` (millisecond precision) and `date_nanos`: fast, not indexed.
     Date,
     /// `ip`.
     Ip,
@@ -250,7 +250,9 @@ fn add_field(
         FieldKind::Text => builder.add_text_field(path, TEXT),
         FieldKind::I64 => builder.add_i64_field(path, numeric()),
         FieldKind::U64 => builder.add_u64_field(path, numeric()),
-        FieldKind::F64 => builder.add_f64_field(path, numeric()),
+        // Measurements: ranges and aggregations read the column, equality is
+        // a one-value range (see `query::equality`); no term per value.
+        FieldKind::F64 => builder.add_f64_field(path, NumericOptions::default() | FAST),
         FieldKind::Bool => builder.add_bool_field(path, numeric()),
         FieldKind::Date => {
             let precision = if nanos {
@@ -258,10 +260,11 @@ fn add_field(
             } else {
                 DateTimePrecision::Milliseconds
             };
-            builder.add_date_field(
-                path,
-                DateOptions::from(INDEXED | FAST).set_precision(precision),
-            )
+            // A column only, like Elasticsearch's points and doc values:
+            // ranges, sorts and aggregations read the fast column, and
+            // equality is a one-instant range (see `query::equality`).
+            // Indexing terms too would add one per distinct instant.
+            builder.add_date_field(path, DateOptions::from(FAST).set_precision(precision))
         }
         FieldKind::Ip => builder.add_ip_addr_field(path, IpAddrOptions::from(INDEXED | FAST)),
         FieldKind::Flattened | FieldKind::DynamicObject(_) => {

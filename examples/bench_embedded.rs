@@ -189,15 +189,8 @@ fn generate(events: u64) -> Vec<PageView> {
 }
 
 async fn ingest_esrecord(dir: &Path, views: Vec<PageView>) -> esrecord::Result<(Duration, Store)> {
-    let store = Store::builder()
-        .embedded(dir)
-        .configure(|c| {
-            c.writer.batch_size = 10_000;
-            if let Ok(ms) = std::env::var("BENCH_REFRESH_MS") {
-                c.writer.refresh_interval = Duration::from_millis(ms.parse().unwrap_or(1000));
-            }
-        })
-        .open()?;
+    // The default configuration, as an application gets it.
+    let store = Store::builder().embedded(dir).open()?;
     store.setup_types(&[PageView::record_type()]).await?;
     let count = views.len() as u64;
     let started = Instant::now();

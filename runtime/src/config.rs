@@ -6,7 +6,7 @@
 //! pattern_limit = 32            # range searches name at most this many patterns
 //! autosetup = true              # create a type's template before its first write
 //! queue_capacity = 100000       # records waiting to be written
-//! batch_size = 1000             # documents per bulk request
+//! batch_size = 10000            # documents per bulk request
 //! batch_bytes = 5242880         # bytes per bulk request
 //! batch_interval_ms = 1000      # how long a record may wait for its batch
 //! refresh_interval_ms = 1000    # how often written records become searchable (while searched)
@@ -70,9 +70,11 @@ pub enum BackendKind {
 pub struct WriterConfig {
     /// Records that may wait to be written.
     pub queue_capacity: usize,
-    /// Documents per bulk request.
+    /// Documents per bulk request (small documents; `batch_bytes` bounds
+    /// the request first when they are larger than 500 bytes).
     pub batch_size: usize,
-    /// Bytes of sources per bulk request.
+    /// Bytes of sources per bulk request (5 MiB, as the Go client's bulk
+    /// indexer flushes).
     pub batch_bytes: usize,
     /// How long a record may wait for its batch to fill.
     pub batch_interval: Duration,
@@ -86,7 +88,7 @@ impl Default for WriterConfig {
     fn default() -> Self {
         WriterConfig {
             queue_capacity: 100_000,
-            batch_size: 1_000,
+            batch_size: 10_000,
             batch_bytes: 5 * 1024 * 1024,
             batch_interval: Duration::from_secs(1),
             refresh_interval: Duration::from_secs(1),

@@ -160,10 +160,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn refresh(&self) -> Result<()>;
 
     /// The refresh the writer schedules every refresh interval after it
-    /// wrote; returns whether written documents still wait for a refresh
-    /// (the writer then asks again at the next interval). By default nothing
-    /// waits: Elasticsearch refreshes on its own schedule. The embedded
-    /// engine refreshes when someone searches, as Elasticsearch does.
+    /// wrote; returns whether the backend wants the next one too (written
+    /// documents still wait for a refresh, or idle partitions are being
+    /// merged and closed). By default nothing waits: Elasticsearch refreshes
+    /// on its own schedule. The embedded engine refreshes while someone
+    /// searches, as Elasticsearch does.
     async fn scheduled_refresh(&self) -> Result<bool> {
         Ok(false)
     }

@@ -186,7 +186,9 @@ impl Backend for EmbeddedBackend {
             if !inner.activity.scheduled_refresh_due() {
                 return Ok(true);
             }
-            inner.refresh().map(|()| false)
+            inner.refresh()?;
+            // Open writers close over the next refreshes, once idle and merged.
+            Ok(inner.read_partitions()?.values().any(|p| p.is_writing()))
         })
         .await
     }

@@ -1,15 +1,18 @@
 //! One partition: a tantivy index created from the mapping of the template
 //! that matched its name, with its writer (in the writing process) and
-//! reader.
+//! reader. A partition that is no longer written is merged into one
+//! segment.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
 use rustc_hash::FxHashSet;
 use serde_json::{Value, json};
 use tantivy::indexer::UserOperation;
 use tantivy::schema::Term;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
+use tantivy::{FutureResult, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentMeta};
 
 use super::document::{DocumentParser, ItemError};
 use super::schema::PartitionSchema;
@@ -53,8 +56,11 @@ struct WriterState {
     /// Whether anything was written since the last commit.
     dirty: bool,
     /// Whether anything was written since the refresh before the last:
-    /// a writer idle for a whole refresh interval is closed.
+    /// a writer idle for a whole refresh interval merges the partition's
+    /// segments into one, then closes.
     recently_written: bool,
+    /// That merge, while it runs.
+    compaction: Option<Pin<Box<FutureResult<Option<SegmentMeta>>>>>,
 }
 
 impl Partition {
@@ -113,6 +119,7 @@ impl Partition {
         let mut operations = Vec::with_capacity(items.len());
         let mut results = Vec::with_capacity(items.len());
         let mut parser = DocumentParser::default();
+        state.pending_ids.reserve(items.len());
         let mut id_term = Term::from_field_text(self.schema.id, "");
         for item in items {
             id_term.set_bytes(item.id.as_bytes());
@@ -167,12 +174,49 @@ impl Partition {
             state.pending_ids.clear();
             self.reader.reload()?;
         }
-        if !std::mem::take(&mut state.recently_written)
-            && let Some(writer) = state.writer.take()
-        {
+        if std::mem::take(&mut state.recently_written) {
+            return Ok(());
+        }
+        self.compact_and_close(&mut state)
+    }
+
+    /// For a writer idle since the previous refresh: starts merging the
+    /// partition into one segment (a partition no longer written is read
+    /// faster so), and at a later refresh, once the merge is done, closes
+    /// the writer. Writes in between keep it open.
+    fn compact_and_close(&self, state: &mut WriterState) -> Result<()> {
+        let Some(writer) = state.writer.as_mut() else {
+            return Ok(());
+        };
+        let merged = match state.compaction.as_mut() {
+            Some(compaction) => {
+                let mut context = Context::from_waker(Waker::noop());
+                let Poll::Ready(outcome) = compaction.as_mut().poll(&mut context) else {
+                    return Ok(());
+                };
+                state.compaction = None;
+                if let Err(error) = outcome {
+                    tracing::warn!(partition = %self.name, %error, "merging the partition into one segment failed; it stays as it is");
+                }
+                true
+            }
+            None => false,
+        };
+        let segments = self.index.searchable_segment_ids()?;
+        if !merged && segments.len() > 1 {
+            state.compaction = Some(Box::pin(writer.merge(&segments)));
+            return Ok(());
+        }
+        if let Some(writer) = state.writer.take() {
             writer.wait_merging_threads()?;
         }
-        Ok(())
+        Ok(self.reader.reload()?)
+    }
+
+    /// Whether the partition's writer is open (it closes once idle and
+    /// merged, over the next refreshes).
+    pub(crate) fn is_writing(&self) -> bool {
+        self.lock_writer().is_ok_and(|state| state.writer.is_some())
     }
 
     /// Picks up commits made by another process.
@@ -213,4 +257,51 @@ pub(crate) fn directory_bytes(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn item(id: usize) -> BulkItem {
+        BulkItem {
+            action: BulkAction::Create,
+            index: "events".into(),
+            id: format!("id-{id}"),
+            source: format!(r#"{{"n": {id}}}"#).into_bytes(),
+        }
+    }
+
+    #[test]
+    fn an_idle_partition_is_merged_into_one_segment_then_closed() {
+        let dir = std::env::temp_dir().join(format!("esrecord-partition-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mappings = json!({"properties": {"n": {"type": "long"}}});
+        let partition = Partition::create("events", &dir, &mappings).unwrap();
+        for batch in 0..3 {
+            let items: Vec<BulkItem> = (batch * 10..batch * 10 + 10).map(item).collect();
+            let results = partition.write(&items.iter().collect::<Vec<_>>()).unwrap();
+            assert!(results.iter().all(|r| !r.is_failure()));
+            partition.refresh().unwrap();
+        }
+        assert_eq!(partition.reader.searcher().segment_readers().len(), 3);
+        // Idle refreshes: the first starts the merge, a later one closes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while partition.lock_writer().unwrap().writer.is_some()
+            && std::time::Instant::now() < deadline
+        {
+            partition.refresh().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(partition.lock_writer().unwrap().writer.is_none());
+        assert_eq!(partition.reader.searcher().segment_readers().len(), 1);
+        assert_eq!(partition.doc_count(), 30);
+        // Written again, it opens a writer again and keeps every document.
+        let again = [item(30)];
+        partition.write(&again.iter().collect::<Vec<_>>()).unwrap();
+        partition.refresh().unwrap();
+        assert_eq!(partition.doc_count(), 31);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -210,18 +210,29 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
     for (ordinal, (partition, searcher)) in partitions.iter().zip(&searchers).enumerate() {
         let query = build_query(request.query, &partition.schema)?;
         let partition_ordinal = u32::try_from(ordinal).unwrap_or(u32::MAX);
-        let (count, partition_hits) = if request.size == 0 && request.from == 0 {
-            (searcher.search(&query, &Count)?, Vec::new())
+        // One pass over the matches collects the count, the hits and the
+        // aggregations together.
+        let aggregation = request
+            .aggs
+            .as_ref()
+            .map(|agg_request| aggs::collector(agg_request, partition.index.tokenizers()));
+        let (count, partition_hits, partial) = if request.size == 0 && request.from == 0 {
+            let (count, partial) = searcher.search(&query, &(Count, aggregation))?;
+            (count, Vec::new(), partial)
         } else if by_score {
-            let (count, top) = searcher.search(
+            let (count, top, partial) = searcher.search(
                 &query,
-                &(Count, TopDocs::with_limit(limit.max(1)).order_by_score()),
+                &(
+                    Count,
+                    TopDocs::with_limit(limit.max(1)).order_by_score(),
+                    aggregation,
+                ),
             )?;
             let top = top
                 .into_iter()
                 .map(|(score, address)| SortedHit::by_score(score, partition_ordinal, address))
                 .collect();
-            (count, top)
+            (count, top, partial)
         } else {
             let collector = SortCollector {
                 keys: resolve_keys(&request.sort, partition)?,
@@ -229,16 +240,11 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
                 after: request.search_after,
                 partition: partition_ordinal,
             };
-            searcher.search(&query, &(Count, collector))?
+            searcher.search(&query, &(Count, collector, aggregation))?
         };
         total += count as u64;
         hits.extend(partition_hits);
-        if let Some(agg_request) = &request.aggs {
-            partials.push(searcher.search(
-                &query,
-                &aggs::collector(agg_request, partition.index.tokenizers()),
-            )?);
-        }
+        partials.extend(partial);
     }
 
     sort_hits(&mut hits, &request.sort);

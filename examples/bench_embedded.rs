@@ -44,28 +44,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    // Rounds alternate esrecord and plain tantivy, so that a slow spell of
-    // the shared machine falls on both; each round writes fresh directories.
+    // Rounds run esrecord and plain tantivy one after the other, each
+    // starting first in every other round: what one leaves behind (dirty
+    // pages being written back, a fragmented heap) slows whichever runs
+    // next, and a slow spell of the shared machine falls on both. Each
+    // run writes a fresh directory.
     let mut ours = Vec::new();
     let mut last = None;
     for round in 0..rounds.max(1) {
         let ours_dir = root.join(format!("esrecord-{round}"));
         let raw_dir = root.join(format!("tantivy-{round}"));
-        // esrecord takes records by value, as an application hands them
-        // over; give it its own copy, made before the clock starts.
-        let owned = views.clone();
-        let input_kib = resident_memory_kib("VmRSS:");
-        reset_peak_memory();
-        let cpu = cpu_seconds();
-        let (elapsed, store) = runtime.block_on(ingest_esrecord(&ours_dir, owned))?;
-        let ours_cpu = cpu_seconds() - cpu;
-        let peak_kib = resident_memory_kib("VmHWM:");
-        let cpu = cpu_seconds();
-        if std::env::var("ONLY_OURS").is_ok() {
-            std::process::exit(0);
-        }
-        let (raw_elapsed, raw_indexes) = ingest_tantivy(&raw_dir, &views)?;
-        let raw_cpu = cpu_seconds() - cpu;
+        let run_ours = || -> Result<OursRun, Box<dyn std::error::Error>> {
+            // esrecord takes records by value, as an application hands
+            // them over; give it its own copy, made before the clock starts.
+            let owned = views.clone();
+            settle();
+            let input_kib = resident_memory_kib("VmRSS:");
+            reset_peak_memory();
+            let cpu = cpu_seconds();
+            let (elapsed, store) = runtime.block_on(ingest_esrecord(&ours_dir, owned))?;
+            let cpu = cpu_seconds() - cpu;
+            let peak_kib = resident_memory_kib("VmHWM:");
+            // Closed, so that none of its background work overlaps the baseline.
+            runtime.block_on(store.close())?;
+            let memory_mib = peak_kib.saturating_sub(input_kib) as f64 / 1024.0;
+            Ok((elapsed, cpu, memory_mib))
+        };
+        let run_raw = || -> Result<RawRun, Box<dyn std::error::Error>> {
+            settle();
+            let cpu = cpu_seconds();
+            let (elapsed, indexes) = ingest_tantivy(&raw_dir, &views)?;
+            Ok((elapsed, cpu_seconds() - cpu, indexes))
+        };
+        let ((elapsed, ours_cpu, memory_mib), (raw_elapsed, raw_cpu, raw_indexes)) =
+            if round % 2 == 0 {
+                let ours = run_ours()?;
+                (ours, run_raw()?)
+            } else {
+                let raw = run_raw()?;
+                (run_ours()?, raw)
+            };
         let round = Round {
             ours_rate: events as f64 / elapsed.as_secs_f64(),
             raw_rate: events as f64 / raw_elapsed.as_secs_f64(),
@@ -73,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             raw_cpu,
             ours_bytes: directory_bytes(&ours_dir.join("indices")),
             raw_bytes: directory_bytes(&raw_dir),
-            memory_mib: peak_kib.saturating_sub(input_kib) as f64 / 1024.0,
+            memory_mib,
         };
         println!(
             "round {}: esrecord {:.0} docs/s ({:.1} cpu-s), plain tantivy {:.0} docs/s ({:.1} cpu-s), ratio {:.2}",
@@ -85,13 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             round.ours_rate / round.raw_rate
         );
         ours.push(round);
-        if let Some((store, _)) = last.replace((store, raw_indexes)) {
-            drop(store);
-        }
+        last = Some((ours_dir, raw_indexes));
     }
-    let Some((store, raw_indexes)) = last else {
+    let Some((ours_dir, raw_indexes)) = last else {
         return Ok(());
     };
+    let store = Store::builder().embedded(&ours_dir).open()?;
     let ours_query = runtime.block_on(query_esrecord(&store, query_runs))?;
     let raw_query = query_tantivy(&raw_indexes, query_runs)?;
 
@@ -132,6 +149,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(store);
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
+}
+
+type OursRun = (Duration, f64, f64);
+type RawRun = (Duration, f64, BTreeMap<String, Index>);
+
+/// Lets the writes of the previous run reach the disk before the next
+/// starts.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+    std::thread::sleep(Duration::from_secs(1));
 }
 
 /// One round's ingest figures.

@@ -284,6 +284,11 @@ impl WriterLoop {
         }
         self.send_batch();
         self.refresh();
+        let backend = Arc::clone(&self.target.backend);
+        if let Err(error) = self.runtime.block_on(backend.close()) {
+            self.stats
+                .fail(0, format!("closing the backend failed: {error}"));
+        }
     }
 
     fn handle(&mut self, message: Message) {

@@ -168,4 +168,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn scheduled_refresh(&self) -> Result<bool> {
         Ok(false)
     }
+
+    /// Finishes the background work of writing (the embedded engine's
+    /// segment merges) and lets go of what writing holds, when the store
+    /// closes. The backend stays usable; nothing to do by default.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
 }

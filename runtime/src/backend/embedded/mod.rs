@@ -181,6 +181,17 @@ impl Backend for EmbeddedBackend {
         self.blocking(|inner| inner.refresh()).await
     }
 
+    async fn close(&self) -> Result<()> {
+        self.blocking(|inner| {
+            let partitions: Vec<Arc<Partition>> =
+                inner.read_partitions()?.values().cloned().collect();
+            on_all_cores(&partitions, |p| p.close_writer())?
+                .into_iter()
+                .collect()
+        })
+        .await
+    }
+
     async fn scheduled_refresh(&self) -> Result<bool> {
         self.blocking(|inner| {
             if !inner.activity.scheduled_refresh_due() {

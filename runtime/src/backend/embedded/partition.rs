@@ -166,6 +166,16 @@ impl Partition {
     /// that was idle since the previous refresh.
     pub(crate) fn refresh(&self) -> Result<()> {
         let mut state = self.lock_writer()?;
+        self.commit(&mut state)?;
+        if std::mem::take(&mut state.recently_written) {
+            return Ok(());
+        }
+        self.compact_and_close(&mut state)
+    }
+
+    /// Commits what was written since the last commit and makes it
+    /// searchable.
+    fn commit(&self, state: &mut WriterState) -> Result<()> {
         if state.dirty
             && let Some(writer) = state.writer.as_mut()
         {
@@ -174,10 +184,7 @@ impl Partition {
             state.pending_ids.clear();
             self.reader.reload()?;
         }
-        if std::mem::take(&mut state.recently_written) {
-            return Ok(());
-        }
-        self.compact_and_close(&mut state)
+        Ok(())
     }
 
     /// For a writer idle since the previous refresh: starts merging the
@@ -211,6 +218,19 @@ impl Partition {
             writer.wait_merging_threads()?;
         }
         Ok(self.reader.reload()?)
+    }
+
+    /// Commits what was written and closes the writer once its segment
+    /// merges are done (a merge cut short is work lost and files left).
+    pub(crate) fn close_writer(&self) -> Result<()> {
+        let mut state = self.lock_writer()?;
+        self.commit(&mut state)?;
+        state.compaction = None;
+        if let Some(writer) = state.writer.take() {
+            writer.wait_merging_threads()?;
+            self.reader.reload()?;
+        }
+        Ok(())
     }
 
     /// Whether the partition's writer is open (it closes once idle and

@@ -15,6 +15,18 @@
 //! kind = "embedded"
 //! path = "./esrecord-data"
 //! index_prefix = ""
+//!
+//! [backends.cluster]                 # an Elasticsearch backend
+//! kind = "elasticsearch"
+//! urls = ["https://es1:9200", "https://es2:9200"]   # or url = "..."
+//! username = "esrecord"              # basic auth, with the password from
+//! password_env = "ESRECORD_PASSWORD" # an environment variable, or
+//! # password_file = "/run/secrets/es-password"
+//! # api_key_env / api_key_file       # or an API key (base64 id:key)
+//! # bearer_token_env / bearer_token_file
+//! ca_certificate = "/etc/esrecord/ca.pem"
+//! timeout_ms = 30000
+//! gzip = true
 //! ```
 
 use std::collections::BTreeMap;
@@ -25,6 +37,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::naming::{Timedepth, validate_prefix};
+use crate::secret::Secret;
 
 /// Where the embedded store lives when nothing else is configured.
 pub const DEFAULT_DATA_DIR: &str = "./esrecord-data";
@@ -63,6 +76,108 @@ pub enum BackendKind {
         /// Open to search only, while another process writes.
         read_only: bool,
     },
+    /// An Elasticsearch cluster.
+    Elasticsearch(ElasticsearchConfig),
+}
+
+/// How to reach an Elasticsearch cluster.
+///
+/// ```
+/// use esrecord::config::{Auth, ElasticsearchConfig};
+/// let mut cluster = ElasticsearchConfig::new("https://es.example:9200");
+/// cluster.auth = Auth::ApiKey(esrecord::Secret::new("aWQ6a2V5"));
+/// assert!(!format!("{cluster:?}").contains("aWQ6a2V5"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElasticsearchConfig {
+    /// The nodes' URLs, used in turn.
+    pub urls: Vec<String>,
+    /// How to authenticate.
+    pub auth: Auth,
+    /// A PEM file with the certificate authority that signed the cluster's
+    /// certificate, when it is not one the system trusts.
+    pub ca_certificate: Option<PathBuf>,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// Whether request bodies are sent gzip-compressed.
+    pub gzip: bool,
+}
+
+impl ElasticsearchConfig {
+    /// A cluster at `url`, without authentication, 30 s per request, gzip on.
+    pub fn new(url: impl Into<String>) -> Self {
+        ElasticsearchConfig {
+            urls: vec![url.into()],
+            auth: Auth::None,
+            ca_certificate: None,
+            timeout: Duration::from_secs(30),
+            gzip: true,
+        }
+    }
+
+    /// A cluster at `url`, whose user and password, when it has them
+    /// (`https://user:password@host:9200`), become basic authentication.
+    ///
+    /// ```
+    /// use esrecord::config::{Auth, ElasticsearchConfig};
+    /// let cluster = ElasticsearchConfig::from_url("https://app:s3cret@es.example:9200").unwrap();
+    /// assert_eq!(cluster.urls, ["https://es.example:9200/"]);
+    /// assert!(matches!(cluster.auth, Auth::Basic { ref username, .. } if username == "app"));
+    /// ```
+    pub fn from_url(url: &str) -> Result<Self> {
+        let mut parsed = url::Url::parse(url).map_err(|e| {
+            Error::Config(format!(
+                "the Elasticsearch URL {:?} is not a URL ({e}); write it as https://host:9200",
+                redact_url(url)
+            ))
+        })?;
+        let auth = if parsed.username().is_empty() {
+            Auth::None
+        } else {
+            let decode = |text: &str| {
+                percent_encoding::percent_decode_str(text)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            Auth::Basic {
+                username: decode(parsed.username()),
+                password: Secret::new(decode(parsed.password().unwrap_or(""))),
+            }
+        };
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        let mut config = Self::new(parsed.to_string());
+        config.auth = auth;
+        Ok(config)
+    }
+}
+
+/// How esrecord authenticates to Elasticsearch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No credentials.
+    None,
+    /// Basic authentication.
+    Basic {
+        /// The user.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
+    /// An API key, as Elasticsearch returns it encoded (base64 of `id:key`).
+    ApiKey(Secret),
+    /// A bearer token.
+    Bearer(Secret),
+}
+
+/// `url` with any password replaced by `***`, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}***@{}", &url[..scheme_end + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// How the background writer batches and refreshes.
@@ -133,7 +248,13 @@ impl Config {
             return Self::from_file(local);
         }
         if let Ok(url) = std::env::var("ESRECORD_URL") {
-            return Err(elasticsearch_unavailable(&format!("ESRECORD_URL={url}")));
+            let mut config = Self::embedded(DEFAULT_DATA_DIR);
+            let backend = BackendConfig {
+                kind: BackendKind::Elasticsearch(ElasticsearchConfig::from_url(&url)?),
+                index_prefix: String::new(),
+            };
+            config.backends.insert("default".to_owned(), backend);
+            return Ok(config);
         }
         let data = std::env::var_os("ESRECORD_DATA")
             .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
@@ -219,12 +340,6 @@ fn set(target: &mut usize, value: Option<usize>, key: &str) -> Result<()> {
     }
 }
 
-fn elasticsearch_unavailable(source: &str) -> Error {
-    Error::Config(format!(
-        "{source} asks for an Elasticsearch backend, which this version of esrecord does not include yet; use an embedded backend (unset it, or set kind = \"embedded\")"
-    ))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -256,6 +371,17 @@ struct BackendSection {
     #[serde(default)]
     index_prefix: String,
     url: Option<String>,
+    urls: Option<Vec<String>>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    api_key_env: Option<String>,
+    api_key_file: Option<PathBuf>,
+    bearer_token_env: Option<String>,
+    bearer_token_file: Option<PathBuf>,
+    ca_certificate: Option<PathBuf>,
+    timeout_ms: Option<u64>,
+    gzip: Option<bool>,
 }
 
 impl BackendSection {
@@ -267,15 +393,10 @@ impl BackendSection {
                 path: self.path.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
                 read_only: self.read_only,
             },
-            "elasticsearch" => {
-                return Err(elasticsearch_unavailable(&format!(
-                    "backend {name:?} (url {})",
-                    self.url.as_deref().unwrap_or("not set")
-                )));
-            }
+            "elasticsearch" => BackendKind::Elasticsearch(self.elasticsearch(name)?),
             other => {
                 return Err(Error::Config(format!(
-                    "backend {name:?} has kind {other:?}; use \"embedded\""
+                    "backend {name:?} has kind {other:?}; use \"embedded\" or \"elasticsearch\""
                 )));
             }
         };
@@ -283,5 +404,70 @@ impl BackendSection {
             kind,
             index_prefix: self.index_prefix,
         })
+    }
+
+    fn elasticsearch(&self, name: &str) -> Result<ElasticsearchConfig> {
+        let in_backend = |message: String| Error::Config(format!("backend {name:?}: {message}"));
+        let mut urls = self.urls.clone().unwrap_or_default();
+        urls.extend(self.url.clone());
+        let Some(first) = urls.first() else {
+            return Err(in_backend(
+                "an elasticsearch backend needs `url` or `urls`, e.g. url = \"https://localhost:9200\"".into(),
+            ));
+        };
+        let mut config = ElasticsearchConfig::from_url(first)?;
+        for url in &urls[1..] {
+            config
+                .urls
+                .push(ElasticsearchConfig::from_url(url)?.urls.remove(0));
+        }
+        let secret = |env: &Option<String>, file: &Option<PathBuf>, what: &str| match (env, file) {
+            (Some(_), Some(_)) => Err(in_backend(format!(
+                "give {what}_env or {what}_file, not both"
+            ))),
+            (Some(var), None) => Secret::from_env(var).map(Some),
+            (None, Some(path)) => Secret::from_file(path).map(Some),
+            (None, None) => Ok(None),
+        };
+        let password = secret(&self.password_env, &self.password_file, "password")?;
+        let api_key = secret(&self.api_key_env, &self.api_key_file, "api_key")?;
+        let token = secret(
+            &self.bearer_token_env,
+            &self.bearer_token_file,
+            "bearer_token",
+        )?;
+        let chosen = [
+            password.is_some() || self.username.is_some(),
+            api_key.is_some(),
+            token.is_some(),
+        ];
+        if chosen.iter().filter(|c| **c).count() > 1 {
+            return Err(in_backend(
+                "choose one way to authenticate: username with password_env/password_file, api_key_env/api_key_file, or bearer_token_env/bearer_token_file".into(),
+            ));
+        }
+        if let Some(key) = api_key {
+            config.auth = Auth::ApiKey(key);
+        } else if let Some(token) = token {
+            config.auth = Auth::Bearer(token);
+        } else if let Some(username) = &self.username {
+            let password = password.ok_or_else(|| {
+                in_backend(format!(
+                    "user {username:?} has no password: add password_env or password_file"
+                ))
+            })?;
+            config.auth = Auth::Basic {
+                username: username.clone(),
+                password,
+            };
+        } else if password.is_some() {
+            return Err(in_backend("a password needs a `username`".into()));
+        }
+        config.ca_certificate = self.ca_certificate.clone();
+        if let Some(ms) = self.timeout_ms {
+            config.timeout = Duration::from_millis(ms.max(1));
+        }
+        config.gzip = self.gzip.unwrap_or(true);
+        Ok(config)
     }
 }

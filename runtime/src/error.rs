@@ -142,6 +142,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Elasticsearch answered a request with an error, or could not be
+    /// reached (`status` is then `None`).
+    #[error("{}", elasticsearch_message(request, *status, error_type, reason))]
+    Elasticsearch {
+        /// The request, e.g. `PUT _index_template/shop_pageview`.
+        request: String,
+        /// The HTTP status of the answer.
+        status: Option<u16>,
+        /// Elasticsearch's `error.type`, e.g. `mapper_parsing_exception`.
+        error_type: Option<String>,
+        /// Elasticsearch's `error.reason`, or what went wrong on the way.
+        reason: String,
+    },
+
     /// The embedded engine (tantivy) failed.
     #[error("embedded engine: {0}")]
     Engine(String),
@@ -164,6 +178,26 @@ impl From<tantivy::TantivyError> for Error {
 }
 
 impl Error {
+    /// Whether trying the same request again later may succeed: Elasticsearch
+    /// was unreachable, too busy (429) or between nodes (502, 503, 504).
+    ///
+    /// ```
+    /// let busy = esrecord::Error::Elasticsearch {
+    ///     request: "POST _bulk".into(), status: Some(429),
+    ///     error_type: Some("es_rejected_execution_exception".into()), reason: "queue full".into(),
+    /// };
+    /// assert!(busy.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Elasticsearch {
+                status: None | Some(429 | 502 | 503 | 504),
+                ..
+            }
+        )
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl AsRef<std::path::Path>,
@@ -215,4 +249,33 @@ impl fmt::Display for Collisions {
             "give one of each pair another `name`, `app_label`, `template_name` or `template` in #[record(...)]"
         )
     }
+}
+
+fn elasticsearch_message(
+    request: &str,
+    status: Option<u16>,
+    error_type: &Option<String>,
+    reason: &str,
+) -> String {
+    let hint = match status {
+        None => {
+            "Elasticsearch could not be reached: check the URL and that the cluster is up; the writer tries again"
+        }
+        Some(401) => {
+            "the credentials were refused: check username and password_env/password_file, api_key_env or bearer_token_env"
+        }
+        Some(403) => {
+            "the user may not do this: grant it the index and template privileges esrecord needs"
+        }
+        Some(404) => "it does not exist: run setup for templates, or check the index name",
+        Some(429) => "the cluster is too busy; the writer tries again",
+        Some(502..=504) => "the cluster is unavailable for now; the writer tries again",
+        Some(400) => {
+            "Elasticsearch refused the request as it is (a mapping conflict or a malformed body); run check"
+        }
+        Some(_) => "see Elasticsearch's logs",
+    };
+    let status = status.map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+    let error_type = error_type.as_deref().unwrap_or("error");
+    format!("Elasticsearch {request}: {status} {error_type}: {reason}; {hint}")
 }

@@ -66,6 +66,7 @@ mod record;
 mod record_type;
 pub mod registry;
 pub mod search;
+mod secret;
 mod store;
 pub mod template;
 mod writer;
@@ -77,6 +78,7 @@ pub use crate::naming::{TimeBound, TimeRange, Timedepth};
 pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retention, SettingValue};
 pub use crate::search::{Hit, Search, SearchResults};
+pub use crate::secret::Secret;
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
 pub use crate::writer::FlushReport;
 pub use esrecord_derive::{Composite, Record};
@@ -98,6 +100,7 @@ pub mod __private {
     pub use crate::record_type::{Dynamic, RecordSpec, RecordType, Retention, SettingValue};
     pub use crate::registry::Registration;
     pub use crate::search::{Hit, Search, SearchResults};
+    pub use crate::secret::Secret;
     pub use crate::store::{
         CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder,
     };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::backend::Backend;
+use crate::backend::elasticsearch::ElasticsearchBackend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::config::{BackendKind, Config};
 use crate::error::{Error, Result};
@@ -119,6 +120,9 @@ impl Store {
                     path,
                     read_only: true,
                 } => Arc::new(EmbeddedBackend::open_read_only(path)?),
+                BackendKind::Elasticsearch(cluster) => {
+                    Arc::new(ElasticsearchBackend::connect(cluster)?)
+                }
             };
             let prefix = backend_config.index_prefix.clone();
             let naming = Naming::new(&config, &prefix);

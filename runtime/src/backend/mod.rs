@@ -1,6 +1,7 @@
 //! Storage backends. Request and response bodies are Elasticsearch JSON on
 //! every backend, so a search written once runs on either.
 
+pub mod elasticsearch;
 pub mod embedded;
 
 use std::fmt;

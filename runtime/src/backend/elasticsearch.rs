@@ -1,0 +1,441 @@
+//! The Elasticsearch backend, over the official `elasticsearch` crate.
+//!
+//! Every answer is checked by its status (the crate returns 4xx and 5xx
+//! answers as `Ok`), error bodies are read as plain JSON, and a body that
+//! is not what Elasticsearch documents is an error, never a panic.
+
+use std::fmt;
+
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::Url;
+use elasticsearch::http::headers::{CONTENT_TYPE, HeaderValue};
+use elasticsearch::http::response::Response;
+use elasticsearch::http::transport::{MultiNodeConnectionPool, TransportBuilder};
+use elasticsearch::indices::{
+    IndicesDeleteParts, IndicesGetIndexTemplateParts, IndicesPutIndexTemplateParts,
+    IndicesRefreshParts,
+};
+use elasticsearch::params::Bytes as ByteUnit;
+use elasticsearch::{
+    BulkParts, Elasticsearch, SearchParts, auth::Credentials, cat::CatIndicesParts,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{Backend, BulkAction, BulkItem, IndexInfo, ItemResult, SearchResponse};
+use crate::config::{Auth, ElasticsearchConfig};
+use crate::error::{Error, Result};
+
+/// A backend that stores records in an Elasticsearch cluster.
+///
+/// ```
+/// use esrecord::backend::elasticsearch::ElasticsearchBackend;
+/// use esrecord::config::ElasticsearchConfig;
+/// let backend = ElasticsearchBackend::connect(&ElasticsearchConfig::new("http://127.0.0.1:9200")).unwrap();
+/// assert_eq!(format!("{backend:?}"), r#"ElasticsearchBackend { urls: ["http://127.0.0.1:9200"] }"#);
+/// ```
+pub struct ElasticsearchBackend {
+    client: Elasticsearch,
+    urls: Vec<String>,
+}
+
+impl fmt::Debug for ElasticsearchBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElasticsearchBackend")
+            .field("urls", &self.urls)
+            .finish()
+    }
+}
+
+impl ElasticsearchBackend {
+    /// A client for the cluster `config` describes. Nothing is sent yet.
+    pub fn connect(config: &ElasticsearchConfig) -> Result<Self> {
+        let urls = config
+            .urls
+            .iter()
+            .map(|url| {
+                Url::parse(url).map_err(|e| {
+                    Error::Config(format!(
+                        "the Elasticsearch URL {url:?} is not a URL ({e}); write it as https://host:9200"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if urls.is_empty() {
+            return Err(Error::Config(
+                "an Elasticsearch backend needs at least one URL".into(),
+            ));
+        }
+        let mut builder = TransportBuilder::new(MultiNodeConnectionPool::round_robin(urls, None))
+            .timeout(config.timeout)
+            .request_body_compression(config.gzip);
+        if let Some(credentials) = credentials(&config.auth) {
+            builder = builder.auth(credentials);
+        }
+        if let Some(path) = &config.ca_certificate {
+            let pem =
+                std::fs::read(path).map_err(|e| Error::io("read the CA certificate", path, e))?;
+            let certificate = Certificate::from_pem(&pem).map_err(|e| {
+                Error::Config(format!(
+                    "{} is not a PEM certificate ({e}); give the certificate authority's PEM file",
+                    path.display()
+                ))
+            })?;
+            builder = builder.cert_validation(CertificateValidation::Full(certificate));
+        }
+        let transport = builder
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up the Elasticsearch client: {e}")))?;
+        Ok(ElasticsearchBackend {
+            client: Elasticsearch::new(transport),
+            urls: config.urls.clone(),
+        })
+    }
+}
+
+fn credentials(auth: &Auth) -> Option<Credentials> {
+    match auth {
+        Auth::None => None,
+        Auth::Basic { username, password } => Some(Credentials::Basic(
+            username.clone(),
+            password.expose().to_owned(),
+        )),
+        Auth::ApiKey(key) => Some(Credentials::EncodedApiKey(key.expose().to_owned())),
+        Auth::Bearer(token) => Some(Credentials::Bearer(token.expose().to_owned())),
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for ElasticsearchBackend {
+    async fn put_template(&self, name: &str, body: &Value) -> Result<()> {
+        let request = format!("PUT _index_template/{name}");
+        let sent = self
+            .client
+            .indices()
+            .put_index_template(IndicesPutIndexTemplateParts::Name(name))
+            .body(body)
+            .send()
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn get_template(&self, name: &str) -> Result<Option<Value>> {
+        let request = format!("GET _index_template/{name}");
+        let sent = self
+            .client
+            .indices()
+            .get_index_template(IndicesGetIndexTemplateParts::Name(name))
+            .send()
+            .await;
+        let Some(found) = answer_unless_missing::<Value>(&request, sent).await? else {
+            return Ok(None);
+        };
+        let template = found
+            .get("index_templates")
+            .and_then(Value::as_array)
+            .and_then(|templates| {
+                templates
+                    .iter()
+                    .find(|t| t.get("name").and_then(Value::as_str) == Some(name))
+            })
+            .and_then(|t| t.get("index_template"));
+        match template {
+            Some(template) => Ok(Some(template.clone())),
+            None => Err(unexpected(
+                &request,
+                200,
+                "no `index_templates` entry with that name",
+            )),
+        }
+    }
+
+    async fn bulk(&self, items: Vec<BulkItem>) -> Result<Vec<ItemResult>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = format!("POST _bulk ({} documents)", items.len());
+        let sent = self
+            .client
+            .bulk(BulkParts::None)
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            )
+            .body(vec![bulk_body(&items)])
+            .send()
+            .await;
+        let response: BulkResponse = answer(&request, sent).await?;
+        if response.items.len() != items.len() {
+            return Err(unexpected(
+                &request,
+                200,
+                &format!(
+                    "{} item results for {} documents",
+                    response.items.len(),
+                    items.len()
+                ),
+            ));
+        }
+        Ok(response.items.into_iter().map(item_result).collect())
+    }
+
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
+        let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let request = format!("POST {}/_search", patterns.join(","));
+        let sent = self
+            .client
+            .search(SearchParts::Index(&patterns))
+            .ignore_unavailable(true)
+            .allow_no_indices(true)
+            .body(body)
+            .send()
+            .await;
+        answer(&request, sent).await
+    }
+
+    async fn indices(&self, pattern: &str) -> Result<Vec<IndexInfo>> {
+        let request = format!("GET _cat/indices/{pattern}");
+        let sent = self
+            .client
+            .cat()
+            .indices(CatIndicesParts::Index(&[pattern]))
+            .format("json")
+            .bytes(ByteUnit::B)
+            .send()
+            .await;
+        let Some(rows) = answer_unless_missing::<Vec<CatIndex>>(&request, sent).await? else {
+            return Ok(Vec::new());
+        };
+        let mut indices = rows
+            .into_iter()
+            .map(|row| {
+                Ok(IndexInfo {
+                    docs: row.docs_count.as_deref().map_or(Ok(0), |count| {
+                        count.parse().map_err(|_| {
+                            unexpected(&request, 200, "a docs.count that is not a number")
+                        })
+                    })?,
+                    bytes: row.store_size.as_deref().map_or(Ok(0), |size| {
+                        parse_size(size).ok_or_else(|| {
+                            unexpected(&request, 200, "a store.size that is not a size")
+                        })
+                    })?,
+                    name: row.index,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        indices.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(indices)
+    }
+
+    async fn delete_index(&self, name: &str) -> Result<()> {
+        let request = format!("DELETE {name}");
+        let sent = self
+            .client
+            .indices()
+            .delete(IndicesDeleteParts::Index(&[name]))
+            .send()
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn refresh(&self) -> Result<()> {
+        let sent = self
+            .client
+            .indices()
+            .refresh(IndicesRefreshParts::None)
+            .send()
+            .await;
+        answer::<Value>("GET _refresh", sent).await.map(drop)
+    }
+}
+
+/// The `_bulk` body: an action line and a source line per item, as NDJSON
+/// (the client adds the final newline).
+fn bulk_body(items: &[BulkItem]) -> Vec<u8> {
+    let size: usize = items
+        .iter()
+        .map(|item| item.source.len() + item.index.len() + item.id.len() + 48)
+        .sum();
+    let mut body = Vec::with_capacity(size);
+    for item in items {
+        let action = match item.action {
+            BulkAction::Create => "create",
+            BulkAction::Index => "index",
+        };
+        let line = serde_json::json!({ action: { "_index": item.index, "_id": item.id } });
+        body.extend_from_slice(line.to_string().as_bytes());
+        body.push(b'\n');
+        body.extend_from_slice(&item.source);
+        body.push(b'\n');
+    }
+    body.pop();
+    body
+}
+
+/// A `_bulk` answer, as far as esrecord reads it.
+#[derive(serde::Deserialize)]
+struct BulkResponse {
+    items: Vec<std::collections::HashMap<String, BulkItemResponse>>,
+}
+
+#[derive(serde::Deserialize)]
+struct BulkItemResponse {
+    status: u16,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+/// One item's outcome: failed when its status is 300 or more (a server
+/// may send `"error": null` with a success).
+fn item_result(item: std::collections::HashMap<String, BulkItemResponse>) -> ItemResult {
+    let Some(response) = item.into_values().next() else {
+        return ItemResult::failed(500, "invalid_response", "an empty bulk item result");
+    };
+    if response.status < 300 {
+        return ItemResult::ok(response.status);
+    }
+    let (error_type, reason) = error_parts(response.error.as_ref());
+    ItemResult::failed(
+        response.status,
+        error_type.as_deref().unwrap_or("error"),
+        reason,
+    )
+}
+
+/// A `_cat/indices` row.
+#[derive(serde::Deserialize)]
+struct CatIndex {
+    index: String,
+    #[serde(rename = "docs.count")]
+    docs_count: Option<String>,
+    #[serde(rename = "store.size")]
+    store_size: Option<String>,
+}
+
+/// Bytes from a `_cat` size: plain (`bytes=b`) or with a unit (`88.1kb`).
+fn parse_size(size: &str) -> Option<u64> {
+    let digits_end = size
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(size.len());
+    let (number, unit) = size.split_at(digits_end);
+    let number: f64 = number.parse().ok()?;
+    let scale: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "kb" => 1024.0,
+        "mb" => 1024.0 * 1024.0,
+        "gb" => 1024.0 * 1024.0 * 1024.0,
+        "tb" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        "pb" => 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * scale).round() as u64)
+}
+
+type Sent = std::result::Result<Response, elasticsearch::Error>;
+
+/// The body of a successful answer, or the error it reports.
+async fn answer<T: DeserializeOwned>(request: &str, sent: Sent) -> Result<T> {
+    let (status, text) = read(request, sent).await?;
+    check(request, status, &text)?;
+    decode(request, status, &text)
+}
+
+/// Like [`answer`], with `None` for a 404 (a missing template or index).
+async fn answer_unless_missing<T: DeserializeOwned>(
+    request: &str,
+    sent: Sent,
+) -> Result<Option<T>> {
+    let (status, text) = read(request, sent).await?;
+    if status == 404 {
+        return Ok(None);
+    }
+    check(request, status, &text)?;
+    decode(request, status, &text).map(Some)
+}
+
+/// The status and body of an answer; no answer is a retryable error.
+async fn read(request: &str, sent: Sent) -> Result<(u16, String)> {
+    let response = sent.map_err(|e| Error::Elasticsearch {
+        request: request.to_owned(),
+        status: e.status_code().map(|s| s.as_u16()),
+        error_type: None,
+        reason: if e.is_timeout() {
+            format!("timed out ({e})")
+        } else {
+            e.to_string()
+        },
+    })?;
+    let status = response.status_code().as_u16();
+    let text = response.text().await.map_err(|e| Error::Elasticsearch {
+        request: request.to_owned(),
+        status: Some(status),
+        error_type: None,
+        reason: format!("the answer could not be read: {e}"),
+    })?;
+    Ok((status, text))
+}
+
+/// The error an answer of 300 or more reports, read from its body as plain
+/// JSON (or shown as it is when it is not JSON).
+fn check(request: &str, status: u16, text: &str) -> Result<()> {
+    if status < 300 {
+        return Ok(());
+    }
+    let body: Option<Value> = serde_json::from_str(text).ok();
+    let (error_type, reason) = error_parts(body.as_ref().and_then(|b| b.get("error")));
+    Err(Error::Elasticsearch {
+        request: request.to_owned(),
+        status: Some(status),
+        error_type,
+        reason: if reason.is_empty() {
+            preview(text)
+        } else {
+            reason
+        },
+    })
+}
+
+fn decode<T: DeserializeOwned>(request: &str, status: u16, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        unexpected(
+            request,
+            status,
+            &format!("{e}; the answer began {}", preview(text)),
+        )
+    })
+}
+
+/// `error.type` and `error.reason` of an error object (or the error itself
+/// when it is a string, as some proxies and old versions send).
+fn error_parts(error: Option<&Value>) -> (Option<String>, String) {
+    match error {
+        Some(Value::Object(error)) => (
+            error.get("type").and_then(Value::as_str).map(str::to_owned),
+            error
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        Some(Value::String(reason)) => (None, reason.clone()),
+        _ => (None, String::new()),
+    }
+}
+
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None if text.is_empty() => "(an empty body)".to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+fn unexpected(request: &str, status: u16, what: &str) -> Error {
+    Error::Elasticsearch {
+        request: request.to_owned(),
+        status: Some(status),
+        error_type: Some("invalid_response".into()),
+        reason: format!("the answer is not what Elasticsearch documents: {what}"),
+    }
+}

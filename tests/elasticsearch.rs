@@ -1,0 +1,534 @@
+//! The Elasticsearch backend against a loopback HTTP server: every request
+//! is checked (method, path, query, headers, body) and answered with the
+//! bodies Elasticsearch documents. Bodies come from
+//! `shared/fixtures/elasticsearch-spec-examples/` (named at each use);
+//! where the specification has no example, the body is written from
+//! Elasticsearch's reference documentation and says so.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use esrecord::backend::elasticsearch::ElasticsearchBackend;
+use esrecord::backend::{Backend, BulkAction, BulkItem};
+use esrecord::config::{Auth, ElasticsearchConfig};
+use esrecord::{Error, Secret};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// The `value` of a documented example: JSON text in a YAML string.
+fn example(relative: &str) -> Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/elasticsearch-spec-examples");
+    let text = std::fs::read_to_string(root.join(relative))
+        .unwrap_or_else(|e| panic!("fixture {relative}: {e}"));
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let value = yaml.get("value").and_then(|v| v.as_str()).unwrap();
+    serde_json::from_str(value).unwrap()
+}
+
+fn backend(server: &MockServer, auth: Auth, gzip: bool) -> ElasticsearchBackend {
+    let mut config = ElasticsearchConfig::new(server.uri());
+    config.auth = auth;
+    config.gzip = gzip;
+    ElasticsearchBackend::connect(&config).unwrap()
+}
+
+fn plain(server: &MockServer) -> ElasticsearchBackend {
+    backend(server, Auth::None, false)
+}
+
+fn item(action: BulkAction, id: &str, source: Value) -> BulkItem {
+    BulkItem {
+        action,
+        index: "shop-pageview-2024.03.01".into(),
+        id: id.into(),
+        source: serde_json::to_vec(&source).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn templates_are_put_as_built_and_read_back() {
+    let server = MockServer::start().await;
+    let body = json!({"index_patterns": ["shop-pageview-*"], "template": {"mappings": {"dynamic": "strict"}}});
+    // Acknowledged, as the put index template reference documents.
+    Mock::given(method("PUT"))
+        .and(path("/_index_template/shop_pageview"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(&body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"acknowledged": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // indices/get_index_template/examples/200_response/GetIndexTemplateResponseExample1.yaml
+    Mock::given(method("GET"))
+        .and(path("/_index_template/my-index-template"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(example(
+            "indices/get_index_template/examples/200_response/GetIndexTemplateResponseExample1.yaml",
+        )))
+        .mount(&server)
+        .await;
+    // A missing template: 404 with resource_not_found_exception, as the
+    // get index template reference documents.
+    Mock::given(method("GET"))
+        .and(path("/_index_template/missing"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error": {"root_cause": [], "type": "resource_not_found_exception", "reason": "index template matching [missing] not found"},
+            "status": 404
+        })))
+        .mount(&server)
+        .await;
+    let backend = plain(&server);
+    backend.put_template("shop_pageview", &body).await.unwrap();
+    let stored = backend
+        .get_template("my-index-template")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored["index_patterns"], json!(["logs-*"]));
+    assert_eq!(
+        stored["template"]["settings"]["index"]["number_of_shards"],
+        "1"
+    );
+    assert_eq!(backend.get_template("missing").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn bulk_sends_one_ndjson_request_and_reads_each_item() {
+    let server = MockServer::start().await;
+    // _global/bulk/examples/response/BulkResponseExample2.yaml: two failed
+    // items with their error, one created.
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .and(header("content-type", "application/x-ndjson"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(example(
+            "_global/bulk/examples/response/BulkResponseExample2.yaml",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let items = vec![
+        item(BulkAction::Create, "a", json!({"n": 1})),
+        item(BulkAction::Index, "b", json!({"n": "two"})),
+        item(BulkAction::Create, "c", json!({"n": 3})),
+    ];
+    let results = plain(&server).bulk(items).await.unwrap();
+    assert_eq!(
+        results.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [404, 404, 201]
+    );
+    assert!(results[0].is_failure() && results[1].is_failure() && !results[2].is_failure());
+    assert_eq!(
+        results[0].error_type.as_deref(),
+        Some("document_missing_exception")
+    );
+    assert_eq!(results[0].reason.as_deref(), Some("[5]: document missing"));
+
+    let requests = server.received_requests().await.unwrap();
+    let body = String::from_utf8(requests[0].body.clone()).unwrap();
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"create": {"_index": "shop-pageview-2024.03.01", "_id": "a"}}),
+            json!({"n": 1}),
+            json!({"index": {"_index": "shop-pageview-2024.03.01", "_id": "b"}}),
+            json!({"n": "two"}),
+            json!({"create": {"_index": "shop-pageview-2024.03.01", "_id": "c"}}),
+            json!({"n": 3}),
+        ]
+    );
+    assert!(body.ends_with('\n'), "NDJSON ends with a newline");
+}
+
+#[tokio::test]
+async fn a_successful_item_may_carry_a_null_error() {
+    let server = MockServer::start().await;
+    // _global/bulk/examples/response/BulkResponseExample1.yaml, with
+    // `"error": null` added to its first item as some servers send it.
+    let mut answer = example("_global/bulk/examples/response/BulkResponseExample1.yaml");
+    answer["items"][0]["index"]["error"] = Value::Null;
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(&server)
+        .await;
+    let items = (0..4)
+        .map(|i| item(BulkAction::Create, &i.to_string(), json!({"i": i})))
+        .collect();
+    let results = plain(&server).bulk(items).await.unwrap();
+    assert_eq!(
+        results.iter().map(|r| r.is_failure()).collect::<Vec<_>>(),
+        [false, true, false, false]
+    );
+}
+
+#[tokio::test]
+async fn search_names_the_patterns_and_ignores_missing_indexes() {
+    let server = MockServer::start().await;
+    let body = json!({"query": {"term": {"path": "/cart"}}, "size": 20, "from": 40});
+    // _global/search/examples/200_response/SearchResponseExample1.yaml
+    Mock::given(method("POST"))
+        .and(path(
+            "/shop-pageview-2024.03.01,shop-pageview-2024.03.02/_search",
+        ))
+        .and(query_param("ignore_unavailable", "true"))
+        .and(query_param("allow_no_indices", "true"))
+        .and(body_json(&body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(example(
+            "_global/search/examples/200_response/SearchResponseExample1.yaml",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let patterns = [
+        "shop-pageview-2024.03.01".to_owned(),
+        "shop-pageview-2024.03.02".to_owned(),
+    ];
+    let response = plain(&server).search(&patterns, &body).await.unwrap();
+    assert_eq!(response.hits.total.map(|t| t.value), Some(20));
+    let first = &response.hits.hits[0];
+    assert_eq!(
+        (first.index.as_str(), first.id.as_str()),
+        ("my-index-000001", "0")
+    );
+    let source: Value = serde_json::from_str(first.source.as_ref().unwrap().get()).unwrap();
+    assert_eq!(source["http"]["response"]["status_code"], 200);
+}
+
+#[tokio::test]
+async fn indices_are_listed_with_counts_and_sizes() {
+    let server = MockServer::start().await;
+    // cat/indices/examples/200_response/CatIndicesResponseExample1.yaml
+    // (sizes with units, as without bytes=b; esrecord asks for bytes=b and
+    // reads both).
+    Mock::given(method("GET"))
+        .and(path("/_cat/indices/my-index-*"))
+        .and(query_param("format", "json"))
+        .and(query_param("bytes", "b"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(example(
+            "cat/indices/examples/200_response/CatIndicesResponseExample1.yaml",
+        )))
+        .mount(&server)
+        .await;
+    let indices = plain(&server).indices("my-index-*").await.unwrap();
+    assert_eq!(indices.len(), 2);
+    assert_eq!(indices[0].name, "my-index-000001");
+    assert_eq!(indices[0].docs, 1200);
+    assert_eq!(indices[0].bytes, 90_214); // 88.1kb
+    assert_eq!((indices[1].docs, indices[1].bytes), (0, 260));
+}
+
+#[tokio::test]
+async fn delete_and_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/shop-pageview-2024.03.01"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"acknowledged": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The refresh reference documents `_shards` counts as the answer.
+    Mock::given(method("GET"))
+        .and(path("/_refresh"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"_shards": {"total": 2, "successful": 1, "failed": 0}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let backend = plain(&server);
+    backend
+        .delete_index("shop-pageview-2024.03.01")
+        .await
+        .unwrap();
+    backend.refresh().await.unwrap();
+}
+
+/// An error answer as Elasticsearch's REST API documents error bodies.
+fn error_body(status: u16, error_type: &str, reason: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {
+            "root_cause": [{"type": error_type, "reason": reason}],
+            "type": error_type,
+            "reason": reason,
+            "caused_by": null
+        },
+        "status": status
+    }))
+}
+
+async fn failing(answer: ResponseTemplate) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    plain(&server)
+        .put_template("t", &json!({"index_patterns": ["t-*"]}))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn errors_say_whether_to_retry_and_what_to_do() {
+    let busy = failing(error_body(
+        429,
+        "es_rejected_execution_exception",
+        "rejected execution",
+    ))
+    .await;
+    assert!(busy.is_retryable(), "{busy}");
+    for status in [502, 503, 504] {
+        let error =
+            failing(ResponseTemplate::new(status).set_body_string("<html>bad gateway</html>"))
+                .await;
+        assert!(error.is_retryable(), "{error}");
+        assert!(error.to_string().contains("bad gateway"), "{error}");
+    }
+    let mapping = failing(error_body(
+        400,
+        "mapper_parsing_exception",
+        "failed to parse field [n] of type [long]",
+    ))
+    .await;
+    assert!(!mapping.is_retryable());
+    let text = mapping.to_string();
+    assert!(
+        text.contains("400 mapper_parsing_exception: failed to parse field [n]"),
+        "{text}"
+    );
+    let denied = failing(error_body(
+        401,
+        "security_exception",
+        "missing authentication credentials",
+    ))
+    .await;
+    assert!(!denied.is_retryable());
+    assert!(
+        denied.to_string().contains("credentials were refused"),
+        "{denied}"
+    );
+    let missing = failing(error_body(
+        404,
+        "index_not_found_exception",
+        "no such index [x]",
+    ))
+    .await;
+    assert!(!missing.is_retryable());
+    assert!(missing.to_string().contains("run setup"), "{missing}");
+
+    // A 200 whose body is not the JSON Elasticsearch documents.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
+        .mount(&server)
+        .await;
+    let error = plain(&server)
+        .bulk(vec![item(BulkAction::Create, "a", json!({}))])
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("not what Elasticsearch documents"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_retryable_error() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = ElasticsearchConfig::new(format!("http://127.0.0.1:{port}"));
+    let backend = ElasticsearchBackend::connect(&config).unwrap();
+    let error = backend.refresh().await.unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("could not be reached"),
+        "{error}"
+    );
+}
+
+async fn authorization(auth: Auth) -> String {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"_shards": {}})))
+        .mount(&server)
+        .await;
+    backend(&server, auth, false).refresh().await.unwrap();
+    let requests: Vec<Request> = server.received_requests().await.unwrap();
+    requests[0]
+        .headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_kind_of_credentials_is_sent_as_elasticsearch_expects() {
+    assert_eq!(authorization(Auth::None).await, "");
+    let basic = Auth::Basic {
+        username: "app".into(),
+        password: Secret::new("s3cret"),
+    };
+    // base64("app:s3cret")
+    assert_eq!(authorization(basic).await, "Basic YXBwOnMzY3JldA==");
+    assert_eq!(
+        authorization(Auth::ApiKey(Secret::new("aWQ6a2V5"))).await,
+        "ApiKey aWQ6a2V5"
+    );
+    assert_eq!(
+        authorization(Auth::Bearer(Secret::new("tok"))).await,
+        "Bearer tok"
+    );
+}
+
+#[tokio::test]
+async fn bodies_are_gzipped_when_asked() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .and(header("content-encoding", "gzip"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "took": 1, "errors": false,
+            "items": [{"create": {"_index": "shop-pageview-2024.03.01", "_id": "a", "status": 201}}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let results = backend(&server, Auth::None, true)
+        .bulk(vec![item(BulkAction::Create, "a", json!({"n": 1}))])
+        .await
+        .unwrap();
+    assert!(!results[0].is_failure());
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests[0].body[..2], [0x1f, 0x8b], "a gzip stream");
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_debug_output_and_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(error_body(
+            401,
+            "security_exception",
+            "unable to authenticate user [app]",
+        ))
+        .mount(&server)
+        .await;
+    let mut config =
+        ElasticsearchConfig::from_url(&format!("http://app:hunter2@{}", server.address())).unwrap();
+    config.ca_certificate = None;
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let backend = ElasticsearchBackend::connect(&config).unwrap();
+    assert!(!format!("{backend:?}").contains("hunter2"));
+    let error = backend.refresh().await.unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert!(requests[0].headers.contains_key("authorization"));
+
+    let toml = r#"
+        [backends.default]
+        kind = "elasticsearch"
+        url = "https://es.example:9200"
+        username = "app"
+        password_env = "ESRECORD_TEST_PASSWORD_THAT_IS_NOT_SET"
+    "#;
+    let error = esrecord::config::Config::from_toml(toml).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("ESRECORD_TEST_PASSWORD_THAT_IS_NOT_SET is not set"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn toml_configures_urls_auth_timeout_and_gzip() {
+    let dir = std::env::temp_dir().join(format!("esrecord-es-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("api-key");
+    std::fs::write(&key_file, "aWQ6a2V5\n").unwrap();
+    let toml = format!(
+        r#"
+        [backends.default]
+        kind = "elasticsearch"
+        urls = ["https://es1.example:9200", "https://es2.example:9200"]
+        api_key_file = "{}"
+        timeout_ms = 5000
+        gzip = false
+        index_prefix = "prod-"
+        "#,
+        key_file.display()
+    );
+    let config = esrecord::config::Config::from_toml(&toml).unwrap();
+    let backend = &config.backends["default"];
+    assert_eq!(backend.index_prefix, "prod-");
+    let esrecord::config::BackendKind::Elasticsearch(cluster) = &backend.kind else {
+        panic!("an elasticsearch backend: {backend:?}");
+    };
+    assert_eq!(
+        cluster.urls,
+        ["https://es1.example:9200/", "https://es2.example:9200/"]
+    );
+    assert_eq!(cluster.auth, Auth::ApiKey(Secret::new("aWQ6a2V5")));
+    assert_eq!(cluster.timeout, std::time::Duration::from_secs(5));
+    assert!(!cluster.gzip);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn check_reads_a_template_as_elasticsearch_stores_it_without_false_drift() {
+    use esrecord::Record;
+    use esrecord_tests::PageView;
+    let server = MockServer::start().await;
+    let record_type = PageView::record_type();
+    let body = record_type.template_body();
+    // As the get index template reference shows a stored template:
+    // settings nested under `index`, their values strings.
+    let stored = json!({"index_templates": [{
+        "name": record_type.template_name(),
+        "index_template": {
+            "index_patterns": body["index_patterns"],
+            "composed_of": [],
+            "template": {
+                "settings": {"index": {"number_of_shards": "2", "refresh_interval": "5s"}},
+                "mappings": body["template"]["mappings"],
+            },
+            "_meta": body["_meta"],
+        }
+    }]});
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/_index_template/{}",
+            record_type.template_name()
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(stored))
+        .mount(&server)
+        .await;
+    let mut config = esrecord::config::Config::embedded("unused");
+    config.backends.insert(
+        "default".into(),
+        esrecord::config::BackendConfig {
+            kind: esrecord::config::BackendKind::Elasticsearch(ElasticsearchConfig::new(
+                server.uri(),
+            )),
+            index_prefix: String::new(),
+        },
+    );
+    let store = esrecord::Store::with_config(config).unwrap();
+    let report = store.check_types(&[record_type]).await.unwrap();
+    assert!(report.is_in_sync(), "{report}");
+}

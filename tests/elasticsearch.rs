@@ -232,9 +232,18 @@ async fn delete_and_refresh() {
         .expect(1)
         .mount(&server)
         .await;
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "took": 1, "errors": false,
+            "items": [{"create": {"_index": "shop-pageview-2024.03.01", "_id": "a", "status": 201}}]
+        })))
+        .mount(&server)
+        .await;
     // The refresh reference documents `_shards` counts as the answer.
     Mock::given(method("GET"))
-        .and(path("/_refresh"))
+        .and(path("/shop-pageview-2024.03.01/_refresh"))
+        .and(query_param("ignore_unavailable", "true"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"_shards": {"total": 2, "successful": 1, "failed": 0}})),
@@ -247,6 +256,14 @@ async fn delete_and_refresh() {
         .delete_index("shop-pageview-2024.03.01")
         .await
         .unwrap();
+    // Nothing written: nothing to refresh, no request.
+    backend.refresh().await.unwrap();
+    // A refresh names the indexes written since the one before.
+    backend
+        .bulk(vec![item(BulkAction::Create, "a", json!({"n": 1}))])
+        .await
+        .unwrap();
+    backend.refresh().await.unwrap();
     backend.refresh().await.unwrap();
 }
 
@@ -351,7 +368,7 @@ async fn an_unreachable_cluster_is_a_retryable_error() {
         .port();
     let config = ElasticsearchConfig::new(format!("http://127.0.0.1:{port}"));
     let backend = ElasticsearchBackend::connect(&config).unwrap();
-    let error = backend.refresh().await.unwrap_err();
+    let error = backend.indices("shop-*").await.unwrap_err();
     assert!(error.is_retryable(), "{error}");
     assert!(
         error.to_string().contains("could not be reached"),
@@ -362,10 +379,13 @@ async fn an_unreachable_cluster_is_a_retryable_error() {
 async fn authorization(auth: Auth) -> String {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"_shards": {}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&server)
         .await;
-    backend(&server, auth, false).refresh().await.unwrap();
+    backend(&server, auth, false)
+        .indices("shop-*")
+        .await
+        .unwrap();
     let requests: Vec<Request> = server.received_requests().await.unwrap();
     requests[0]
         .headers
@@ -433,7 +453,7 @@ async fn secrets_stay_out_of_debug_output_and_errors() {
     assert!(!shown.contains("hunter2"), "{shown}");
     let backend = ElasticsearchBackend::connect(&config).unwrap();
     assert!(!format!("{backend:?}").contains("hunter2"));
-    let error = backend.refresh().await.unwrap_err();
+    let error = backend.indices("shop-*").await.unwrap_err();
     assert!(!error.to_string().contains("hunter2"), "{error}");
     assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
     let requests = server.received_requests().await.unwrap();
@@ -531,4 +551,25 @@ async fn check_reads_a_template_as_elasticsearch_stores_it_without_false_drift()
     let store = esrecord::Store::with_config(config).unwrap();
     let report = store.check_types(&[record_type]).await.unwrap();
     assert!(report.is_in_sync(), "{report}");
+}
+
+#[tokio::test]
+async fn ids_and_index_names_are_escaped_in_action_lines() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "took": 1, "errors": false,
+            "items": [{"index": {"_index": "shop-pageview-2024.03.01", "_id": "a\"b\\c", "status": 201}}]
+        })))
+        .mount(&server)
+        .await;
+    plain(&server)
+        .bulk(vec![item(BulkAction::Index, "a\"b\\c", json!({"n": 1}))])
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap();
+    let body = String::from_utf8(requests[0].body.clone()).unwrap();
+    let action: Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
+    assert_eq!(action["index"]["_id"], "a\"b\\c");
 }

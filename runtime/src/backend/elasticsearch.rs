@@ -4,7 +4,9 @@
 //! answers as `Ok`), error bodies are read as plain JSON, and a body that
 //! is not what Elasticsearch documents is an error, never a panic.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Mutex;
 
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::Url;
@@ -37,6 +39,9 @@ use crate::error::{Error, Result};
 pub struct ElasticsearchBackend {
     client: Elasticsearch,
     urls: Vec<String>,
+    /// Indexes written since the last refresh: a refresh names them rather
+    /// than refreshing every index of a shared cluster.
+    written: Mutex<BTreeSet<String>>,
 }
 
 impl fmt::Debug for ElasticsearchBackend {
@@ -89,6 +94,7 @@ impl ElasticsearchBackend {
         Ok(ElasticsearchBackend {
             client: Elasticsearch::new(transport),
             urls: config.urls.clone(),
+            written: Mutex::new(BTreeSet::new()),
         })
     }
 }
@@ -153,6 +159,7 @@ impl Backend for ElasticsearchBackend {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        self.note_written(&items);
         let request = format!("POST _bulk ({} documents)", items.len());
         let sent = self
             .client
@@ -240,13 +247,44 @@ impl Backend for ElasticsearchBackend {
     }
 
     async fn refresh(&self) -> Result<()> {
+        let written = std::mem::take(&mut *self.lock_written());
+        if written.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = written.iter().map(String::as_str).collect();
+        let request = format!("GET {}/_refresh", names.join(","));
         let sent = self
             .client
             .indices()
-            .refresh(IndicesRefreshParts::None)
+            .refresh(IndicesRefreshParts::Index(&names))
+            .ignore_unavailable(true)
+            .allow_no_indices(true)
             .send()
             .await;
-        answer::<Value>("GET _refresh", sent).await.map(drop)
+        let outcome = answer::<Value>(&request, sent).await.map(drop);
+        if outcome.is_err() {
+            // Refresh them with the next refresh instead.
+            self.lock_written().extend(written);
+        }
+        outcome
+    }
+}
+
+impl ElasticsearchBackend {
+    fn note_written(&self, items: &[BulkItem]) {
+        let mut written = self.lock_written();
+        for item in items {
+            if !written.contains(&item.index) {
+                written.insert(item.index.clone());
+            }
+        }
+    }
+
+    fn lock_written(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // A set of names, valid whatever a panic interrupted.
+        self.written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -259,18 +297,25 @@ fn bulk_body(items: &[BulkItem]) -> Vec<u8> {
         .sum();
     let mut body = Vec::with_capacity(size);
     for item in items {
-        let action = match item.action {
-            BulkAction::Create => "create",
-            BulkAction::Index => "index",
-        };
-        let line = serde_json::json!({ action: { "_index": item.index, "_id": item.id } });
-        body.extend_from_slice(line.to_string().as_bytes());
-        body.push(b'\n');
+        body.extend_from_slice(match item.action {
+            BulkAction::Create => b"{\"create\":{\"_index\":",
+            BulkAction::Index => b"{\"index\":{\"_index\":",
+        });
+        write_json_string(&mut body, &item.index);
+        body.extend_from_slice(b",\"_id\":");
+        write_json_string(&mut body, &item.id);
+        body.extend_from_slice(b"}}\n");
         body.extend_from_slice(&item.source);
         body.push(b'\n');
     }
     body.pop();
     body
+}
+
+/// `text` as a JSON string, escaped.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// A `_bulk` answer, as far as esrecord reads it.

@@ -1,0 +1,304 @@
+//! The Elasticsearch client's own cost: esrecord writing page views through
+//! `store.record` + `flush` to a loopback HTTP sink that answers `_bulk`
+//! like Elasticsearch, against (1) the official Python client's
+//! `streaming_bulk` sending the same documents to the same sink, and (2)
+//! the sink's ceiling: the same bulk bodies, built beforehand, posted in a
+//! loop. See BENCHMARKS.md; `scripts/bench-elasticsearch` installs the
+//! Python client in a virtualenv and runs this.
+//!
+//! `cargo run --release --example bench_elasticsearch -- [EVENTS] [PYTHON]`
+//! (defaults: 1,000,000 events; no Python run without an interpreter that
+//! has the `elasticsearch` package).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use esrecord::backend::elasticsearch::ElasticsearchBackend;
+use esrecord::backend::{Backend, BulkAction, BulkItem};
+use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
+use esrecord::{Record, Store};
+use esrecord_examples::{Latency, PageView};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+type Failure = Box<dyn std::error::Error>;
+
+fn main() -> Result<(), Failure> {
+    let mut args = std::env::args().skip(1);
+    let events: u64 = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
+    let python = args.next();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let sink = runtime.block_on(Sink::start())?;
+    let views = generate(events);
+    println!(
+        "{events} page views, sink at {}, {} cores\n",
+        sink.url,
+        std::thread::available_parallelism()?.get()
+    );
+
+    let ours = runtime.block_on(esrecord_run(&sink, views.clone()))?;
+    let ceiling = runtime.block_on(ceiling_run(&sink, &views))?;
+    let python_rate = match python {
+        Some(python) => Some(python_run(&sink, &python, &views)?),
+        None => None,
+    };
+
+    println!("| measure | docs/s | esrecord's ratio |");
+    println!("|---|---|---|");
+    println!("| esrecord, `store.record` + `flush` | {ours:.0} | |");
+    println!(
+        "| sink ceiling (pre-built bodies posted in a loop) | {ceiling:.0} | {:.2} |",
+        ours / ceiling
+    );
+    match python_rate {
+        Some(rate) => println!(
+            "| Python `elasticsearch.helpers.streaming_bulk` | {rate:.0} | {:.1} |",
+            ours / rate
+        ),
+        None => println!(
+            "| Python client | not run: give a Python with the `elasticsearch` package | |"
+        ),
+    }
+    Ok(())
+}
+
+fn generate(events: u64) -> Vec<PageView> {
+    let start = Utc
+        .with_ymd_and_hms(2024, 3, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
+    (0..events)
+        .map(|i| PageView {
+            timestamp: start + chrono::Duration::seconds((i * 2_592_000 / events.max(1)) as i64),
+            item_id: i % 50,
+            path: ["/", "/items", "/items/42", "/cart", "/checkout"][(i % 5) as usize].to_owned(),
+            latency: Latency {
+                p50_ms: 5.0 + (i % 200) as f64 / 10.0,
+                p99_ms: 20.0 + (i % 800) as f64 / 10.0,
+            },
+            tags: BTreeMap::from([(
+                "platform".into(),
+                ["linux", "macos", "windows"][(i % 3) as usize].into(),
+            )]),
+        })
+        .collect()
+}
+
+fn cluster(sink: &Sink) -> ElasticsearchConfig {
+    let mut cluster = ElasticsearchConfig::new(sink.url.clone());
+    // The sink counts documents in plain bodies; the Python client sends
+    // them uncompressed too.
+    cluster.gzip = false;
+    cluster
+}
+
+async fn esrecord_run(sink: &Sink, views: Vec<PageView>) -> Result<f64, Failure> {
+    let mut config = Config::embedded("unused");
+    config.backends.insert(
+        "default".into(),
+        BackendConfig {
+            kind: BackendKind::Elasticsearch(cluster(sink)),
+            index_prefix: String::new(),
+        },
+    );
+    let store = Store::with_config(config)?;
+    store.setup_types(&[PageView::record_type()]).await?;
+    let count = views.len() as u64;
+    let before = sink.docs.load(Ordering::Relaxed);
+    let started = Instant::now();
+    for view in views {
+        store.record(view)?;
+    }
+    let report = store.flush().await?;
+    let elapsed = started.elapsed();
+    let received = sink.docs.load(Ordering::Relaxed) - before;
+    if report.sent != count || received != count {
+        return Err(format!(
+            "esrecord sent {} of {count}, the sink got {received}",
+            report.sent
+        )
+        .into());
+    }
+    store.close().await?;
+    Ok(count as f64 / elapsed.as_secs_f64())
+}
+
+/// The documents as esrecord sends them: index, id and source.
+fn bulk_items(views: &[PageView]) -> Result<Vec<BulkItem>, Failure> {
+    let record_type = PageView::record_type();
+    views
+        .iter()
+        .map(|view| {
+            Ok(BulkItem {
+                action: BulkAction::Create,
+                index: record_type.index_for(&view.timestamp),
+                id: uuid::Uuid::now_v7().to_string(),
+                source: serde_json::to_vec(view)?,
+            })
+        })
+        .collect()
+}
+
+/// Bodies of esrecord's default batch size, built before the clock starts,
+/// then posted one after another through the same client.
+async fn ceiling_run(sink: &Sink, views: &[PageView]) -> Result<f64, Failure> {
+    let items = bulk_items(views)?;
+    let backend = ElasticsearchBackend::connect(&cluster(sink))?;
+    let batch = esrecord::config::WriterConfig::default().batch_size;
+    let mut batches = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        batches.push(items.by_ref().take(batch).collect::<Vec<_>>());
+    }
+    let before = sink.docs.load(Ordering::Relaxed);
+    let started = Instant::now();
+    for batch in batches {
+        backend.bulk(batch).await?;
+    }
+    let elapsed = started.elapsed();
+    let received = sink.docs.load(Ordering::Relaxed) - before;
+    Ok(received as f64 / elapsed.as_secs_f64())
+}
+
+fn python_run(sink: &Sink, python: &str, views: &[PageView]) -> Result<f64, Failure> {
+    let path =
+        std::env::temp_dir().join(format!("esrecord-bench-es-{}.ndjson", std::process::id()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    for item in bulk_items(views)? {
+        let source: serde_json::Value = serde_json::from_slice(&item.source)?;
+        let line = serde_json::json!({"_index": item.index, "_id": item.id, "_source": source});
+        writeln!(file, "{line}")?;
+    }
+    file.flush()?;
+    drop(file);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench_elasticsearch.py");
+    let before = sink.docs.load(Ordering::Relaxed);
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .arg(&sink.url)
+        .arg(&path)
+        .output()?;
+    let _ = std::fs::remove_file(&path);
+    if !output.status.success() {
+        return Err(format!(
+            "the Python client failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let seconds = result["seconds"]
+        .as_f64()
+        .ok_or("no seconds from the Python run")?;
+    let received = sink.docs.load(Ordering::Relaxed) - before;
+    if received != views.len() as u64 {
+        return Err(format!("the Python client delivered {received} of {}", views.len()).into());
+    }
+    Ok(received as f64 / seconds)
+}
+
+/// A loopback HTTP/1.1 server that answers as Elasticsearch does for what
+/// the clients send, counting the documents of `_bulk` bodies.
+struct Sink {
+    url: String,
+    docs: Arc<AtomicU64>,
+}
+
+impl Sink {
+    async fn start() -> std::io::Result<Sink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let docs = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&docs);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let _ = serve(stream, &counter).await;
+                });
+            }
+        });
+        Ok(Sink { url, docs })
+    }
+}
+
+async fn serve(stream: TcpStream, docs: &AtomicU64) -> std::io::Result<()> {
+    let mut stream = BufReader::new(stream);
+    let mut line = String::new();
+    let mut body = Vec::new();
+    loop {
+        line.clear();
+        if stream.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            stream.read_line(&mut line).await?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        body.resize(length, 0);
+        stream.read_exact(&mut body).await?;
+        let answer = respond(&method, &path, &body, docs);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        );
+        let writer = stream.get_mut();
+        writer.write_all(head.as_bytes()).await?;
+        writer.write_all(answer.as_bytes()).await?;
+    }
+}
+
+fn respond(method: &str, path: &str, body: &[u8], docs: &AtomicU64) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    if path.ends_with("/_bulk") {
+        let lines = body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count();
+        let count = lines / 2;
+        docs.fetch_add(count as u64, Ordering::Relaxed);
+        let item = r#"{"create":{"status":201}}"#;
+        let mut answer = String::with_capacity(40 + count * (item.len() + 1));
+        answer.push_str(r#"{"took":1,"errors":false,"items":["#);
+        for i in 0..count {
+            if i > 0 {
+                answer.push(',');
+            }
+            answer.push_str(item);
+        }
+        answer.push_str("]}");
+        return answer;
+    }
+    if let Some(name) = path.strip_prefix("/_index_template/") {
+        return if method == "GET" {
+            format!(r#"{{"index_templates":[{{"name":"{name}","index_template":{{}}}}]}}"#)
+        } else {
+            r#"{"acknowledged":true}"#.to_owned()
+        };
+    }
+    if path.ends_with("/_refresh") {
+        return r#"{"_shards":{"total":1,"successful":1,"failed":0}}"#.to_owned();
+    }
+    r#"{"name":"sink","cluster_name":"sink","version":{"number":"9.1.0"},"tagline":"You Know, for Search"}"#.to_owned()
+}

@@ -201,6 +201,20 @@ async fn search_names_the_patterns_and_ignores_missing_indexes() {
 }
 
 #[tokio::test]
+async fn a_search_without_patterns_is_refused_rather_than_searching_everything() {
+    let server = MockServer::start().await;
+    let error = plain(&server)
+        .search(&[], &json!({"query": {"match_all": {}}}))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("at least one index pattern"),
+        "{error}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn indices_are_listed_with_counts_and_sizes() {
     let server = MockServer::start().await;
     // cat/indices/examples/200_response/CatIndicesResponseExample1.yaml

@@ -194,6 +194,12 @@ impl Backend for ElasticsearchBackend {
     }
 
     async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
+        if patterns.is_empty() {
+            // An empty list would search every index of the cluster.
+            return Err(Error::BadRequest(
+                "a search needs at least one index pattern".into(),
+            ));
+        }
         let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
         let request = format!("POST {}/_search", patterns.join(","));
         let sent = self

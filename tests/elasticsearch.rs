@@ -521,6 +521,19 @@ async fn toml_configures_urls_auth_timeout_and_gzip() {
     assert_eq!(cluster.timeout, std::time::Duration::from_secs(5));
     assert!(!cluster.gzip);
     std::fs::remove_dir_all(&dir).unwrap();
+
+    // Credentials belong in username and password_env/_file, where a
+    // conflict with the URL's cannot hide.
+    let in_url = r#"
+        [backends.default]
+        kind = "elasticsearch"
+        url = "https://app:hunter2@es.example:9200"
+        username = "other"
+        password_env = "ESRECORD_TEST_PASSWORD_THAT_IS_NOT_SET"
+    "#;
+    let error = esrecord::config::Config::from_toml(in_url).unwrap_err();
+    assert!(error.to_string().contains("not in a URL"), "{error}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
 #[tokio::test]

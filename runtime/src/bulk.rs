@@ -26,12 +26,29 @@ impl BulkAction {
         }
     }
 
+    /// The action line up to the index name's string.
     fn opening(self) -> &'static [u8] {
         match self {
-            BulkAction::Create => b"{\"create\":{\"_index\":\"",
-            BulkAction::Index => b"{\"index\":{\"_index\":\"",
+            BulkAction::Create => b"{\"create\":{\"_index\":",
+            BulkAction::Index => b"{\"index\":{\"_index\":",
         }
     }
+}
+
+/// Appends the action line of a document whose index and id are known,
+/// ending in a newline.
+pub(crate) fn write_action(out: &mut Vec<u8>, action: BulkAction, index: &str, id: &str) {
+    out.extend_from_slice(action.opening());
+    write_json_string(out, index);
+    write_id_and_close(out, Some(id));
+}
+
+fn write_id_and_close(out: &mut Vec<u8>, id: Option<&str>) {
+    if let Some(id) = id {
+        out.extend_from_slice(b",\"_id\":");
+        write_json_string(out, id);
+    }
+    out.extend_from_slice(b"}}\n");
 }
 
 /// Appends `record` to `out` as a bulk line pair: the action line (its index
@@ -80,21 +97,19 @@ fn write_pair<R: Record>(
         source,
     };
     out.extend_from_slice(BulkAction::for_type(record_type).opening());
-    let index_start = out.len();
+    // The index name is written in place from the timestamp, in quotes.
+    let quote = out.len();
+    out.push(b'"');
     record_type.write_index_of(record, out);
-    if any_needs_escape(&out[index_start..]) {
+    if any_needs_escape(&out[quote + 1..]) {
         // Only an unvalidated prefix can bring these in.
-        let index = String::from_utf8_lossy(&out.split_off(index_start)).into_owned();
-        out.pop(); // the opening quote, which write_json_string writes again
+        let index = String::from_utf8_lossy(&out.split_off(quote + 1)).into_owned();
+        out.truncate(quote);
         write_json_string(out, &index);
     } else {
         out.push(b'"');
     }
-    if let Some(id) = id {
-        out.extend_from_slice(b",\"_id\":");
-        write_json_string(out, id);
-    }
-    out.extend_from_slice(b"}}\n");
+    write_id_and_close(out, id);
     serde_json::to_writer(&mut *out, record).map_err(serialize_error)?;
     out.push(b'\n');
     Ok(())

@@ -415,12 +415,19 @@ impl BackendSection {
                 "an elasticsearch backend needs `url` or `urls`, e.g. url = \"https://localhost:9200\"".into(),
             ));
         };
-        let mut config = ElasticsearchConfig::from_url(first)?;
-        for url in &urls[1..] {
-            config
-                .urls
-                .push(ElasticsearchConfig::from_url(url)?.urls.remove(0));
-        }
+        let mut config = ElasticsearchConfig::new(first.clone());
+        config.urls = urls
+            .iter()
+            .map(|url| {
+                let mut parsed = ElasticsearchConfig::from_url(url)?;
+                if parsed.auth != Auth::None {
+                    return Err(in_backend(
+                        "put credentials in username with password_env or password_file, not in a URL of the configuration file".into(),
+                    ));
+                }
+                Ok(parsed.urls.remove(0))
+            })
+            .collect::<Result<_>>()?;
         let secret = |env: &Option<String>, file: &Option<PathBuf>, what: &str| match (env, file) {
             (Some(_), Some(_)) => Err(in_backend(format!(
                 "give {what}_env or {what}_file, not both"

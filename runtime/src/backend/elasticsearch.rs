@@ -23,7 +23,7 @@ use elasticsearch::{Elasticsearch, SearchParts, auth::Credentials, cat::CatIndic
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Backend, BulkAction, BulkItem, IndexInfo, ItemResult, SearchResponse};
+use super::{Backend, BulkItem, IndexInfo, ItemResult, SearchResponse};
 use crate::config::{Auth, ElasticsearchConfig};
 use crate::error::{Error, Result};
 
@@ -309,24 +309,11 @@ fn bulk_body(items: &[BulkItem]) -> Vec<u8> {
         .sum();
     let mut body = Vec::with_capacity(size);
     for item in items {
-        body.extend_from_slice(match item.action {
-            BulkAction::Create => b"{\"create\":{\"_index\":",
-            BulkAction::Index => b"{\"index\":{\"_index\":",
-        });
-        write_json_string(&mut body, &item.index);
-        body.extend_from_slice(b",\"_id\":");
-        write_json_string(&mut body, &item.id);
-        body.extend_from_slice(b"}}\n");
+        crate::bulk::write_action(&mut body, item.action, &item.index, &item.id);
         body.extend_from_slice(&item.source);
         body.push(b'\n');
     }
     body
-}
-
-/// `text` as a JSON string, escaped.
-fn write_json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
 }
 
 /// A `_bulk` answer, as far as esrecord reads it.

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use esrecord::backend::elasticsearch::ElasticsearchBackend;
-use esrecord::backend::{Backend, BulkAction, BulkItem};
+use esrecord::backend::{Backend, BulkBody, BulkBuilder};
 use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
 use esrecord::{Record, Store};
 use esrecord_examples::{Latency, PageView};
@@ -129,37 +129,35 @@ async fn esrecord_run(sink: &Sink, views: Vec<PageView>) -> Result<f64, Failure>
     Ok(count as f64 / elapsed.as_secs_f64())
 }
 
-/// The documents as esrecord sends them: index, id and source.
-fn bulk_items(views: &[PageView]) -> Result<Vec<BulkItem>, Failure> {
+/// The documents as esrecord sends them, as bulk bodies of `batch`
+/// documents each.
+fn bulk_bodies(views: &[PageView], batch: usize) -> Result<Vec<BulkBody>, Failure> {
     let record_type = PageView::record_type();
-    views
-        .iter()
-        .map(|view| {
-            Ok(BulkItem {
-                action: BulkAction::Create,
-                index: record_type.index_for(&view.timestamp),
-                id: uuid::Uuid::now_v7().to_string(),
-                source: serde_json::to_vec(view)?,
-            })
-        })
-        .collect()
+    let mut bodies = Vec::new();
+    let mut builder = BulkBuilder::default();
+    for view in views {
+        let id = uuid::Uuid::now_v7().to_string();
+        builder.push_record(record_type, view, &id)?;
+        if builder.len() == batch {
+            bodies.push(builder.finish());
+        }
+    }
+    if !builder.is_empty() {
+        bodies.push(builder.finish());
+    }
+    Ok(bodies)
 }
 
 /// Bodies of esrecord's default batch size, built before the clock starts,
 /// then posted one after another through the same client.
 async fn ceiling_run(sink: &Sink, views: &[PageView]) -> Result<f64, Failure> {
-    let items = bulk_items(views)?;
-    let backend = ElasticsearchBackend::connect(&cluster(sink))?;
     let batch = esrecord::config::WriterConfig::default().batch_size;
-    let mut batches = Vec::new();
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        batches.push(items.by_ref().take(batch).collect::<Vec<_>>());
-    }
+    let bodies = bulk_bodies(views, batch)?;
+    let backend = ElasticsearchBackend::connect(&cluster(sink))?;
     let before = sink.docs.load(Ordering::Relaxed);
     let started = Instant::now();
-    for batch in batches {
-        backend.bulk(batch).await?;
+    for body in bodies {
+        backend.bulk(body).await?;
     }
     let elapsed = started.elapsed();
     let received = sink.docs.load(Ordering::Relaxed) - before;
@@ -170,10 +168,12 @@ fn python_run(sink: &Sink, python: &str, views: &[PageView]) -> Result<f64, Fail
     let path =
         std::env::temp_dir().join(format!("esrecord-bench-es-{}.ndjson", std::process::id()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-    for item in bulk_items(views)? {
-        let source: serde_json::Value = serde_json::from_slice(&item.source)?;
-        let line = serde_json::json!({"_index": item.index, "_id": item.id, "_source": source});
-        writeln!(file, "{line}")?;
+    for body in bulk_bodies(views, views.len().max(1))? {
+        for item in body.entries() {
+            let source: serde_json::Value = serde_json::from_slice(item.source)?;
+            let line = serde_json::json!({"_index": item.index, "_id": item.id, "_source": source});
+            writeln!(file, "{line}")?;
+        }
     }
     file.flush()?;
     drop(file);

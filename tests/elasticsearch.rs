@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use esrecord::backend::elasticsearch::ElasticsearchBackend;
-use esrecord::backend::{Backend, BulkAction, BulkItem};
+use esrecord::backend::{Backend, BulkAction, BulkBody, BulkBuilder};
 use esrecord::config::{Auth, ElasticsearchConfig};
 use esrecord::{Error, Secret};
 use serde_json::{Value, json};
@@ -39,13 +39,15 @@ fn plain(server: &MockServer) -> ElasticsearchBackend {
     backend(server, Auth::None, false)
 }
 
-fn item(action: BulkAction, id: &str, source: Value) -> BulkItem {
-    BulkItem {
-        action,
-        index: "shop-pageview-2024.03.01".into(),
-        id: id.into(),
-        source: serde_json::to_vec(&source).unwrap(),
+fn body(items: &[(BulkAction, &str, Value)]) -> BulkBody {
+    let mut builder = BulkBuilder::default();
+    for (action, id, source) in items {
+        let source = serde_json::to_vec(source).unwrap();
+        builder
+            .push(*action, "shop-pageview-2024.03.01", id, &source)
+            .unwrap();
     }
+    builder.finish()
 }
 
 #[tokio::test]
@@ -108,11 +110,11 @@ async fn bulk_sends_one_ndjson_request_and_reads_each_item() {
         .expect(1)
         .mount(&server)
         .await;
-    let items = vec![
-        item(BulkAction::Create, "a", json!({"n": 1})),
-        item(BulkAction::Index, "b", json!({"n": "two"})),
-        item(BulkAction::Create, "c", json!({"n": 3})),
-    ];
+    let items = body(&[
+        (BulkAction::Create, "a", json!({"n": 1})),
+        (BulkAction::Index, "b", json!({"n": "two"})),
+        (BulkAction::Create, "c", json!({"n": 3})),
+    ]);
     let results = plain(&server).bulk(items).await.unwrap();
     assert_eq!(
         results.iter().map(|r| r.status).collect::<Vec<_>>(),
@@ -157,10 +159,12 @@ async fn a_successful_item_may_carry_a_null_error() {
         .respond_with(ResponseTemplate::new(200).set_body_json(answer))
         .mount(&server)
         .await;
-    let items = (0..4)
-        .map(|i| item(BulkAction::Create, &i.to_string(), json!({"i": i})))
+    let ids = ["0", "1", "2", "3"];
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| (BulkAction::Create, *id, json!({"i": id})))
         .collect();
-    let results = plain(&server).bulk(items).await.unwrap();
+    let results = plain(&server).bulk(body(&items)).await.unwrap();
     assert_eq!(
         results.iter().map(|r| r.is_failure()).collect::<Vec<_>>(),
         [false, true, false, false]
@@ -274,7 +278,7 @@ async fn delete_and_refresh() {
     backend.refresh().await.unwrap();
     // A refresh names the indexes written since the one before.
     backend
-        .bulk(vec![item(BulkAction::Create, "a", json!({"n": 1}))])
+        .bulk(body(&[(BulkAction::Create, "a", json!({"n": 1}))]))
         .await
         .unwrap();
     backend.refresh().await.unwrap();
@@ -361,7 +365,7 @@ async fn errors_say_whether_to_retry_and_what_to_do() {
         .mount(&server)
         .await;
     let error = plain(&server)
-        .bulk(vec![item(BulkAction::Create, "a", json!({}))])
+        .bulk(body(&[(BulkAction::Create, "a", json!({}))]))
         .await
         .unwrap_err();
     assert!(
@@ -441,7 +445,7 @@ async fn bodies_are_gzipped_when_asked() {
         .mount(&server)
         .await;
     let results = backend(&server, Auth::None, true)
-        .bulk(vec![item(BulkAction::Create, "a", json!({"n": 1}))])
+        .bulk(body(&[(BulkAction::Create, "a", json!({"n": 1}))]))
         .await
         .unwrap();
     assert!(!results[0].is_failure());
@@ -592,7 +596,7 @@ async fn ids_and_index_names_are_escaped_in_action_lines() {
         .mount(&server)
         .await;
     plain(&server)
-        .bulk(vec![item(BulkAction::Index, "a\"b\\c", json!({"n": 1}))])
+        .bulk(body(&[(BulkAction::Index, "a\"b\\c", json!({"n": 1}))]))
         .await
         .unwrap();
     let requests = server.received_requests().await.unwrap();

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use esrecord::backend::{BulkAction, BulkBuilder};
 use esrecord::{CheckStatus, Error, Record, SetupOutcome, Timedepth};
 use esrecord_tests::{
     DailyReport, Everything, Latency, LegacyView, PageView, Setting, fresh_store,
@@ -266,15 +267,17 @@ async fn created_ids_are_never_overwritten() {
     let store = fresh_store("create-conflict").unwrap();
     let (backend, named) = store.backend_for::<PageView>().unwrap();
     store.setup_types(&[PageView::record_type()]).await.unwrap();
-    let item = |path: &str| esrecord::backend::BulkItem {
-        action: esrecord::bulk::BulkAction::Create,
-        index: named.index_for(&at(2024, 3, 5, 0, 0, 0)),
-        id: "same-id".into(),
-        source: serde_json::to_vec(&view(at(2024, 3, 5, 0, 0, 0), 1, path)).unwrap(),
+    let item = |path: &str| {
+        let mut body = BulkBuilder::default();
+        let source = serde_json::to_vec(&view(at(2024, 3, 5, 0, 0, 0), 1, path)).unwrap();
+        let index = named.index_for(&at(2024, 3, 5, 0, 0, 0));
+        body.push(BulkAction::Create, &index, "same-id", &source)
+            .unwrap();
+        body.finish()
     };
-    let first = backend.bulk(vec![item("/first")]).await.unwrap();
+    let first = backend.bulk(item("/first")).await.unwrap();
     assert_eq!(first[0].status, 201);
-    let again = backend.bulk(vec![item("/second")]).await.unwrap();
+    let again = backend.bulk(item("/second")).await.unwrap();
     assert_eq!(again[0].status, 409, "{again:?}");
     assert_eq!(
         again[0].error_type.as_deref(),
@@ -558,23 +561,16 @@ async fn records_that_do_not_fit_the_mapping_are_reported_not_lost_silently() {
     let store = fresh_store("rejects").unwrap();
     store.setup_types(&[PageView::record_type()]).await.unwrap();
     let (backend, named) = store.backend_for::<PageView>().unwrap();
-    let bad = esrecord::backend::BulkItem {
-        action: esrecord::bulk::BulkAction::Create,
-        index: named.index_for(&at(2024, 3, 5, 0, 0, 0)),
-        id: "bad".into(),
-        source: br#"{"timestamp": "2024-03-05T00:00:00Z", "item_id": "not a number"}"#.to_vec(),
-    };
-    let unknown = esrecord::backend::BulkItem {
-        id: "unknown".into(),
-        source: br#"{"timestamp": "2024-03-05T00:00:00Z", "surprise": 1}"#.to_vec(),
-        ..bad.clone()
-    };
-    let no_template = esrecord::backend::BulkItem {
-        index: "nothing_matches_2024".into(),
-        id: "x".into(),
-        ..bad.clone()
-    };
-    let results = backend.bulk(vec![bad, unknown, no_template]).await.unwrap();
+    let index = named.index_for(&at(2024, 3, 5, 0, 0, 0));
+    let bad = br#"{"timestamp": "2024-03-05T00:00:00Z", "item_id": "not a number"}"#;
+    let unknown = br#"{"timestamp": "2024-03-05T00:00:00Z", "surprise": 1}"#;
+    let mut body = BulkBuilder::default();
+    body.push(BulkAction::Create, &index, "bad", bad).unwrap();
+    body.push(BulkAction::Create, &index, "unknown", unknown)
+        .unwrap();
+    body.push(BulkAction::Create, "nothing_matches_2024", "x", bad)
+        .unwrap();
+    let results = backend.bulk(body.finish()).await.unwrap();
     assert_eq!(
         results[0].error_type.as_deref(),
         Some("mapper_parsing_exception"),

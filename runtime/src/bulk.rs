@@ -134,3 +134,223 @@ fn write_json_string(out: &mut Vec<u8>, s: &str) {
         out.push(b'"');
     }
 }
+
+/// A `_bulk` request body being built: the NDJSON line pairs, and where
+/// each item's index, id and source are, so that a backend can read the
+/// items back without parsing the action lines. Records are encoded
+/// straight into the body: no allocation per record.
+///
+/// ```
+/// use esrecord::bulk::{BulkAction, BulkBuilder};
+///
+/// let mut builder = BulkBuilder::default();
+/// builder.push(BulkAction::Create, "shop_pageview_2024.03.05", "id-1", br#"{"path":"/"}"#)?;
+/// let body = builder.finish();
+/// assert_eq!(body.len(), 1);
+/// assert_eq!(
+///     &body.bytes()[..],
+///     b"{\"create\":{\"_index\":\"shop_pageview_2024.03.05\",\"_id\":\"id-1\"}}\n{\"path\":\"/\"}\n"
+/// );
+/// let item = body.get(0).unwrap();
+/// assert_eq!((item.index, item.id), ("shop_pageview_2024.03.05", "id-1"));
+/// # Ok::<(), esrecord::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct BulkBuilder {
+    body: Vec<u8>,
+    ids: String,
+    items: Vec<ItemSpan>,
+    indexes: Vec<String>,
+    index_numbers: rustc_hash::FxHashMap<String, u32>,
+    /// The index name of the record being added.
+    scratch: Vec<u8>,
+}
+
+/// Where one item is, in a body and its side tables.
+#[derive(Debug, Clone)]
+struct ItemSpan {
+    action: BulkAction,
+    /// Its position in the body's list of indexes.
+    index: u32,
+    id: std::ops::Range<usize>,
+    source: std::ops::Range<usize>,
+}
+
+impl BulkBuilder {
+    /// Adds a document whose source is already JSON (one object on one
+    /// line). A source containing a line break is refused: it would split
+    /// the NDJSON body.
+    pub fn push(&mut self, action: BulkAction, index: &str, id: &str, source: &[u8]) -> Result<()> {
+        if source.contains(&b'\n') {
+            return Err(Error::BadRequest(format!(
+                "the source of document '{id}' contains a line break; send it as compact JSON on one line"
+            )));
+        }
+        write_action(&mut self.body, action, index, id);
+        let start = self.body.len();
+        self.body.extend_from_slice(source);
+        self.body.push(b'\n');
+        let index = self.index_number(index);
+        self.add_span(action, index, id, start);
+        Ok(())
+    }
+
+    /// Adds `record` of `record_type` under `id`, encoded as
+    /// [`encode_record`] does. On error nothing is added.
+    pub fn push_record<R: Record>(
+        &mut self,
+        record_type: &RecordType,
+        record: &R,
+        id: &str,
+    ) -> Result<()> {
+        let action = BulkAction::for_type(record_type);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        record_type.write_index_of(record, &mut scratch);
+        let index = String::from_utf8_lossy(&scratch);
+        let start = self.body.len();
+        write_action(&mut self.body, action, &index, id);
+        let source = self.body.len();
+        let written = serde_json::to_writer(&mut self.body, record);
+        let outcome = match written {
+            Ok(()) => {
+                self.body.push(b'\n');
+                let index = self.index_number(&index);
+                self.add_span(action, index, id, source);
+                Ok(())
+            }
+            Err(source) => {
+                self.body.truncate(start);
+                Err(Error::Serialize {
+                    what: format!("a {} record", record_type.rust_path()),
+                    source,
+                })
+            }
+        };
+        drop(index);
+        self.scratch = scratch;
+        outcome
+    }
+
+    /// How many documents the body holds.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the body holds no document.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The body's size in bytes.
+    pub fn byte_len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// The finished body; the builder starts over, empty.
+    pub fn finish(&mut self) -> BulkBody {
+        self.index_numbers.clear();
+        BulkBody {
+            bytes: bytes::Bytes::from(std::mem::take(&mut self.body)),
+            layout: std::sync::Arc::new(Layout {
+                ids: std::mem::take(&mut self.ids),
+                items: std::mem::take(&mut self.items),
+                indexes: std::mem::take(&mut self.indexes),
+            }),
+        }
+    }
+
+    fn index_number(&mut self, index: &str) -> u32 {
+        if let Some(&number) = self.index_numbers.get(index) {
+            return number;
+        }
+        let number = self.indexes.len() as u32;
+        self.indexes.push(index.to_owned());
+        self.index_numbers.insert(index.to_owned(), number);
+        number
+    }
+
+    /// Records the item whose source line starts at `source` and ends the body.
+    fn add_span(&mut self, action: BulkAction, index: u32, id: &str, source: usize) {
+        let id_start = self.ids.len();
+        self.ids.push_str(id);
+        self.items.push(ItemSpan {
+            action,
+            index,
+            id: id_start..self.ids.len(),
+            // Without the line's newline.
+            source: source..self.body.len() - 1,
+        });
+    }
+}
+
+/// A finished `_bulk` request body (see [`BulkBuilder`]). Cloning it is
+/// cheap: the bytes and the item table are shared, so a body can be kept
+/// for a retry while it is sent.
+#[derive(Debug, Clone)]
+pub struct BulkBody {
+    bytes: bytes::Bytes,
+    layout: std::sync::Arc<Layout>,
+}
+
+#[derive(Debug)]
+struct Layout {
+    ids: String,
+    items: Vec<ItemSpan>,
+    indexes: Vec<String>,
+}
+
+/// One document of a [`BulkBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkEntry<'a> {
+    /// `create` (never overwrite) or `index` (overwrite).
+    pub action: BulkAction,
+    /// The index it goes to.
+    pub index: &'a str,
+    /// Its position in [`BulkBody::indexes`].
+    pub index_number: usize,
+    /// The document id.
+    pub id: &'a str,
+    /// The document, as JSON.
+    pub source: &'a [u8],
+}
+
+impl BulkBody {
+    /// The NDJSON body, as sent to Elasticsearch.
+    pub fn bytes(&self) -> &bytes::Bytes {
+        &self.bytes
+    }
+
+    /// How many documents the body holds.
+    pub fn len(&self) -> usize {
+        self.layout.items.len()
+    }
+
+    /// Whether the body holds no document.
+    pub fn is_empty(&self) -> bool {
+        self.layout.items.is_empty()
+    }
+
+    /// The indexes the documents go to, each once, in order of first use.
+    pub fn indexes(&self) -> &[String] {
+        &self.layout.indexes
+    }
+
+    /// The document at `position`.
+    pub fn get(&self, position: usize) -> Option<BulkEntry<'_>> {
+        let span = self.layout.items.get(position)?;
+        let index_number = span.index as usize;
+        Some(BulkEntry {
+            action: span.action,
+            index: self.layout.indexes.get(index_number)?,
+            index_number,
+            id: self.layout.ids.get(span.id.clone())?,
+            source: self.bytes.get(span.source.clone())?,
+        })
+    }
+
+    /// The documents, in order.
+    pub fn entries(&self) -> impl Iterator<Item = BulkEntry<'_>> {
+        (0..self.len()).filter_map(|position| self.get(position))
+    }
+}

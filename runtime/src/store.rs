@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::backend::Backend;
 use crate::backend::elasticsearch::ElasticsearchBackend;
 use crate::backend::embedded::EmbeddedBackend;
+use crate::bulk::BulkBuilder;
 use crate::config::{BackendKind, Config};
 use crate::error::{Error, Result};
 use crate::record::Record;
@@ -203,9 +204,14 @@ impl Store {
     pub async fn save<R: Record>(&self, record: &R) -> Result<String> {
         let (backend, named) = self.backend_for::<R>()?;
         writer::ensure_template(backend.as_ref(), &named, self.inner.config.autosetup).await?;
-        let item = writer::encode(&named, record, None)?;
-        let id = item.id.clone();
-        let results = backend.bulk(vec![item]).await?;
+        let mut batch = BulkBuilder::default();
+        writer::encode(&named, record, None, &mut batch)?;
+        let body = batch.finish();
+        let id = body
+            .get(0)
+            .map(|item| item.id.to_owned())
+            .unwrap_or_default();
+        let results = backend.bulk(body).await?;
         match results.first() {
             Some(result) if !result.is_failure() => Ok(id),
             Some(result) => Err(Error::Rejected {

@@ -14,8 +14,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::backend::{Backend, BulkItem};
-use crate::bulk::BulkAction;
+use crate::backend::Backend;
+use crate::bulk::BulkBuilder;
 use crate::config::WriterConfig;
 use crate::error::{Error, Result};
 use crate::record::Record;
@@ -25,9 +25,9 @@ use crate::record_type::RecordType;
 pub(crate) trait Pending: Send {
     /// The record's type (unprefixed).
     fn record_type(&self) -> &'static RecordType;
-    /// The bulk item for the record, its names from `named` (the type as
-    /// the backend names it).
-    fn encode(&self, named: &RecordType) -> Result<BulkItem>;
+    /// Adds the record to `batch`, its names from `named` (the type as the
+    /// backend names it).
+    fn encode(&self, named: &RecordType, batch: &mut BulkBuilder) -> Result<()>;
 }
 
 /// A record and the id it was given when recorded (none for
@@ -42,32 +42,27 @@ impl<R: Record> Pending for PendingRecord<R> {
         R::record_type()
     }
 
-    fn encode(&self, named: &RecordType) -> Result<BulkItem> {
-        encode(named, &self.record, self.id)
+    fn encode(&self, named: &RecordType, batch: &mut BulkBuilder) -> Result<()> {
+        encode(named, &self.record, self.id, batch)
     }
 }
 
-/// The bulk item for `record`: its index, id, action and source.
+/// Adds `record` to `batch` under its `unique_together` id, else `id`, else
+/// a new UUIDv7.
 pub(crate) fn encode<R: Record>(
     named: &RecordType,
     record: &R,
     id: Option<Uuid>,
-) -> Result<BulkItem> {
-    let id = match (record.unique_id()?, id) {
-        (Some(unique), _) => unique,
-        (None, Some(id)) => id.to_string(),
-        (None, None) => Uuid::now_v7().to_string(),
-    };
-    let source = serde_json::to_vec(record).map_err(|source| Error::Serialize {
-        what: format!("a {} record", named.rust_path()),
-        source,
-    })?;
-    Ok(BulkItem {
-        action: BulkAction::for_type(named),
-        index: named.index_of(record),
-        id,
-        source,
-    })
+    batch: &mut BulkBuilder,
+) -> Result<()> {
+    let mut buffer = Uuid::encode_buffer();
+    match record.unique_id()? {
+        Some(unique) => batch.push_record(named, record, &unique),
+        None => {
+            let id = id.unwrap_or_else(Uuid::now_v7);
+            batch.push_record(named, record, id.hyphenated().encode_lower(&mut buffer))
+        }
+    }
 }
 
 /// What a flush found.
@@ -160,8 +155,7 @@ impl Writer {
             target,
             runtime,
             stats: Arc::clone(&stats),
-            batch: Vec::new(),
-            batch_bytes: 0,
+            batch: BulkBuilder::default(),
             batch_started: None,
             in_flight: None,
             unrefreshed: false,
@@ -243,8 +237,7 @@ struct WriterLoop {
     target: Target,
     runtime: tokio::runtime::Runtime,
     stats: Arc<Stats>,
-    batch: Vec<BulkItem>,
-    batch_bytes: usize,
+    batch: BulkBuilder,
     batch_started: Option<Instant>,
     /// The bulk request being written while the next batch fills.
     in_flight: Option<InFlight>,
@@ -321,30 +314,30 @@ impl WriterLoop {
     }
 
     fn add(&mut self, pending: &dyn Pending) {
-        let named = match self.named_type(pending.record_type()) {
-            Ok(named) => named,
-            Err(error) => {
-                self.stats.fail(1, error.to_string());
-                return;
+        let encoded = self.name_type(pending.record_type()).and_then(|key| {
+            match self.named_types.get(&key) {
+                Some(named) => pending.encode(named, &mut self.batch),
+                None => Err(Error::Engine(
+                    "a record type vanished from the writer's table".into(),
+                )),
             }
-        };
-        match pending.encode(named) {
-            Ok(item) => {
-                self.batch_bytes += item.source.len() + item.index.len() + item.id.len() + 48;
-                self.batch.push(item);
+        });
+        match encoded {
+            Ok(()) => {
                 self.batch_started.get_or_insert_with(Instant::now);
             }
             Err(error) => self.stats.fail(1, error.to_string()),
         }
         let config = &self.target.config;
-        if self.batch.len() >= config.batch_size || self.batch_bytes >= config.batch_bytes {
+        if self.batch.len() >= config.batch_size || self.batch.byte_len() >= config.batch_bytes {
             self.send_batch();
         }
     }
 
-    /// The type as the backend names it, once its template exists; worked
-    /// out on a type's first record and looked up by address after that.
-    fn named_type(&mut self, record_type: &'static RecordType) -> Result<&RecordType> {
+    /// Works out how the backend names the type, and makes sure its
+    /// template exists, on a type's first record; returns the key (the
+    /// type's address) of its entry in `named_types`.
+    fn name_type(&mut self, record_type: &'static RecordType) -> Result<usize> {
         let key = std::ptr::from_ref(record_type) as usize;
         if !self.named_types.contains_key(&key) {
             let named = (self.target.name_type)(record_type);
@@ -356,24 +349,21 @@ impl WriterLoop {
             ))?;
             self.named_types.insert(key, named);
         }
-        self.named_types
-            .get(&key)
-            .ok_or_else(|| Error::Engine("a record type vanished from the writer's table".into()))
+        Ok(key)
     }
 
     /// Starts writing the batch, after the one before it has finished.
     fn send_batch(&mut self) {
         self.batch_started = None;
-        self.batch_bytes = 0;
         if self.batch.is_empty() {
             return;
         }
         self.finish_in_flight();
-        let items = std::mem::take(&mut self.batch);
-        let count = items.len() as u64;
-        let bytes: u64 = items.iter().map(|item| item.source.len() as u64).sum();
+        let body = self.batch.finish();
+        let count = body.len() as u64;
+        let bytes = body.bytes().len() as u64;
         let backend = Arc::clone(&self.target.backend);
-        let task = self.runtime.spawn(async move { backend.bulk(items).await });
+        let task = self.runtime.spawn(async move { backend.bulk(body).await });
         self.in_flight = Some(InFlight { task, count, bytes });
     }
 

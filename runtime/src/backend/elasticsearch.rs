@@ -23,7 +23,7 @@ use elasticsearch::{Elasticsearch, SearchParts, auth::Credentials, cat::CatIndic
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Backend, BulkItem, IndexInfo, ItemResult, SearchResponse};
+use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchResponse};
 use crate::config::{Auth, ElasticsearchConfig};
 use crate::error::{Error, Result};
 
@@ -154,19 +154,18 @@ impl Backend for ElasticsearchBackend {
         }
     }
 
-    async fn bulk(&self, items: Vec<BulkItem>) -> Result<Vec<ItemResult>> {
-        if items.is_empty() {
+    async fn bulk(&self, body: BulkBody) -> Result<Vec<ItemResult>> {
+        if body.is_empty() {
             return Ok(Vec::new());
         }
-        self.note_written(&items);
-        let request = format!("POST _bulk ({} documents)", items.len());
+        self.note_written(body.indexes());
+        let request = format!("POST _bulk ({} documents)", body.len());
         // Sent as built, without the copy the typed bulk API makes.
         let mut headers = HeaderMap::new();
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-ndjson"),
         );
-        let body = bytes::Bytes::from(bulk_body(&items));
         let sent = self
             .client
             .send(
@@ -174,19 +173,19 @@ impl Backend for ElasticsearchBackend {
                 "/_bulk",
                 headers,
                 None::<&()>,
-                Some(body),
+                Some(body.bytes().clone()),
                 None,
             )
             .await;
         let response: BulkResponse = answer(&request, sent).await?;
-        if response.items.len() != items.len() {
+        if response.items.len() != body.len() {
             return Err(unexpected(
                 &request,
                 200,
                 &format!(
                     "{} item results for {} documents",
                     response.items.len(),
-                    items.len()
+                    body.len()
                 ),
             ));
         }
@@ -284,11 +283,11 @@ impl Backend for ElasticsearchBackend {
 }
 
 impl ElasticsearchBackend {
-    fn note_written(&self, items: &[BulkItem]) {
+    fn note_written(&self, indexes: &[String]) {
         let mut written = self.lock_written();
-        for item in items {
-            if !written.contains(&item.index) {
-                written.insert(item.index.clone());
+        for index in indexes {
+            if !written.contains(index) {
+                written.insert(index.clone());
             }
         }
     }
@@ -299,21 +298,6 @@ impl ElasticsearchBackend {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// The `_bulk` body: an action line and a source line per item, as NDJSON.
-fn bulk_body(items: &[BulkItem]) -> Vec<u8> {
-    let size: usize = items
-        .iter()
-        .map(|item| item.source.len() + item.index.len() + item.id.len() + 48)
-        .sum();
-    let mut body = Vec::with_capacity(size);
-    for item in items {
-        crate::bulk::write_action(&mut body, item.action, &item.index, &item.id);
-        body.extend_from_slice(&item.source);
-        body.push(b'\n');
-    }
-    body
 }
 
 /// A `_bulk` answer, as far as esrecord reads it.

@@ -12,21 +12,9 @@ use serde_json::value::RawValue;
 
 use crate::error::Result;
 
-/// What a bulk item does with its document.
-pub use crate::bulk::BulkAction;
-
-/// One document to write.
-#[derive(Debug, Clone)]
-pub struct BulkItem {
-    /// `create` (never overwrite) or `index` (overwrite).
-    pub action: BulkAction,
-    /// The index it goes to.
-    pub index: String,
-    /// The document id.
-    pub id: String,
-    /// The document, serialized as JSON.
-    pub source: Vec<u8>,
-}
+/// What a bulk item does with its document, and the request bodies bulk
+/// writes take.
+pub use crate::bulk::{BulkAction, BulkBody, BulkBuilder, BulkEntry};
 
 /// The outcome of one bulk item, in Elasticsearch's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,8 +132,8 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The template `name` as stored, or `None` when there is none.
     async fn get_template(&self, name: &str) -> Result<Option<Value>>;
 
-    /// Writes documents; one result per item, in order.
-    async fn bulk(&self, items: Vec<BulkItem>) -> Result<Vec<ItemResult>>;
+    /// Writes the documents of a bulk body; one result per item, in order.
+    async fn bulk(&self, body: BulkBody) -> Result<Vec<ItemResult>>;
 
     /// Runs an Elasticsearch search body over the indexes matching any of
     /// `patterns` (missing indexes are ignored) and returns the response.

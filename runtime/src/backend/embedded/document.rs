@@ -14,11 +14,11 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tantivy::TantivyDocument;
 use tantivy::schema::OwnedValue;
 
-use super::schema::{FieldKind, MappedField, PartitionSchema, Resolved};
+use super::schema::{FieldKind, LeafKind, MappedField, PartitionSchema};
 use super::values;
 
 /// How deep values inside a JSON field may be nested (objects and arrays
@@ -198,10 +198,10 @@ impl Walker<'_> {
 
     /// Runs `step` with the current path, for the steps that take a
     /// finished value.
-    fn at_path<E: de::Error>(
+    fn at_path<T, E: de::Error>(
         &mut self,
-        step: impl FnOnce(&mut Self, &str) -> Result<(), ItemError>,
-    ) -> Result<(), E> {
+        step: impl FnOnce(&mut Self, &str) -> Result<T, ItemError>,
+    ) -> Result<T, E> {
         let path = std::mem::take(&mut self.path);
         let outcome = step(self, &path);
         self.path = path;
@@ -255,8 +255,10 @@ impl Walker<'_> {
         if let Some(mapped) = self.schema.fields.get(&self.path).copied() {
             return match mapped.kind {
                 FieldKind::Flattened | FieldKind::DynamicObject(_) => {
-                    let value: Value = map.next_value()?;
-                    self.at_path(|walker, path| walker.json_field(path, mapped, &value))
+                    map.next_value_seed(JsonField {
+                        walker: self,
+                        mapped,
+                    })
                 }
                 kind => map.next_value_seed(Leaf {
                     walker: self,
@@ -265,12 +267,25 @@ impl Walker<'_> {
                 }),
             };
         }
-        if self.schema.resolve(&self.path).is_some() {
-            let value: Value = map.next_value()?;
-            return self.at_path(|walker, path| match walker.schema.resolve(path) {
-                Some(resolved) => walker.json_key(&resolved, &value),
-                None => Ok(()),
-            });
+        if let Some(resolved) = self.schema.resolve(&self.path) {
+            // A key below a JSON field written with dots at the document
+            // level (`{"tags.platform": "ios"}`): added as its own object.
+            let (field, kind) = (resolved.field, resolved.kind);
+            let key = resolved.json_path.to_owned();
+            if let Err(failure) = self.check_key_parts(&key) {
+                return Err(self.fail(failure));
+            }
+            let depth = key.split('.').count();
+            let value = map.next_value_seed(JsonValue {
+                walker: self,
+                kind,
+                depth,
+            })?;
+            if let Some(value) = value {
+                let object = OwnedValue::Object(vec![nest_dotted(key, value)]);
+                self.doc.add_field_value(field, &object);
+            }
+            return Ok(());
         }
         if self.is_object(&self.path) {
             return map.next_value_seed(ObjectValue(self));
@@ -362,130 +377,37 @@ impl Walker<'_> {
         }
     }
 
-    /// The value of a JSON field: an object (or an array of them, or null).
-    fn json_field(
-        &mut self,
-        path: &str,
-        mapped: MappedField,
-        value: &Value,
-    ) -> Result<(), ItemError> {
-        match value {
-            Value::Null => Ok(()),
-            Value::Array(items) => items
-                .iter()
-                .try_for_each(|item| self.json_field(path, mapped, item)),
-            Value::Object(object) => {
-                let json = self.json_object(path, mapped.kind, object, 0)?;
-                self.doc.add_field_value(mapped.field, &json);
-                Ok(())
-            }
-            _ => Err(ItemError::parsing(format!(
-                "failed to parse field [{path}] of type [{}] in document with id '{}': it takes an object of keys and values, found {}",
-                values::type_name(mapped.kind),
-                self.id,
-                values::json_type(value)
-            ))),
-        }
-    }
-
-    /// A key below a JSON field written with dots at the document level
-    /// (`{"tags.platform": "ios"}`): added as its own object.
-    fn json_key(&mut self, resolved: &Resolved<'_>, value: &Value) -> Result<(), ItemError> {
-        let segments: Vec<&str> = resolved.json_path.split('.').collect();
-        let (first, rest) = self.segments(resolved.path, &segments)?;
-        let depth = segments.len();
-        let Some(json) = self.json_value(resolved.path, resolved.kind, value, depth)? else {
-            return Ok(());
-        };
-        let object = OwnedValue::Object(vec![nest(first, rest, json)]);
-        self.doc.add_field_value(resolved.field, &object);
-        Ok(())
-    }
-
-    /// The tantivy value of an object inside a JSON field, `depth` levels
-    /// below the field. Dotted keys are expanded (`{"a.b": 1}` is
-    /// `{"a": {"b": 1}}`), as Elasticsearch does, so that both forms are
-    /// found by the query path `field.a.b`.
-    fn json_object(
-        &self,
-        path: &str,
-        kind: FieldKind,
-        object: &Map<String, Value>,
-        depth: usize,
-    ) -> Result<OwnedValue, ItemError> {
-        let mut entries = Vec::with_capacity(object.len());
-        for (key, value) in object {
-            let child = join(path, key);
-            let segments: Vec<&str> = key.split('.').collect();
-            let (first, rest) = self.segments(&child, &segments)?;
-            let Some(json) = self.json_value(&child, kind, value, depth + segments.len())? else {
-                continue;
-            };
-            entries.push(nest(first, rest, json));
-        }
-        Ok(OwnedValue::Object(entries))
-    }
-
-    /// Splits key segments into the first and the rest, rejecting empty
-    /// segments (`a..b`, `.a`), which Elasticsearch rejects too, and the
-    /// control characters tantivy uses to encode paths.
-    fn segments<'s>(
-        &self,
-        path: &str,
-        segments: &'s [&'s str],
-    ) -> Result<(&'s str, &'s [&'s str]), ItemError> {
-        match segments.split_first() {
-            Some((first, rest)) if !segments.iter().any(|segment| segment.is_empty()) => {
-                if path.contains(['\u{0}', '\u{1}']) {
-                    return Err(ItemError::parsing(format!(
-                        "field name [{}] in document with id '{}' contains a NUL or U+0001 character; rename the key",
-                        path.escape_debug(),
-                        self.id
-                    )));
-                }
-                Ok((first, rest))
-            }
-            _ => Err(ItemError::parsing(format!(
-                "field name [{path}] in document with id '{}' has an empty part; field names cannot be empty, start or end with a dot, or contain two dots in a row",
-                self.id
-            ))),
-        }
-    }
-
-    /// The tantivy value of any value inside a JSON field, `depth` levels
-    /// below the field (objects and arrays each count, as in tantivy's fast
-    /// fields); `None` for null (and for arrays of nulls only).
-    fn json_value(
-        &self,
-        path: &str,
-        kind: FieldKind,
-        value: &Value,
-        depth: usize,
-    ) -> Result<Option<OwnedValue>, ItemError> {
-        if depth > JSON_DEPTH_LIMIT {
+    /// Checks a key read inside a JSON field (ending `self.path`), in the
+    /// object opened at `frame`: given once in its object, with no empty
+    /// dotted part.
+    fn check_json_key(&mut self, frame: usize, key: &str) -> Result<(), ItemError> {
+        if !self.keys.insert(frame, key) {
             return Err(ItemError::parsing(format!(
-                "field [{path}] in document with id '{}' is nested more than {JSON_DEPTH_LIMIT} levels deep inside its [{}] field; flatten the object (dotted keys count as levels)",
-                self.id,
-                values::type_name(kind)
+                "Duplicate field '{}' in document with id '{}'; send each key once per object",
+                self.path, self.id
             )));
         }
-        match value {
-            Value::Null => Ok(None),
-            Value::Object(object) => self.json_object(path, kind, object, depth).map(Some),
-            Value::Array(items) => {
-                let mut converted = Vec::with_capacity(items.len());
-                for item in items {
-                    converted.extend(self.json_value(path, kind, item, depth + 1)?);
-                }
-                Ok((!converted.is_empty()).then_some(OwnedValue::Array(converted)))
-            }
-            _ => {
-                let typed = values::json_leaf(kind, path, value)
-                    .map_err(|error| self.failed(path, kind, value, &error))?;
-                check_term_length(path, &typed)?;
-                Ok(Some(typed))
-            }
+        self.check_key_parts(key)
+    }
+
+    /// Rejects a key with an empty dotted part (`a..b`, `.a`), which
+    /// Elasticsearch rejects too, or with the control characters tantivy
+    /// uses to encode paths.
+    fn check_key_parts(&self, key: &str) -> Result<(), ItemError> {
+        if key.split('.').any(str::is_empty) {
+            return Err(ItemError::parsing(format!(
+                "field name [{}] in document with id '{}' has an empty part; field names cannot be empty, start or end with a dot, or contain two dots in a row",
+                self.path, self.id
+            )));
         }
+        if key.contains(['\u{0}', '\u{1}']) {
+            return Err(ItemError::parsing(format!(
+                "field name [{}] in document with id '{}' contains a NUL or U+0001 character; rename the key",
+                self.path.escape_debug(),
+                self.id
+            )));
+        }
+        Ok(())
     }
 
     /// Elasticsearch's error for a value a field cannot take.
@@ -616,6 +538,232 @@ impl ObjectValue<'_, '_> {
     }
 }
 
+/// The value of a JSON field (`flattened`, or an object mapped by a dynamic
+/// template): an object, an array of them, or null. Each object becomes one
+/// tantivy JSON value, read straight from the source.
+struct JsonField<'w, 'a> {
+    walker: &'w mut Walker<'a>,
+    mapped: MappedField,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonField<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonField<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let JsonField { walker, mapped } = self;
+        while items
+            .next_element_seed(JsonField {
+                walker: &mut *walker,
+                mapped,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let JsonField { walker, mapped } = self;
+        let object = JsonValue {
+            walker: &mut *walker,
+            kind: mapped.kind,
+            depth: 0,
+        }
+        .visit_map(map)?;
+        if let Some(object) = object {
+            walker.doc.add_field_value(mapped.field, &object);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.concrete("a boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.concrete("a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.concrete("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.concrete("a number")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.concrete("a string")
+    }
+}
+
+impl JsonField<'_, '_> {
+    fn concrete<E: de::Error>(self, found: &str) -> Result<(), E> {
+        let failure = ItemError::parsing(format!(
+            "failed to parse field [{}] of type [{}] in document with id '{}': it takes an object of keys and values, found {found}",
+            self.walker.path,
+            values::type_name(self.mapped.kind),
+            self.walker.id,
+        ));
+        Err(self.walker.fail(failure))
+    }
+}
+
+/// A value inside a JSON field, `depth` levels below the field (objects
+/// and arrays each count, as in tantivy's fast fields), its path in the
+/// walker's path; `None` for null (and for arrays of nulls only). Dotted
+/// keys are expanded (`{"a.b": 1}` is `{"a": {"b": 1}}`), as Elasticsearch
+/// does, so that both forms are found by the query path `field.a.b`.
+struct JsonValue<'w, 'a> {
+    walker: &'w mut Walker<'a>,
+    kind: FieldKind,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonValue<'_, '_> {
+    type Value = Option<OwnedValue>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<OwnedValue>, D::Error> {
+        if self.depth > JSON_DEPTH_LIMIT {
+            let failure = ItemError::parsing(format!(
+                "field [{}] in document with id '{}' is nested more than {JSON_DEPTH_LIMIT} levels deep inside its [{}] field; flatten the object (dotted keys count as levels)",
+                self.walker.path,
+                self.walker.id,
+                values::type_name(self.kind)
+            ));
+            return Err(self.walker.fail(failure));
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonValue<'_, '_> {
+    type Value = Option<OwnedValue>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<OwnedValue>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Option<OwnedValue>, E> {
+        match self.kind {
+            // Keyword leaves (every leaf of a flattened field) without a detour.
+            FieldKind::Flattened | FieldKind::DynamicObject(LeafKind::Keyword) => {
+                if text.len() > MAX_TERM_BYTES {
+                    let failure = immense_term(&self.walker.path);
+                    return Err(self.walker.fail(failure));
+                }
+                Ok(Some(OwnedValue::Str(text.to_owned())))
+            }
+            _ => self.leaf(Value::String(text.to_owned())),
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Option<OwnedValue>, E> {
+        self.leaf(Value::Bool(flag))
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<Option<OwnedValue>, E> {
+        self.leaf(Value::from(number))
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<Option<OwnedValue>, E> {
+        self.leaf(Value::from(number))
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<Option<OwnedValue>, E> {
+        self.leaf(Value::from(number))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<OwnedValue>, A::Error> {
+        let JsonValue {
+            walker,
+            kind,
+            depth,
+        } = self;
+        let mut converted = Vec::new();
+        while let Some(item) = items.next_element_seed(JsonValue {
+            walker: &mut *walker,
+            kind,
+            depth: depth + 1,
+        })? {
+            converted.extend(item);
+        }
+        Ok((!converted.is_empty()).then_some(OwnedValue::Array(converted)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<OwnedValue>, A::Error> {
+        let JsonValue {
+            walker,
+            kind,
+            depth,
+        } = self;
+        let parent = walker.path.len();
+        let frame = walker.keys.open();
+        let mut entries = Vec::new();
+        loop {
+            walker.path.push('.');
+            let key_start = walker.path.len();
+            if map.next_key_seed(KeySeed(&mut walker.path))?.is_none() {
+                walker.path.truncate(parent);
+                break;
+            }
+            let key = walker.path.get(key_start..).unwrap_or_default().to_owned();
+            if let Err(failure) = walker.check_json_key(frame, &key) {
+                return Err(walker.fail(failure));
+            }
+            let segments = key.split('.').count();
+            let value = map.next_value_seed(JsonValue {
+                walker: &mut *walker,
+                kind,
+                depth: depth + segments,
+            })?;
+            walker.path.truncate(parent);
+            if let Some(value) = value {
+                entries.push(nest_dotted(key, value));
+            }
+        }
+        walker.keys.close(frame);
+        Ok(Some(OwnedValue::Object(entries)))
+    }
+}
+
+impl JsonValue<'_, '_> {
+    /// A scalar leaf, converted as the field's leaves are.
+    fn leaf<E: de::Error>(self, value: Value) -> Result<Option<OwnedValue>, E> {
+        let JsonValue { walker, kind, .. } = self;
+        walker
+            .at_path(|walker, path| {
+                let typed = values::json_leaf(kind, path, &value)
+                    .map_err(|error| walker.failed(path, kind, &value, &error))?;
+                check_term_length(path, &typed)?;
+                Ok(typed)
+            })
+            .map(Some)
+    }
+}
+
 /// The value of a leaf field: a scalar, an array of them, or null.
 struct Leaf<'w, 'a> {
     walker: &'w mut Walker<'a>,
@@ -731,9 +879,14 @@ fn immense_term(path: &str) -> ItemError {
 }
 
 /// `first: {rest[0]: {rest[1]: ... value}}`.
-fn nest(first: &str, rest: &[&str], value: OwnedValue) -> (String, OwnedValue) {
-    let value = rest.iter().rev().fold(value, |inner, segment| {
-        OwnedValue::Object(vec![((*segment).to_owned(), inner)])
+/// The entry of a JSON object for `key` with dots expanded:
+/// `("a.b.c", v)` is `("a", {"b": {"c": v}})`.
+fn nest_dotted(key: String, value: OwnedValue) -> (String, OwnedValue) {
+    let Some((first, rest)) = key.split_once('.') else {
+        return (key, value);
+    };
+    let value = rest.rsplit('.').fold(value, |inner, segment| {
+        OwnedValue::Object(vec![(segment.to_owned(), inner)])
     });
     (first.to_owned(), value)
 }
@@ -1137,6 +1290,8 @@ mod tests {
             r#"{"path": "/a", "path": "/b"}"#,
             r#"{"latency": {"p99_ms": 1, "p99_ms": 2}}"#,
             r#"{"nope": 1, "nope": 2}"#,
+            r#"{"tags": {"platform": "ios", "platform": "web"}}"#,
+            r#"{"tags": {"os": {"name": "a", "name": "b"}}}"#,
         ] {
             let error = error(&schema, source);
             assert_eq!(error.error_type, "mapper_parsing_exception", "{source}");
@@ -1148,7 +1303,7 @@ mod tests {
         }
         // The same key in sibling objects, and a field given both nested
         // and dotted, are not repeats.
-        let source = br#"{"client": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "latency": {"p99_ms": 1}, "latency.p99_ms": 2}"#;
+        let source = br#"{"client": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "latency": {"p99_ms": 1}, "latency.p99_ms": 2, "tags": [{"k": "a"}, {"k": "b", "j": {"k": "c"}}]}"#;
         let doc = to_document(&schema, "1", source).unwrap();
         let field = |path: &str| schema.fields[path].field;
         assert_eq!(doc.get_all(field("client.ip")).count(), 2);

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use self::partition::Partition;
 use self::search_idle::SearchActivity;
-use super::{Backend, BulkItem, IndexInfo, ItemResult, SearchResponse};
+use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchResponse};
 use crate::error::{Error, Result};
 use crate::naming::{glob_matches, validate_index_name};
 
@@ -142,8 +142,8 @@ impl Backend for EmbeddedBackend {
         self.blocking(move |inner| inner.get_template(&name)).await
     }
 
-    async fn bulk(&self, items: Vec<BulkItem>) -> Result<Vec<ItemResult>> {
-        self.blocking(move |inner| inner.bulk(&items)).await
+    async fn bulk(&self, body: BulkBody) -> Result<Vec<ItemResult>> {
+        self.blocking(move |inner| inner.bulk(&body)).await
     }
 
     async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
@@ -266,20 +266,19 @@ impl Inner {
         Ok(templates)
     }
 
-    fn bulk(&self, items: &[BulkItem]) -> Result<Vec<ItemResult>> {
+    fn bulk(&self, body: &BulkBody) -> Result<Vec<ItemResult>> {
         self.check_writer()?;
         // Group by index, keeping each item's position for the results.
-        let mut by_index: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (position, item) in items.iter().enumerate() {
-            by_index
-                .entry(item.index.as_str())
-                .or_default()
-                .push(position);
+        let mut by_index: Vec<Vec<usize>> = vec![Vec::new(); body.indexes().len()];
+        for (position, item) in body.entries().enumerate() {
+            if let Some(group) = by_index.get_mut(item.index_number) {
+                group.push(position);
+            }
         }
-        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
+        let mut results: Vec<Option<ItemResult>> = vec![None; body.len()];
         let mut templates = None;
         let mut groups = Vec::with_capacity(by_index.len());
-        for (index, positions) in by_index {
+        for (index, positions) in body.indexes().iter().zip(by_index) {
             match self.partition_for_write(index, &mut templates) {
                 Ok(partition) => groups.push((partition, positions)),
                 Err(error) => {
@@ -298,8 +297,7 @@ impl Inner {
         // Turning sources into documents is the costly part, and each
         // partition has its own writer: spread the partitions over the cores.
         let written = on_all_cores(&groups, |(partition, positions)| {
-            let group: Vec<&BulkItem> = positions.iter().map(|p| &items[*p]).collect();
-            partition.write(&group)
+            partition.write(body, positions)
         })?;
         for ((_, positions), outcome) in groups.iter().zip(written) {
             for (position, result) in positions.iter().zip(outcome?) {

@@ -16,7 +16,7 @@ use tantivy::{FutureResult, Index, IndexReader, IndexWriter, ReloadPolicy, Segme
 
 use super::document::{DocumentParser, ItemError};
 use super::schema::PartitionSchema;
-use crate::backend::{BulkAction, BulkItem, ItemResult};
+use crate::backend::{BulkAction, BulkBody, ItemResult};
 use crate::error::{Error, Result};
 
 /// The file beside a partition's segments that keeps the mapping it was
@@ -110,21 +110,21 @@ impl Partition {
         })
     }
 
-    /// Adds the items (all for this partition), returning one result each.
-    /// The documents go to tantivy as one group, which its indexing thread
-    /// takes in one go.
-    pub(crate) fn write(&self, items: &[&BulkItem]) -> Result<Vec<ItemResult>> {
+    /// Adds the items of `body` at `positions` (all for this partition),
+    /// returning one result each. The documents go to tantivy as one group,
+    /// which its indexing thread takes in one go.
+    pub(crate) fn write(&self, body: &BulkBody, positions: &[usize]) -> Result<Vec<ItemResult>> {
         let mut state = self.lock_writer()?;
         let searcher = self.reader.searcher();
-        let mut operations = Vec::with_capacity(items.len());
-        let mut results = Vec::with_capacity(items.len());
+        let mut operations = Vec::with_capacity(positions.len());
+        let mut results = Vec::with_capacity(positions.len());
         let mut parser = DocumentParser::default();
-        state.pending_ids.reserve(items.len());
+        state.pending_ids.reserve(positions.len());
         let mut id_term = Term::from_field_text(self.schema.id, "");
-        for item in items {
+        for item in positions.iter().filter_map(|&position| body.get(position)) {
             id_term.set_bytes(item.id.as_bytes());
-            let exists = state.pending_ids.contains(&item.id) || searcher.doc_freq(&id_term)? > 0;
-            let doc = match parser.parse(&self.schema, &item.id, &item.source) {
+            let exists = state.pending_ids.contains(item.id) || searcher.doc_freq(&id_term)? > 0;
+            let doc = match parser.parse(&self.schema, item.id, item.source) {
                 Ok(doc) => doc,
                 Err(ItemError { error_type, reason }) => {
                     results.push(ItemResult::failed(400, error_type, reason));
@@ -147,7 +147,7 @@ impl Partition {
                 operations.push(UserOperation::Delete(id_term.clone()));
             }
             operations.push(UserOperation::Add(doc));
-            state.pending_ids.insert(item.id.clone());
+            state.pending_ids.insert(item.id.to_owned());
             results.push(ItemResult::ok(status));
         }
         if !operations.is_empty() {
@@ -284,13 +284,20 @@ pub(crate) fn directory_bytes(dir: &Path) -> u64 {
 mod tests {
     use super::*;
 
-    fn item(id: usize) -> BulkItem {
-        BulkItem {
-            action: BulkAction::Create,
-            index: "events".into(),
-            id: format!("id-{id}"),
-            source: format!(r#"{{"n": {id}}}"#).into_bytes(),
+    fn body(ids: std::ops::Range<usize>) -> BulkBody {
+        let mut builder = crate::backend::BulkBuilder::default();
+        for id in ids {
+            let source = format!(r#"{{"n": {id}}}"#);
+            builder
+                .push(
+                    BulkAction::Create,
+                    "events",
+                    &format!("id-{id}"),
+                    source.as_bytes(),
+                )
+                .unwrap();
         }
+        builder.finish()
     }
 
     #[test]
@@ -300,8 +307,9 @@ mod tests {
         let mappings = json!({"properties": {"n": {"type": "long"}}});
         let partition = Partition::create("events", &dir, &mappings).unwrap();
         for batch in 0..3 {
-            let items: Vec<BulkItem> = (batch * 10..batch * 10 + 10).map(item).collect();
-            let results = partition.write(&items.iter().collect::<Vec<_>>()).unwrap();
+            let body = body(batch * 10..batch * 10 + 10);
+            let positions: Vec<usize> = (0..body.len()).collect();
+            let results = partition.write(&body, &positions).unwrap();
             assert!(results.iter().all(|r| !r.is_failure()));
             partition.refresh().unwrap();
         }
@@ -318,8 +326,7 @@ mod tests {
         assert_eq!(partition.reader.searcher().segment_readers().len(), 1);
         assert_eq!(partition.doc_count(), 30);
         // Written again, it opens a writer again and keeps every document.
-        let again = [item(30)];
-        partition.write(&again.iter().collect::<Vec<_>>()).unwrap();
+        partition.write(&body(30..31), &[0]).unwrap();
         partition.refresh().unwrap();
         assert_eq!(partition.doc_count(), 31);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -44,6 +44,7 @@ fn main() -> Result<(), Failure> {
 
     let ours = runtime.block_on(esrecord_run(&sink, views.clone()))?;
     let ceiling = runtime.block_on(ceiling_run(&sink, &views))?;
+    let serialization = serialization_only(&views)?;
     let python_rate = match python {
         Some(python) => Some(python_run(&sink, &python, &views)?),
         None => None,
@@ -55,6 +56,10 @@ fn main() -> Result<(), Failure> {
     println!(
         "| sink ceiling (pre-built bodies posted in a loop) | {ceiling:.0} | {:.2} |",
         ours / ceiling
+    );
+    println!(
+        "| `serde_json` alone: the records serialized on one thread, nothing sent | {serialization:.0} | {:.2} |",
+        ours / serialization
     );
     match python_rate {
         Some(rate) => println!(
@@ -88,6 +93,23 @@ fn generate(events: u64) -> Vec<PageView> {
             )]),
         })
         .collect()
+}
+
+/// The records serialized by `serde_json` into a reused buffer on one
+/// thread, with no ids, no action lines and no I/O: what any client that
+/// sends these records as JSON pays before the first byte goes out.
+fn serialization_only(views: &[PageView]) -> Result<f64, Failure> {
+    let mut buffer = Vec::with_capacity(8 << 20);
+    let started = Instant::now();
+    for chunk in views.chunks(10_000) {
+        buffer.clear();
+        for view in chunk {
+            serde_json::to_writer(&mut buffer, view)?;
+            buffer.push(b'\n');
+        }
+        std::hint::black_box(&buffer);
+    }
+    Ok(views.len() as f64 / started.elapsed().as_secs_f64())
 }
 
 fn cluster(sink: &Sink) -> ElasticsearchConfig {

@@ -14,7 +14,7 @@ use esrecord::backend::{Backend, BulkAction, BulkBody, BulkBuilder};
 use esrecord::config::{Auth, ElasticsearchConfig};
 use esrecord::{Error, Secret};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The `value` of a documented example: JSON text in a YAML string.
@@ -603,4 +603,116 @@ async fn ids_and_index_names_are_escaped_in_action_lines() {
     let body = String::from_utf8(requests[0].body.clone()).unwrap();
     let action: Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
     assert_eq!(action["index"]["_id"], "a\"b\\c");
+}
+
+/// Answers each `_bulk` with one success per document, after `delay` for
+/// the first request only, and notes when each request arrived.
+struct SlowFirstBulk {
+    arrivals: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
+    delay: std::time::Duration,
+}
+
+impl wiremock::Respond for SlowFirstBulk {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let items: Vec<Value> = (0..body.lines().count() / 2)
+            .map(|_| json!({"index": {"status": 200}}))
+            .collect();
+        let mut arrivals = self.arrivals.lock().unwrap();
+        let first = arrivals.is_empty();
+        arrivals.push((std::time::Instant::now(), body));
+        let answer = ResponseTemplate::new(200)
+            .set_body_json(json!({"took": 1, "errors": false, "items": items}));
+        if first {
+            answer.set_delay(self.delay)
+        } else {
+            answer
+        }
+    }
+}
+
+#[tokio::test]
+async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
+    use esrecord::Record;
+    use esrecord_tests::DailyReport;
+    let server = MockServer::start().await;
+    let record_type = DailyReport::record_type();
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/_index_template/{}",
+            record_type.template_name()
+        )))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"index_templates": [{
+                "name": record_type.template_name(),
+                "index_template": record_type.template_body(),
+            }]})),
+        )
+        .mount(&server)
+        .await;
+    let delay = std::time::Duration::from_millis(300);
+    let responder = std::sync::Arc::new(SlowFirstBulk {
+        arrivals: std::sync::Mutex::new(Vec::new()),
+        delay,
+    });
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(SharedResponder(std::sync::Arc::clone(&responder)))
+        .mount(&server)
+        .await;
+    // The refresh a flush ends with, answered as the refresh reference shows.
+    Mock::given(method("GET"))
+        .and(path_regex("/_refresh$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"_shards": {"total": 1, "successful": 1, "failed": 0}})),
+        )
+        .mount(&server)
+        .await;
+    let mut cluster = ElasticsearchConfig::new(server.uri());
+    cluster.gzip = false;
+    let mut config = esrecord::config::Config::embedded("unused");
+    config.writer.batch_size = 1;
+    config.writer.concurrency = 4;
+    config.backends.insert(
+        "default".into(),
+        esrecord::config::BackendConfig {
+            kind: esrecord::config::BackendKind::Elasticsearch(cluster),
+            index_prefix: String::new(),
+        },
+    );
+    let store = esrecord::Store::with_config(config).unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
+    for views in 1..=3 {
+        store
+            .record(DailyReport {
+                timestamp: day.and_hms_opt(23, 0, 0).unwrap().and_utc(),
+                day,
+                item_id: 42,
+                views,
+            })
+            .unwrap();
+    }
+    let flushed = store.flush().await.unwrap();
+    assert_eq!((flushed.sent, flushed.failed), (3, 0), "{flushed:?}");
+    let arrivals = responder.arrivals.lock().unwrap();
+    let sent: Vec<u64> = arrivals
+        .iter()
+        .map(|(_, body)| {
+            let source: Value = serde_json::from_str(body.lines().nth(1).unwrap()).unwrap();
+            source["views"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(sent, [1, 2, 3]);
+    // The second waited for the first's (slow) answer.
+    assert!(arrivals[1].0 - arrivals[0].0 >= delay, "sent at once");
+}
+
+/// A responder shared with the test, which reads what it noted.
+struct SharedResponder(std::sync::Arc<SlowFirstBulk>);
+
+impl wiremock::Respond for SharedResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
 }

@@ -289,6 +289,45 @@ async fn created_ids_are_never_overwritten() {
     assert_eq!(found.hits[0].record.path, "/first");
 }
 
+#[tokio::test]
+async fn concurrent_batches_keep_the_last_record_of_an_overwriting_type() {
+    // One record a batch, four batches at once: records of a type that
+    // overwrites must still land in the order they were recorded, and
+    // created records (which never collide) all arrive.
+    let dir = esrecord_tests::fresh_dir("overwrite-order");
+    let store = esrecord::Store::builder()
+        .embedded(&dir)
+        .configure(|c| {
+            c.writer.batch_size = 1;
+            c.writer.concurrency = 4;
+        })
+        .open()
+        .unwrap();
+    let report = |views| DailyReport {
+        timestamp: at(2024, 3, 5, 23, 0, 0),
+        day: NaiveDate::from_ymd_opt(2024, 3, 5).unwrap(),
+        item_id: 42,
+        views,
+    };
+    for views in 1..=200 {
+        store.record(report(views)).unwrap();
+        store
+            .record(view(at(2024, 3, 5, 0, 0, 0), views, "/"))
+            .unwrap();
+    }
+    let flushed = store.flush().await.unwrap();
+    assert_eq!((flushed.sent, flushed.failed), (400, 0));
+    let found = DailyReport::search()
+        .range((2024, 3), (2024, 4))
+        .fetch(&store)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.hits[0].record.views, 200);
+    let views = PageView::search().size(0).fetch(&store).await.unwrap();
+    assert_eq!(views.total, 200);
+}
+
 /// One type per timedepth, each with events on partition boundaries.
 mod depths {
     use super::*;

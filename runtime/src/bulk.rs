@@ -207,7 +207,11 @@ impl BulkBuilder {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         record_type.write_index_of(record, &mut scratch);
-        let index = String::from_utf8_lossy(&scratch);
+        // Index names are ASCII unless an unvalidated prefix says otherwise.
+        let index = match std::str::from_utf8(&scratch) {
+            Ok(index) => std::borrow::Cow::Borrowed(index),
+            Err(_) => String::from_utf8_lossy(&scratch),
+        };
         let start = self.body.len();
         write_action(&mut self.body, action, &index, id);
         let source = self.body.len();

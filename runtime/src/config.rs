@@ -9,6 +9,7 @@
 //! batch_size = 10000            # documents per bulk request
 //! batch_bytes = 5242880         # bytes per bulk request
 //! batch_interval_ms = 1000      # how long a record may wait for its batch
+//! concurrency = 2               # batches written at once (default: one per core)
 //! refresh_interval_ms = 1000    # how often written records become searchable (while searched)
 //!
 //! [backends.default]
@@ -193,6 +194,11 @@ pub struct WriterConfig {
     pub batch_bytes: usize,
     /// How long a record may wait for its batch to fill.
     pub batch_interval: Duration,
+    /// How many batches may be encoded and written at once (by default one
+    /// per core, as the Go client's bulk indexer runs a worker per core).
+    /// Batches of `unique_together` types, which overwrite, still go one
+    /// after another, so the last record recorded under an id stays.
+    pub concurrency: usize,
     /// How often written records are made searchable while someone
     /// searches the store (the embedded engine refreshes a store nobody
     /// searched for 30 s only every 30 s, and at its next search).
@@ -206,6 +212,7 @@ impl Default for WriterConfig {
             batch_size: 10_000,
             batch_bytes: 5 * 1024 * 1024,
             batch_interval: Duration::from_secs(1),
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             refresh_interval: Duration::from_secs(1),
         }
     }
@@ -277,13 +284,17 @@ impl Config {
     /// let config = esrecord::config::Config::from_toml(r#"
     ///     [store]
     ///     default_timedepth = "month"
+    ///     batch_size = 500
+    ///     concurrency = 3
     ///     [backends.default]
     ///     kind = "embedded"
     ///     path = "data"
     ///     index_prefix = "dev-"
     /// "#).unwrap();
     /// assert_eq!(config.default_timedepth, esrecord::Timedepth::Month);
+    /// assert_eq!((config.writer.batch_size, config.writer.concurrency), (500, 3));
     /// assert!(esrecord::config::Config::from_toml("[store]\nbatch_sise = 3").is_err());
+    /// assert!(esrecord::config::Config::from_toml("[store]\nconcurrency = 0").is_err());
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
         let file: FileConfig =
@@ -306,6 +317,7 @@ impl Config {
         )?;
         set(&mut writer.batch_size, store.batch_size, "batch_size")?;
         set(&mut writer.batch_bytes, store.batch_bytes, "batch_bytes")?;
+        set(&mut writer.concurrency, store.concurrency, "concurrency")?;
         if let Some(ms) = store.batch_interval_ms {
             writer.batch_interval = Duration::from_millis(ms);
         }
@@ -358,6 +370,7 @@ struct StoreSection {
     batch_size: Option<usize>,
     batch_bytes: Option<usize>,
     batch_interval_ms: Option<u64>,
+    concurrency: Option<usize>,
     refresh_interval_ms: Option<u64>,
 }
 

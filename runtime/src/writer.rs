@@ -1,21 +1,24 @@
 //! The background writer: `record` hands a record to a bounded queue; a
-//! thread of the store's encodes queued records, batches them by count,
-//! bytes and interval, writes each batch with one bulk request, and asks the
-//! backend for a refresh every refresh interval after it wrote (which the
-//! embedded engine puts off while nobody searches).
+//! thread of the store's takes queued records into batches (by count and
+//! interval) and hands each batch to the writer's runtime, which encodes it
+//! into bulk requests (split by bytes) and writes them, several batches at
+//! once on as many threads as `WriterConfig::concurrency` allows. The
+//! thread asks the backend for a refresh every refresh interval after it
+//! wrote (which the embedded engine puts off while nobody searches).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::backend::Backend;
-use crate::bulk::BulkBuilder;
+use crate::bulk::{BulkAction, BulkBody, BulkBuilder};
 use crate::config::WriterConfig;
 use crate::error::{Error, Result};
 use crate::record::Record;
@@ -105,11 +108,20 @@ impl Stats {
     }
 }
 
-/// A bulk request being written.
+/// A batch being encoded and written on the runtime.
 struct InFlight {
-    task: tokio::task::JoinHandle<Result<Vec<crate::backend::ItemResult>>>,
+    task: tokio::task::JoinHandle<()>,
     count: u64,
-    bytes: u64,
+    /// Whether it holds records that overwrite (`unique_together` types).
+    overwrites: bool,
+}
+
+/// Record types (by address) as the backend names them, for types whose
+/// template is known to exist. Shared with the batches being written.
+type NamedTypes = FxHashMap<usize, RecordType>;
+
+fn type_key(record_type: &'static RecordType) -> usize {
+    std::ptr::from_ref(record_type) as usize
 }
 
 /// How many queued messages the writer takes between looks at the clock.
@@ -142,10 +154,10 @@ impl Writer {
     pub(crate) fn start(backend_name: &str, target: Target) -> Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(target.config.queue_capacity);
         let stats = Arc::new(Stats::default());
-        // One worker: it runs the bulk request in flight while this
-        // thread encodes the next batch.
+        // A worker per batch that may be in flight: each encodes its batch
+        // and then waits on its bulk request.
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(target.config.concurrency.max(1))
             .thread_name(format!("esrecord-bulk-{backend_name}"))
             .enable_all()
             .build()
@@ -155,12 +167,13 @@ impl Writer {
             target,
             runtime,
             stats: Arc::clone(&stats),
-            batch: BulkBuilder::default(),
+            batch: Vec::new(),
+            batch_overwrites: false,
             batch_started: None,
-            in_flight: None,
+            in_flight: VecDeque::new(),
             unrefreshed: false,
             last_refresh: Instant::now(),
-            named_types: HashMap::new(),
+            named_types: Arc::default(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("esrecord-writer-{backend_name}"))
@@ -175,7 +188,10 @@ impl Writer {
 
     /// Queues a record; waits for room when the queue is full.
     pub(crate) fn send(&self, pending: Box<dyn Pending>) -> Result<()> {
-        let sender = self.sender()?;
+        // Used under the lock rather than cloned: a clone per record costs
+        // two more atomic updates of the channel's sender count.
+        let guard = self.sender.lock().map_err(|_| closed())?;
+        let sender = guard.as_ref().ok_or_else(closed)?;
         match sender.try_send(Message::Record(pending)) {
             Ok(()) => {}
             Err(TrySendError::Full(message)) => {
@@ -237,16 +253,17 @@ struct WriterLoop {
     target: Target,
     runtime: tokio::runtime::Runtime,
     stats: Arc<Stats>,
-    batch: BulkBuilder,
+    /// The records of the batch being filled, in order.
+    batch: Vec<Box<dyn Pending>>,
+    /// Whether `batch` holds records that overwrite.
+    batch_overwrites: bool,
     batch_started: Option<Instant>,
-    /// The bulk request being written while the next batch fills.
-    in_flight: Option<InFlight>,
+    /// The batches being written, oldest first.
+    in_flight: VecDeque<InFlight>,
     /// Something was written since the last refresh.
     unrefreshed: bool,
     last_refresh: Instant,
-    /// Record types (by address) as the backend names them, for types
-    /// whose template is known to exist.
-    named_types: HashMap<usize, RecordType>,
+    named_types: Arc<NamedTypes>,
 }
 
 impl WriterLoop {
@@ -264,6 +281,7 @@ impl WriterLoop {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.reap_finished();
             let now = Instant::now();
             if self
                 .batch_started
@@ -286,7 +304,7 @@ impl WriterLoop {
 
     fn handle(&mut self, message: Message) {
         match message {
-            Message::Record(pending) => self.add(pending.as_ref()),
+            Message::Record(pending) => self.add(pending),
             Message::Flush(answer) => {
                 self.send_batch();
                 self.refresh();
@@ -313,32 +331,24 @@ impl WriterLoop {
             .max(Duration::from_millis(1))
     }
 
-    fn add(&mut self, pending: &dyn Pending) {
-        let encoded = self.name_type(pending.record_type()).and_then(|key| {
-            match self.named_types.get(&key) {
-                Some(named) => pending.encode(named, &mut self.batch),
-                None => Err(Error::Engine(
-                    "a record type vanished from the writer's table".into(),
-                )),
-            }
-        });
-        match encoded {
-            Ok(()) => {
-                self.batch_started.get_or_insert_with(Instant::now);
-            }
-            Err(error) => self.stats.fail(1, error.to_string()),
+    fn add(&mut self, pending: Box<dyn Pending>) {
+        let record_type = pending.record_type();
+        if let Err(error) = self.name_type(record_type) {
+            self.stats.fail(1, error.to_string());
+            return;
         }
-        let config = &self.target.config;
-        if self.batch.len() >= config.batch_size || self.batch.byte_len() >= config.batch_bytes {
+        self.batch_overwrites |= BulkAction::for_type(record_type) == BulkAction::Index;
+        self.batch.push(pending);
+        self.batch_started.get_or_insert_with(Instant::now);
+        if self.batch.len() >= self.target.config.batch_size {
             self.send_batch();
         }
     }
 
     /// Works out how the backend names the type, and makes sure its
-    /// template exists, on a type's first record; returns the key (the
-    /// type's address) of its entry in `named_types`.
-    fn name_type(&mut self, record_type: &'static RecordType) -> Result<usize> {
-        let key = std::ptr::from_ref(record_type) as usize;
+    /// template exists, on a type's first record.
+    fn name_type(&mut self, record_type: &'static RecordType) -> Result<()> {
+        let key = type_key(record_type);
         if !self.named_types.contains_key(&key) {
             let named = (self.target.name_type)(record_type);
             let backend = Arc::clone(&self.target.backend);
@@ -347,55 +357,78 @@ impl WriterLoop {
                 &named,
                 self.target.autosetup,
             ))?;
-            self.named_types.insert(key, named);
+            Arc::make_mut(&mut self.named_types).insert(key, named);
         }
-        Ok(key)
+        Ok(())
     }
 
-    /// Starts writing the batch, after the one before it has finished.
+    /// Hands the batch to the runtime to be encoded and written, once
+    /// there is room: at most `concurrency` batches are in flight, and a
+    /// batch that overwrites waits for the batches before it, so that the
+    /// last record recorded under an id is the one that stays.
     fn send_batch(&mut self) {
         self.batch_started = None;
         if self.batch.is_empty() {
             return;
         }
-        self.finish_in_flight();
-        let body = self.batch.finish();
-        let count = body.len() as u64;
-        let bytes = body.bytes().len() as u64;
-        let backend = Arc::clone(&self.target.backend);
-        let task = self.runtime.spawn(async move { backend.bulk(body).await });
-        self.in_flight = Some(InFlight { task, count, bytes });
+        let overwrites = std::mem::take(&mut self.batch_overwrites);
+        if overwrites {
+            self.finish_in_flight();
+        }
+        while self.in_flight.len() >= self.target.config.concurrency.max(1) {
+            self.finish_oldest();
+        }
+        let records = std::mem::take(&mut self.batch);
+        let count = records.len() as u64;
+        let batch = Batch {
+            backend: Arc::clone(&self.target.backend),
+            named_types: Arc::clone(&self.named_types),
+            stats: Arc::clone(&self.stats),
+            batch_bytes: self.target.config.batch_bytes,
+        };
+        let task = self.runtime.spawn(batch.write(records));
+        self.in_flight.push_back(InFlight {
+            task,
+            count,
+            overwrites,
+        });
+        self.unrefreshed = true;
     }
 
-    /// Waits for the bulk request in flight and counts its outcome.
+    /// Takes note of the batches that are done, oldest first.
+    fn reap_finished(&mut self) {
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|in_flight| in_flight.task.is_finished())
+        {
+            self.finish_oldest();
+        }
+    }
+
+    /// Waits for every batch in flight.
     fn finish_in_flight(&mut self) {
-        let Some(InFlight { task, count, bytes }) = self.in_flight.take() else {
+        while !self.in_flight.is_empty() {
+            self.finish_oldest();
+        }
+    }
+
+    /// Waits for the oldest batch in flight (its counts are in the stats).
+    fn finish_oldest(&mut self) {
+        let Some(in_flight) = self.in_flight.pop_front() else {
             return;
         };
-        let outcome = self
-            .runtime
-            .block_on(task)
-            .unwrap_or_else(|e| Err(Error::Engine(format!("a bulk request failed: {e}"))));
-        match outcome {
-            Ok(results) => {
-                let failures: Vec<_> = results.iter().filter(|r| r.is_failure()).collect();
-                let written = count - failures.len() as u64;
-                self.stats.sent.fetch_add(written, Ordering::Relaxed);
-                if let Some(first) = failures.first() {
-                    let error = format!(
-                        "{} of {count} records rejected; first: {} {}",
-                        failures.len(),
-                        first.error_type.as_deref().unwrap_or("error"),
-                        first.reason.as_deref().unwrap_or("")
-                    );
-                    self.stats.fail(failures.len() as u64, error);
-                }
-            }
-            Err(error) => self.stats.fail(count, error.to_string()),
+        if let Err(error) = self.runtime.block_on(in_flight.task) {
+            let kind = if in_flight.overwrites {
+                "overwriting "
+            } else {
+                ""
+            };
+            self.stats.fail(
+                in_flight.count,
+                format!("writing a {kind}batch of records failed: {error}"),
+            );
         }
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.unrefreshed = true;
     }
 
     /// Makes everything written searchable and durable (a flush, closing).
@@ -411,18 +444,77 @@ impl WriterLoop {
         }
     }
 
-    /// The refresh due every refresh interval, which the backend may put off.
+    /// The refresh due every refresh interval, which the backend may put
+    /// off. Batches still in flight are covered by the next one.
     fn scheduled_refresh(&mut self) {
-        self.finish_in_flight();
         self.last_refresh = Instant::now();
         let backend = Arc::clone(&self.target.backend);
-        self.unrefreshed = match self.runtime.block_on(backend.scheduled_refresh()) {
+        let still_waiting = match self.runtime.block_on(backend.scheduled_refresh()) {
             Ok(still_waiting) => still_waiting,
             Err(error) => {
                 self.stats.fail(0, format!("refresh failed: {error}"));
                 false
             }
         };
+        self.unrefreshed = still_waiting || !self.in_flight.is_empty();
+    }
+}
+
+/// What a batch needs to be encoded and written on the runtime.
+struct Batch {
+    backend: Arc<dyn Backend>,
+    named_types: Arc<NamedTypes>,
+    stats: Arc<Stats>,
+    batch_bytes: usize,
+}
+
+impl Batch {
+    /// Encodes the records into bulk requests of at most `batch_bytes`
+    /// (one more record may cross it) and writes them one after another.
+    async fn write(self, records: Vec<Box<dyn Pending>>) {
+        let mut body = BulkBuilder::default();
+        for pending in records {
+            let encoded = match self.named_types.get(&type_key(pending.record_type())) {
+                Some(named) => pending.encode(named, &mut body),
+                None => Err(Error::Engine(
+                    "a record type vanished from the writer's table".into(),
+                )),
+            };
+            if let Err(error) = encoded {
+                self.stats.fail(1, error.to_string());
+            }
+            if body.byte_len() >= self.batch_bytes {
+                self.send(body.finish()).await;
+            }
+        }
+        if !body.is_empty() {
+            self.send(body.finish()).await;
+        }
+    }
+
+    /// Writes one bulk request and counts its outcome.
+    async fn send(&self, body: BulkBody) {
+        let count = body.len() as u64;
+        let bytes = body.bytes().len() as u64;
+        match self.backend.bulk(body).await {
+            Ok(results) => {
+                let failures: Vec<_> = results.iter().filter(|r| r.is_failure()).collect();
+                let written = count.saturating_sub(failures.len() as u64);
+                self.stats.sent.fetch_add(written, Ordering::Relaxed);
+                if let Some(first) = failures.first() {
+                    let error = format!(
+                        "{} of {count} records rejected; first: {} {}",
+                        failures.len(),
+                        first.error_type.as_deref().unwrap_or("error"),
+                        first.reason.as_deref().unwrap_or("")
+                    );
+                    self.stats.fail(failures.len() as u64, error);
+                }
+            }
+            Err(error) => self.stats.fail(count, error.to_string()),
+        }
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 

@@ -3,7 +3,8 @@
 //! like Elasticsearch, against (1) the official Python client's
 //! `streaming_bulk` sending the same documents to the same sink, and (2)
 //! the sink's ceiling: the same bulk bodies, built beforehand, posted in a
-//! loop. See BENCHMARKS.md; `scripts/bench-elasticsearch` installs the
+//! loop; and (3) `serde_json` alone serializing the records, the floor of
+//! any client that sends them as JSON. See BENCHMARKS.md; `scripts/bench-elasticsearch` installs the
 //! Python client in a virtualenv and runs this.
 //!
 //! `cargo run --release --example bench_elasticsearch -- [EVENTS] [PYTHON]`

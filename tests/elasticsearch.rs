@@ -631,12 +631,14 @@ impl wiremock::Respond for SlowFirstBulk {
     }
 }
 
-#[tokio::test]
-async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
-    use esrecord::Record;
-    use esrecord_tests::DailyReport;
-    let server = MockServer::start().await;
-    let record_type = DailyReport::record_type();
+/// A store writing to `server`, which answers as a cluster where the
+/// template of `R` exists and refreshes succeed; `configure` adjusts the
+/// writer. Bodies go uncompressed, so the mock can read them.
+async fn writer_store<R: esrecord::Record>(
+    server: &MockServer,
+    configure: impl FnOnce(&mut esrecord::config::WriterConfig),
+) -> esrecord::Store {
+    let record_type = R::record_type();
     Mock::given(method("GET"))
         .and(path(format!(
             "/_index_template/{}",
@@ -648,17 +650,7 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
                 "index_template": record_type.template_body(),
             }]})),
         )
-        .mount(&server)
-        .await;
-    let delay = std::time::Duration::from_millis(300);
-    let responder = std::sync::Arc::new(SlowFirstBulk {
-        arrivals: std::sync::Mutex::new(Vec::new()),
-        delay,
-    });
-    Mock::given(method("POST"))
-        .and(path("/_bulk"))
-        .respond_with(SharedResponder(std::sync::Arc::clone(&responder)))
-        .mount(&server)
+        .mount(server)
         .await;
     // The refresh a flush ends with, answered as the refresh reference shows.
     Mock::given(method("GET"))
@@ -667,13 +659,12 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"_shards": {"total": 1, "successful": 1, "failed": 0}})),
         )
-        .mount(&server)
+        .mount(server)
         .await;
     let mut cluster = ElasticsearchConfig::new(server.uri());
     cluster.gzip = false;
     let mut config = esrecord::config::Config::embedded("unused");
-    config.writer.batch_size = 1;
-    config.writer.concurrency = 4;
+    configure(&mut config.writer);
     config.backends.insert(
         "default".into(),
         esrecord::config::BackendConfig {
@@ -681,7 +672,37 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
             index_prefix: String::new(),
         },
     );
-    let store = esrecord::Store::with_config(config).unwrap();
+    esrecord::Store::with_config(config).unwrap()
+}
+
+/// A responder shared with the test, which reads what it noted.
+struct Shared<T>(std::sync::Arc<T>);
+
+impl<T: wiremock::Respond> wiremock::Respond for Shared<T> {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
+#[tokio::test]
+async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
+    use esrecord_tests::DailyReport;
+    let server = MockServer::start().await;
+    let delay = std::time::Duration::from_millis(300);
+    let responder = std::sync::Arc::new(SlowFirstBulk {
+        arrivals: std::sync::Mutex::new(Vec::new()),
+        delay,
+    });
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(Shared(std::sync::Arc::clone(&responder)))
+        .mount(&server)
+        .await;
+    let store = writer_store::<DailyReport>(&server, |writer| {
+        writer.batch_size = 1;
+        writer.concurrency = 4;
+    })
+    .await;
     let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
     for views in 1..=3 {
         store
@@ -708,11 +729,130 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
     assert!(arrivals[1].0 - arrivals[0].0 >= delay, "sent at once");
 }
 
-/// A responder shared with the test, which reads what it noted.
-struct SharedResponder(std::sync::Arc<SlowFirstBulk>);
+/// A `_bulk` endpoint that fails on a seeded schedule, as a busy or flaky
+/// cluster does, and keeps what it stored, by id.
+struct FlakyCluster {
+    state: std::sync::Mutex<Flaky>,
+}
 
-impl wiremock::Respond for SharedResponder {
+struct Flaky {
+    rng: fastrand::Rng,
+    /// The item id of the view stored under each document id (a second
+    /// `create` of an id is a 409, as in Elasticsearch).
+    stored: std::collections::HashMap<String, u64>,
+}
+
+impl wiremock::Respond for FlakyCluster {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.0.respond(request)
+        let mut state = self.state.lock().unwrap();
+        let roll = state.rng.f64();
+        // Whole requests refused, with the bodies the reference documents
+        // for a full write queue and for an unavailable shard.
+        if roll < 0.15 {
+            return error_body(
+                429,
+                "es_rejected_execution_exception",
+                "rejected execution of coordinating operation",
+            );
+        }
+        if roll < 0.25 {
+            return error_body(
+                503,
+                "unavailable_shards_exception",
+                "primary shard is not active",
+            );
+        }
+        // Stored, but the answer is lost: the client must resend, and the
+        // resent documents meet a version conflict.
+        let answer_lost = roll < 0.30;
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let lines: Vec<&str> = body.lines().collect();
+        let mut items = Vec::new();
+        for pair in lines.chunks(2) {
+            let action: Value = serde_json::from_str(pair[0]).unwrap();
+            let source: Value = serde_json::from_str(pair[1]).unwrap();
+            let id = action["create"]["_id"].as_str().unwrap().to_owned();
+            let item_id = source["item_id"].as_u64().unwrap();
+            let item = if item_id.is_multiple_of(97) {
+                json!({"create": {"_id": id, "status": 400, "error": {"type": "mapper_parsing_exception", "reason": "failed to parse field [item_id]"}}})
+            } else if state.rng.f64() < 0.1 {
+                json!({"create": {"_id": id, "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "rejected execution"}}})
+            } else if state.stored.contains_key(&id) {
+                json!({"create": {"_id": id, "status": 409, "error": {"type": "version_conflict_engine_exception", "reason": "document already exists"}}})
+            } else {
+                state.stored.insert(id.clone(), item_id);
+                json!({"create": {"_id": id, "status": 201, "result": "created"}})
+            };
+            items.push(item);
+        }
+        if answer_lost {
+            return ResponseTemplate::new(502).set_body_string("Bad Gateway");
+        }
+        ResponseTemplate::new(200).set_body_json(json!({"took": 3, "errors": true, "items": items}))
     }
+}
+
+#[tokio::test]
+async fn the_writer_retries_what_may_pass_and_stores_each_record_once() {
+    use esrecord_tests::PageView;
+    let server = MockServer::start().await;
+    let cluster = std::sync::Arc::new(FlakyCluster {
+        state: std::sync::Mutex::new(Flaky {
+            rng: fastrand::Rng::with_seed(7),
+            stored: std::collections::HashMap::new(),
+        }),
+    });
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(Shared(std::sync::Arc::clone(&cluster)))
+        .mount(&server)
+        .await;
+    let store = writer_store::<PageView>(&server, |writer| {
+        writer.batch_size = 200;
+        writer.retry_backoff = std::time::Duration::from_millis(1);
+        writer.retry_max_backoff = std::time::Duration::from_millis(20);
+    })
+    .await;
+    let records = 20_000u64;
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
+    for i in 0..records {
+        store
+            .record(PageView {
+                timestamp: start.to_utc() + chrono::Duration::seconds(i as i64 * 60),
+                item_id: i,
+                path: "/".into(),
+                latency: esrecord_tests::Latency {
+                    p50_ms: 1.0,
+                    p99_ms: 2.0,
+                },
+                tags: Default::default(),
+            })
+            .unwrap();
+    }
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), store.flush())
+        .await
+        .expect("flush within a minute")
+        .unwrap();
+    let rejected = records.div_ceil(97);
+    let state = cluster.state.lock().unwrap();
+    // Every record that was not refused is stored, each under one id: a
+    // resent record keeps the id it was given when recorded.
+    let mut stored: Vec<u64> = state.stored.values().copied().collect();
+    stored.sort_unstable();
+    let expected: Vec<u64> = (0..records).filter(|i| !i.is_multiple_of(97)).collect();
+    assert_eq!(stored, expected);
+    assert_eq!(
+        (report.sent, report.failed),
+        (records - rejected, rejected),
+        "{report:?}"
+    );
+    assert!(report.retried > 0, "{report:?}");
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("mapper_parsing_exception"),
+        "{report:?}"
+    );
 }

@@ -173,6 +173,8 @@ struct ItemSpan {
     /// Its position in the body's list of indexes.
     index: u32,
     id: std::ops::Range<usize>,
+    /// Where its action line starts.
+    line: usize,
     source: std::ops::Range<usize>,
 }
 
@@ -186,12 +188,13 @@ impl BulkBuilder {
                 "the source of document '{id}' contains a line break; send it as compact JSON on one line"
             )));
         }
+        let line = self.body.len();
         write_action(&mut self.body, action, index, id);
         let start = self.body.len();
         self.body.extend_from_slice(source);
         self.body.push(b'\n');
         let index = self.index_number(index);
-        self.add_span(action, index, id, start);
+        self.add_span(action, index, id, line..start);
         Ok(())
     }
 
@@ -220,7 +223,7 @@ impl BulkBuilder {
             Ok(()) => {
                 self.body.push(b'\n');
                 let index = self.index_number(&index);
-                self.add_span(action, index, id, source);
+                self.add_span(action, index, id, start..source);
                 Ok(())
             }
             Err(source) => {
@@ -274,14 +277,23 @@ impl BulkBuilder {
         number
     }
 
-    /// Records the item whose source line starts at `source` and ends the body.
-    fn add_span(&mut self, action: BulkAction, index: u32, id: &str, source: usize) {
+    /// Records the item whose action line starts at `lines.start` and whose
+    /// source line starts at `lines.end` and ends the body.
+    fn add_span(
+        &mut self,
+        action: BulkAction,
+        index: u32,
+        id: &str,
+        lines: std::ops::Range<usize>,
+    ) {
+        let source = lines.end;
         let id_start = self.ids.len();
         self.ids.push_str(id);
         self.items.push(ItemSpan {
             action,
             index,
             id: id_start..self.ids.len(),
+            line: lines.start,
             // Without the line's newline.
             source: source..self.body.len() - 1,
         });
@@ -356,5 +368,38 @@ impl BulkBody {
     /// The documents, in order.
     pub fn entries(&self) -> impl Iterator<Item = BulkEntry<'_>> {
         (0..self.len()).filter_map(|position| self.get(position))
+    }
+
+    /// A body of the documents at `positions` only (in that order), to
+    /// resend those that failed for a reason that may pass.
+    ///
+    /// ```
+    /// use esrecord::bulk::{BulkAction, BulkBuilder};
+    ///
+    /// let mut builder = BulkBuilder::default();
+    /// for id in ["a", "b", "c"] {
+    ///     builder.push(BulkAction::Create, "events", id, b"{}")?;
+    /// }
+    /// let again = builder.finish().select(&[2, 0]);
+    /// assert_eq!(again.entries().map(|e| e.id).collect::<Vec<_>>(), ["c", "a"]);
+    /// # Ok::<(), esrecord::Error>(())
+    /// ```
+    pub fn select(&self, positions: &[usize]) -> BulkBody {
+        let mut builder = BulkBuilder::default();
+        for span in positions.iter().filter_map(|&p| self.layout.items.get(p)) {
+            let (Some(lines), Some(index), Some(id)) = (
+                self.bytes.get(span.line..span.source.end + 1),
+                self.layout.indexes.get(span.index as usize),
+                self.layout.ids.get(span.id.clone()),
+            ) else {
+                continue;
+            };
+            let line = builder.body.len();
+            builder.body.extend_from_slice(lines);
+            let number = builder.index_number(index);
+            let source = line + (span.source.start - span.line);
+            builder.add_span(span.action, number, id, line..source);
+        }
+        builder.finish()
     }
 }

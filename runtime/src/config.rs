@@ -10,6 +10,9 @@
 //! batch_bytes = 5242880         # bytes per bulk request
 //! batch_interval_ms = 1000      # how long a record may wait for its batch
 //! concurrency = 2               # batches written at once (default: one per core)
+//! retry_backoff_ms = 100        # first wait before resending what may pass (429, 5xx, unreachable)
+//! retry_max_backoff_ms = 30000  # longest wait between attempts (jittered)
+//! retry_for_ms = 300000         # then the documents count as failed
 //! refresh_interval_ms = 1000    # how often written records become searchable (while searched)
 //!
 //! [backends.default]
@@ -199,6 +202,15 @@ pub struct WriterConfig {
     /// Batches of `unique_together` types, which overwrite, still go one
     /// after another, so the last record recorded under an id stays.
     pub concurrency: usize,
+    /// Resending what failed for a reason that may pass (429, 502, 503,
+    /// 504, an unreachable or timed-out cluster): how long the first wait
+    /// may be; each further wait may be twice as long, up to
+    /// `retry_max_backoff`, and is drawn at random below that (full jitter).
+    pub retry_backoff: Duration,
+    /// The longest wait between two attempts (30 s, as Vector's sink).
+    pub retry_max_backoff: Duration,
+    /// How long a request is retried before its documents count as failed.
+    pub retry_for: Duration,
     /// How often written records are made searchable while someone
     /// searches the store (the embedded engine refreshes a store nobody
     /// searched for 30 s only every 30 s, and at its next search).
@@ -213,6 +225,9 @@ impl Default for WriterConfig {
             batch_bytes: 5 * 1024 * 1024,
             batch_interval: Duration::from_secs(1),
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            retry_backoff: Duration::from_millis(100),
+            retry_max_backoff: Duration::from_secs(30),
+            retry_for: Duration::from_secs(300),
             refresh_interval: Duration::from_secs(1),
         }
     }
@@ -286,6 +301,7 @@ impl Config {
     ///     default_timedepth = "month"
     ///     batch_size = 500
     ///     concurrency = 3
+    ///     retry_for_ms = 60000
     ///     [backends.default]
     ///     kind = "embedded"
     ///     path = "data"
@@ -293,6 +309,7 @@ impl Config {
     /// "#).unwrap();
     /// assert_eq!(config.default_timedepth, esrecord::Timedepth::Month);
     /// assert_eq!((config.writer.batch_size, config.writer.concurrency), (500, 3));
+    /// assert_eq!(config.writer.retry_for, std::time::Duration::from_secs(60));
     /// assert!(esrecord::config::Config::from_toml("[store]\nbatch_sise = 3").is_err());
     /// assert!(esrecord::config::Config::from_toml("[store]\nconcurrency = 0").is_err());
     /// ```
@@ -320,6 +337,15 @@ impl Config {
         set(&mut writer.concurrency, store.concurrency, "concurrency")?;
         if let Some(ms) = store.batch_interval_ms {
             writer.batch_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = store.retry_backoff_ms {
+            writer.retry_backoff = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = store.retry_max_backoff_ms {
+            writer.retry_max_backoff = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = store.retry_for_ms {
+            writer.retry_for = Duration::from_millis(ms);
         }
         if let Some(ms) = store.refresh_interval_ms {
             writer.refresh_interval = Duration::from_millis(ms.max(1));
@@ -371,6 +397,9 @@ struct StoreSection {
     batch_bytes: Option<usize>,
     batch_interval_ms: Option<u64>,
     concurrency: Option<usize>,
+    retry_backoff_ms: Option<u64>,
+    retry_max_backoff_ms: Option<u64>,
+    retry_for_ms: Option<u64>,
     refresh_interval_ms: Option<u64>,
 }
 

@@ -65,6 +65,7 @@ pub mod naming;
 mod record;
 mod record_type;
 pub mod registry;
+mod retry;
 pub mod search;
 mod secret;
 mod store;

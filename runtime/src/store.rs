@@ -371,6 +371,7 @@ fn sum(reports: Vec<FlushReport>) -> FlushReport {
         .fold(FlushReport::default(), |mut total, report| {
             total.sent += report.sent;
             total.failed += report.failed;
+            total.retried += report.retried;
             total.last_error = report.last_error.or(total.last_error);
             total
         })

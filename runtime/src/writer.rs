@@ -18,11 +18,13 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::backend::Backend;
+use crate::backend::ItemResult;
 use crate::bulk::{BulkAction, BulkBody, BulkBuilder};
 use crate::config::WriterConfig;
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::record_type::RecordType;
+use crate::retry::{self, Backoff, ItemOutcome};
 
 /// A queued record of any type, encoded on the writer's thread.
 pub(crate) trait Pending: Send {
@@ -75,6 +77,9 @@ pub struct FlushReport {
     pub sent: u64,
     /// Records rejected or lost since the store opened.
     pub failed: u64,
+    /// Documents sent again after a failure that could pass (each attempt
+    /// counts).
+    pub retried: u64,
     /// The last error, if any record failed.
     pub last_error: Option<String>,
 }
@@ -85,6 +90,7 @@ pub(crate) struct Stats {
     pub(crate) queued: AtomicU64,
     pub(crate) sent: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) retried: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) bytes: AtomicU64,
     pub(crate) last_error: Mutex<Option<String>>,
@@ -103,6 +109,7 @@ impl Stats {
         FlushReport {
             sent: self.sent.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
         }
     }
@@ -384,7 +391,7 @@ impl WriterLoop {
             backend: Arc::clone(&self.target.backend),
             named_types: Arc::clone(&self.named_types),
             stats: Arc::clone(&self.stats),
-            batch_bytes: self.target.config.batch_bytes,
+            config: self.target.config.clone(),
         };
         let task = self.runtime.spawn(batch.write(records));
         self.in_flight.push_back(InFlight {
@@ -465,7 +472,7 @@ struct Batch {
     backend: Arc<dyn Backend>,
     named_types: Arc<NamedTypes>,
     stats: Arc<Stats>,
-    batch_bytes: usize,
+    config: WriterConfig,
 }
 
 impl Batch {
@@ -483,7 +490,7 @@ impl Batch {
             if let Err(error) = encoded {
                 self.stats.fail(1, error.to_string());
             }
-            if body.byte_len() >= self.batch_bytes {
+            if body.byte_len() >= self.config.batch_bytes {
                 self.send(body.finish()).await;
             }
         }
@@ -492,29 +499,82 @@ impl Batch {
         }
     }
 
-    /// Writes one bulk request and counts its outcome.
+    /// Writes one bulk request and counts its outcome. What fails for a
+    /// reason that may pass (the whole request: 429, 5xx, unreachable,
+    /// timed out; or single items answered 429 or 5xx) is sent again, only
+    /// that, after a jittered, growing wait, for as long as `retry_for`
+    /// allows. Ids are made before the first attempt, so a resent record
+    /// is never stored twice.
     async fn send(&self, body: BulkBody) {
-        let count = body.len() as u64;
-        let bytes = body.bytes().len() as u64;
-        match self.backend.bulk(body).await {
-            Ok(results) => {
-                let failures: Vec<_> = results.iter().filter(|r| r.is_failure()).collect();
-                let written = count.saturating_sub(failures.len() as u64);
-                self.stats.sent.fetch_add(written, Ordering::Relaxed);
-                if let Some(first) = failures.first() {
-                    let error = format!(
-                        "{} of {count} records rejected; first: {} {}",
-                        failures.len(),
-                        first.error_type.as_deref().unwrap_or("error"),
-                        first.reason.as_deref().unwrap_or("")
-                    );
-                    self.stats.fail(failures.len() as u64, error);
-                }
-            }
-            Err(error) => self.stats.fail(count, error.to_string()),
-        }
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.stats
+            .bytes
+            .fetch_add(body.bytes().len() as u64, Ordering::Relaxed);
+        let mut backoff = Backoff::new(&self.config);
+        let mut unsent = body;
+        loop {
+            let last_error = match self.backend.bulk(unsent.clone()).await {
+                Ok(results) => match self.count_items(&unsent, &results) {
+                    Some((again, error)) => {
+                        unsent = unsent.select(&again);
+                        error
+                    }
+                    None => return,
+                },
+                Err(error) if error.is_retryable() => error.to_string(),
+                Err(error) => {
+                    self.stats.fail(unsent.len() as u64, error.to_string());
+                    return;
+                }
+            };
+            let Some(wait) = backoff.next_wait() else {
+                let error = format!(
+                    "still failing after retrying for {:?}: {last_error}",
+                    self.config.retry_for
+                );
+                self.stats.fail(unsent.len() as u64, error);
+                return;
+            };
+            self.stats
+                .retried
+                .fetch_add(unsent.len() as u64, Ordering::Relaxed);
+            tracing::debug!(documents = unsent.len(), ?wait, error = %last_error, "esrecord: retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Counts the items written and rejected; returns the positions to
+    /// send again, with the first of their errors, if any.
+    fn count_items(&self, body: &BulkBody, results: &[ItemResult]) -> Option<(Vec<usize>, String)> {
+        let mut again = Vec::new();
+        let mut written = 0;
+        let mut rejected: Vec<&ItemResult> = Vec::new();
+        for (position, (item, result)) in body.entries().zip(results).enumerate() {
+            match retry::outcome(item.action, result) {
+                ItemOutcome::Written => written += 1,
+                ItemOutcome::Retry => again.push(position),
+                ItemOutcome::Rejected => rejected.push(result),
+            }
+        }
+        self.stats.sent.fetch_add(written, Ordering::Relaxed);
+        if let Some(first) = rejected.first() {
+            let error = format!(
+                "{} of {} records rejected; first: {} {}",
+                rejected.len(),
+                body.len(),
+                first.error_type.as_deref().unwrap_or("error"),
+                first.reason.as_deref().unwrap_or("")
+            );
+            self.stats.fail(rejected.len() as u64, error);
+        }
+        let first_retry = again.first().and_then(|&p| results.get(p))?;
+        let error = format!(
+            "{} {} {}",
+            first_retry.status,
+            first_retry.error_type.as_deref().unwrap_or("error"),
+            first_retry.reason.as_deref().unwrap_or("")
+        );
+        Some((again, error))
     }
 }
 

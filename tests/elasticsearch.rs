@@ -631,13 +631,13 @@ impl wiremock::Respond for SlowFirstBulk {
     }
 }
 
-/// A store writing to `server`, which answers as a cluster where the
-/// template of `R` exists and refreshes succeed; `configure` adjusts the
-/// writer. Bodies go uncompressed, so the mock can read them.
+/// A store (to open) writing to `server`, which answers as a cluster where
+/// the template of `R` exists and refreshes succeed; `configure` adjusts
+/// the writer. Bodies go uncompressed, so the mock can read them.
 async fn writer_store<R: esrecord::Record>(
     server: &MockServer,
     configure: impl FnOnce(&mut esrecord::config::WriterConfig),
-) -> esrecord::Store {
+) -> esrecord::StoreBuilder {
     let record_type = R::record_type();
     Mock::given(method("GET"))
         .and(path(format!(
@@ -672,8 +672,26 @@ async fn writer_store<R: esrecord::Record>(
             index_prefix: String::new(),
         },
     );
-    esrecord::Store::with_config(config).unwrap()
+    esrecord::Store::builder().config(config)
 }
+
+/// A view `minutes` after the start of March 2024.
+fn page_view(minutes: u64, item_id: u64) -> esrecord_tests::PageView {
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
+    esrecord_tests::PageView {
+        timestamp: start.to_utc() + chrono::Duration::minutes(minutes as i64),
+        item_id,
+        path: "/".into(),
+        latency: esrecord_tests::Latency {
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+        },
+        tags: Default::default(),
+    }
+}
+
+/// Dead letters as a test collects them.
+type Letters = std::sync::Arc<std::sync::Mutex<Vec<esrecord::DeadLetter>>>;
 
 /// A responder shared with the test, which reads what it noted.
 struct Shared<T>(std::sync::Arc<T>);
@@ -702,7 +720,9 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
         writer.batch_size = 1;
         writer.concurrency = 4;
     })
-    .await;
+    .await
+    .open()
+    .unwrap();
     let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
     for views in 1..=3 {
         store
@@ -807,27 +827,20 @@ async fn the_writer_retries_what_may_pass_and_stores_each_record_once() {
         .respond_with(Shared(std::sync::Arc::clone(&cluster)))
         .mount(&server)
         .await;
+    let letters = Letters::default();
+    let collected = Letters::clone(&letters);
     let store = writer_store::<PageView>(&server, |writer| {
         writer.batch_size = 200;
         writer.retry_backoff = std::time::Duration::from_millis(1);
         writer.retry_max_backoff = std::time::Duration::from_millis(20);
     })
-    .await;
+    .await
+    .on_dead_letter(move |letter| collected.lock().unwrap().push(letter.clone()))
+    .open()
+    .unwrap();
     let records = 20_000u64;
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
     for i in 0..records {
-        store
-            .record(PageView {
-                timestamp: start.to_utc() + chrono::Duration::seconds(i as i64 * 60),
-                item_id: i,
-                path: "/".into(),
-                latency: esrecord_tests::Latency {
-                    p50_ms: 1.0,
-                    p99_ms: 2.0,
-                },
-                tags: Default::default(),
-            })
-            .unwrap();
+        store.record(page_view(i, i)).unwrap();
     }
     let report = tokio::time::timeout(std::time::Duration::from_secs(60), store.flush())
         .await
@@ -847,6 +860,23 @@ async fn the_writer_retries_what_may_pass_and_stores_each_record_once() {
         "{report:?}"
     );
     assert!(report.retried > 0, "{report:?}");
+    // The refused ones reached the dead-letter hook, each with its source.
+    let letters = letters.lock().unwrap();
+    let mut refused: Vec<u64> = letters
+        .iter()
+        .map(|letter| {
+            assert_eq!(letter.status, Some(400));
+            assert_eq!(
+                letter.error_type.as_deref(),
+                Some("mapper_parsing_exception")
+            );
+            let source: Value = serde_json::from_str(&letter.source).unwrap();
+            source["item_id"].as_u64().unwrap()
+        })
+        .collect();
+    refused.sort_unstable();
+    let expected: Vec<u64> = (0..records).step_by(97).collect();
+    assert_eq!(refused, expected);
     assert!(
         report
             .last_error
@@ -855,4 +885,37 @@ async fn the_writer_retries_what_may_pass_and_stores_each_record_once() {
             .contains("mapper_parsing_exception"),
         "{report:?}"
     );
+}
+
+#[tokio::test]
+async fn records_refused_with_their_whole_request_reach_the_dead_letter_hook() {
+    use esrecord_tests::PageView;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_bulk"))
+        .respond_with(error_body(
+            401,
+            "security_exception",
+            "unable to authenticate user [esrecord]",
+        ))
+        .mount(&server)
+        .await;
+    let letters = Letters::default();
+    let collected = Letters::clone(&letters);
+    let store = writer_store::<PageView>(&server, |_| {})
+        .await
+        .on_dead_letter(move |letter| collected.lock().unwrap().push(letter.clone()))
+        .open()
+        .unwrap();
+    for item_id in 0..3 {
+        store.record(page_view(0, item_id)).unwrap();
+    }
+    let report = store.flush().await.unwrap();
+    assert_eq!((report.sent, report.failed, report.retried), (0, 3, 0));
+    let letters = letters.lock().unwrap();
+    assert_eq!(letters.len(), 3);
+    assert!(letters.iter().all(|letter| letter.status == Some(401)
+        && letter.error_type.as_deref() == Some("security_exception")
+        && letter.index == "shop_pageview_2024.03.01"
+        && letter.reason.contains("credentials")));
 }

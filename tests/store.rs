@@ -184,7 +184,12 @@ async fn recorded_records_become_searchable_without_a_flush() {
             .record(view(at(2024, 3, 1, 0, 0, i), i.into(), "/"))
             .unwrap();
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Once the writer has written them (not refreshed: nobody searched),
+    // one search sees them all.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.stats().sent < 10 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(total(march().fetch(&store).await.unwrap()), 10);
     // Searched a moment ago: the scheduled refresh (50 ms in the fixture)
     // makes new records searchable.

@@ -56,6 +56,7 @@ extern crate self as esrecord;
 pub mod backend;
 pub mod bulk;
 pub mod config;
+mod dead_letter;
 pub mod document_id;
 mod error;
 pub mod fields;
@@ -72,6 +73,7 @@ mod store;
 pub mod template;
 mod writer;
 
+pub use crate::dead_letter::DeadLetter;
 pub use crate::error::{Collision, Collisions, Error, Result};
 pub use crate::fields::{Field, MapField};
 pub use crate::leaves::numeric_leaves;

@@ -11,6 +11,7 @@ use crate::backend::elasticsearch::ElasticsearchBackend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::bulk::BulkBuilder;
 use crate::config::{BackendKind, Config};
+use crate::dead_letter::{DeadLetter, DeadLetterHook};
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::record_type::RecordType;
@@ -64,6 +65,7 @@ impl fmt::Debug for Store {
 #[derive(Debug, Clone)]
 pub struct StoreBuilder {
     config: Result<Config, String>,
+    dead_letters: Option<DeadLetterHook>,
 }
 
 impl StoreBuilder {
@@ -86,10 +88,17 @@ impl StoreBuilder {
         self
     }
 
+    /// Calls `hook` with every document the store gives up on (see
+    /// [`DeadLetter`]), besides counting it.
+    pub fn on_dead_letter(mut self, hook: impl Fn(&DeadLetter) + Send + Sync + 'static) -> Self {
+        self.dead_letters = Some(DeadLetterHook(Arc::new(hook)));
+        self
+    }
+
     /// Opens the store.
     pub fn open(self) -> Result<Store> {
         let config = self.config.map_err(Error::Config)?;
-        Store::with_config(config)
+        Store::open_with(config, self.dead_letters)
     }
 }
 
@@ -105,11 +114,16 @@ impl Store {
     pub fn builder() -> StoreBuilder {
         StoreBuilder {
             config: Config::from_environment().map_err(|e| e.to_string()),
+            dead_letters: None,
         }
     }
 
     /// Opens a store with `config`.
     pub fn with_config(config: Config) -> Result<Store> {
+        Store::open_with(config, None)
+    }
+
+    fn open_with(config: Config, dead_letters: Option<DeadLetterHook>) -> Result<Store> {
         let mut backends = BTreeMap::new();
         for (name, backend_config) in &config.backends {
             let backend: Arc<dyn Backend> = match &backend_config.kind {
@@ -134,6 +148,7 @@ impl Store {
                     name_type: Box::new(move |t| naming.apply(t)),
                     autosetup: config.autosetup,
                     config: config.writer.clone(),
+                    dead_letters: dead_letters.clone(),
                 },
             )?;
             backends.insert(

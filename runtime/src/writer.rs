@@ -21,6 +21,7 @@ use crate::backend::Backend;
 use crate::backend::ItemResult;
 use crate::bulk::{BulkAction, BulkBody, BulkBuilder};
 use crate::config::WriterConfig;
+use crate::dead_letter::{DeadLetter, DeadLetterHook};
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::record_type::RecordType;
@@ -154,6 +155,7 @@ pub(crate) struct Target {
     pub(crate) name_type: Box<dyn Fn(&RecordType) -> RecordType + Send>,
     pub(crate) autosetup: bool,
     pub(crate) config: WriterConfig,
+    pub(crate) dead_letters: Option<DeadLetterHook>,
 }
 
 impl Writer {
@@ -392,6 +394,7 @@ impl WriterLoop {
             named_types: Arc::clone(&self.named_types),
             stats: Arc::clone(&self.stats),
             config: self.target.config.clone(),
+            dead_letters: self.target.dead_letters.clone(),
         };
         let task = self.runtime.spawn(batch.write(records));
         self.in_flight.push_back(InFlight {
@@ -473,6 +476,7 @@ struct Batch {
     named_types: Arc<NamedTypes>,
     stats: Arc<Stats>,
     config: WriterConfig,
+    dead_letters: Option<DeadLetterHook>,
 }
 
 impl Batch {
@@ -523,7 +527,13 @@ impl Batch {
                 },
                 Err(error) if error.is_retryable() => error.to_string(),
                 Err(error) => {
-                    self.stats.fail(unsent.len() as u64, error.to_string());
+                    let (status, error_type) = match &error {
+                        Error::Elasticsearch {
+                            status, error_type, ..
+                        } => (*status, error_type.as_deref()),
+                        _ => (None, None),
+                    };
+                    self.give_up(&unsent, status, error_type, &error.to_string());
                     return;
                 }
             };
@@ -532,7 +542,7 @@ impl Batch {
                     "still failing after retrying for {:?}: {last_error}",
                     self.config.retry_for
                 );
-                self.stats.fail(unsent.len() as u64, error);
+                self.give_up(&unsent, None, None, &error);
                 return;
             };
             self.stats
@@ -540,6 +550,23 @@ impl Batch {
                 .fetch_add(unsent.len() as u64, Ordering::Relaxed);
             tracing::debug!(documents = unsent.len(), ?wait, error = %last_error, "esrecord: retrying");
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Counts every document of `body` as failed with `reason`, and hands
+    /// each to the dead-letter hook.
+    fn give_up(
+        &self,
+        body: &BulkBody,
+        status: Option<u16>,
+        error_type: Option<&str>,
+        reason: &str,
+    ) {
+        self.stats.fail(body.len() as u64, reason.to_owned());
+        if let Some(hook) = &self.dead_letters {
+            for item in body.entries() {
+                (hook.0)(&DeadLetter::new(&item, status, error_type, reason));
+            }
         }
     }
 
@@ -553,7 +580,17 @@ impl Batch {
             match retry::outcome(item.action, result) {
                 ItemOutcome::Written => written += 1,
                 ItemOutcome::Retry => again.push(position),
-                ItemOutcome::Rejected => rejected.push(result),
+                ItemOutcome::Rejected => {
+                    rejected.push(result);
+                    if let Some(hook) = &self.dead_letters {
+                        (hook.0)(&DeadLetter::new(
+                            &item,
+                            Some(result.status),
+                            result.error_type.as_deref(),
+                            result.reason.as_deref().unwrap_or_default(),
+                        ));
+                    }
+                }
             }
         }
         self.stats.sent.fetch_add(written, Ordering::Relaxed);

@@ -198,7 +198,9 @@ pub struct WriterConfig {
     /// How long a record may wait for its batch to fill.
     pub batch_interval: Duration,
     /// How many batches may be encoded and written at once (by default one
-    /// per core, as the Go client's bulk indexer runs a worker per core).
+    /// per core, as the Go client's bulk indexer runs a worker per core,
+    /// and at least two, so that one batch is encoded while another is
+    /// sent).
     /// Batches of `unique_together` types, which overwrite, still go one
     /// after another, so the last record recorded under an id stays.
     pub concurrency: usize,

@@ -27,7 +27,7 @@ use crate::record::Record;
 use crate::record_type::RecordType;
 use crate::retry::{self, Backoff, ItemOutcome};
 
-/// A queued record of any type, encoded on the writer's thread.
+/// A queued record of any type, encoded on the writer's runtime.
 pub(crate) trait Pending: Send {
     /// The record's type (unprefixed).
     fn record_type(&self) -> &'static RecordType;

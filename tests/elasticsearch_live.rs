@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
 use esrecord::{Record, Store};
 use esrecord_tests::{DailyReport, Latency, PageView};
@@ -136,25 +136,6 @@ async fn setup_record_search_and_aggregate_on_a_cluster() {
         .unwrap()
         .len();
     assert_eq!(buckets, 48);
-
-    // Recording the same unique key again replaces the document.
-    let daily = |views| DailyReport {
-        timestamp: Utc.with_ymd_and_hms(2024, 3, 5, 23, 0, 0).unwrap(),
-        day: NaiveDate::from_ymd_opt(2024, 3, 5).unwrap(),
-        item_id: 7,
-        views,
-    };
-    store.record(daily(1)).unwrap();
-    store.flush().await.unwrap();
-    store.record(daily(2)).unwrap();
-    store.flush().await.unwrap();
-    let found = DailyReport::search()
-        .range((2024, 3), (2024, 4))
-        .fetch(&store)
-        .await
-        .unwrap();
-    assert_eq!(found.total, 1);
-    assert_eq!(found.hits[0].record.views, 2);
 
     clean_up(&store, &prefix).await;
 }

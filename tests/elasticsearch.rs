@@ -546,20 +546,9 @@ async fn check_reads_a_template_as_elasticsearch_stores_it_without_false_drift()
     use esrecord_tests::PageView;
     let server = MockServer::start().await;
     let record_type = PageView::record_type();
-    let body = record_type.template_body();
-    // As the get index template reference shows a stored template:
-    // settings nested under `index`, their values strings.
     let stored = json!({"index_templates": [{
         "name": record_type.template_name(),
-        "index_template": {
-            "index_patterns": body["index_patterns"],
-            "composed_of": [],
-            "template": {
-                "settings": {"index": {"number_of_shards": "2", "refresh_interval": "5s"}},
-                "mappings": body["template"]["mappings"],
-            },
-            "_meta": body["_meta"],
-        }
+        "index_template": esrecord_tests::as_stored_by_elasticsearch(&record_type.template_body()),
     }]});
     Mock::given(method("GET"))
         .and(path(format!(

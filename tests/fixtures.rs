@@ -172,3 +172,18 @@ pub fn fresh_store(name: &str) -> esrecord::Result<esrecord::Store> {
     config.writer.batch_interval = std::time::Duration::from_millis(20);
     esrecord::Store::with_config(config)
 }
+
+/// A template body as Elasticsearch answers `GET _index_template/{name}`
+/// with it after setup (as its reference shows a stored template):
+/// settings nested under `index` and stringified.
+pub fn as_stored_by_elasticsearch(body: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "index_patterns": body["index_patterns"],
+        "composed_of": [],
+        "template": {
+            "settings": {"index": {"number_of_shards": "2", "refresh_interval": "5s"}},
+            "mappings": body["template"]["mappings"],
+        },
+        "_meta": body["_meta"],
+    })
+}

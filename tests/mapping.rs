@@ -7,7 +7,7 @@ use std::path::Path;
 
 use esrecord::Record;
 use esrecord::template::{TemplateDiff, schema_hash};
-use esrecord_tests::{Everything, PageView, Setting};
+use esrecord_tests::{Everything, PageView, Setting, as_stored_by_elasticsearch};
 use serde_json::{Value, json};
 
 /// Compares `actual` with the JSON file `snapshots/{name}.json`; with
@@ -77,20 +77,6 @@ fn prefixed_template_has_prefixed_pattern_and_same_schema_hash() {
 fn simple_type_template_matches_its_one_index() {
     let body = Setting::record_type().template_body();
     assert_eq!(body["index_patterns"], json!(["shop_setting"]));
-}
-
-/// What Elasticsearch answers to `GET _index_template/shop_pageview` after
-/// `setup`: settings nested under `index` and stringified.
-fn as_stored_by_elasticsearch(body: &Value) -> Value {
-    json!({
-        "index_patterns": body["index_patterns"],
-        "composed_of": [],
-        "template": {
-            "settings": {"index": {"number_of_shards": "2", "refresh_interval": "5s"}},
-            "mappings": body["template"]["mappings"],
-        },
-        "_meta": body["_meta"],
-    })
 }
 
 #[test]

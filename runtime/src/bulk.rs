@@ -167,7 +167,7 @@ pub struct BulkBuilder {
 }
 
 /// Where one item is, in a body and its side tables.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ItemSpan {
     action: BulkAction,
     /// Its position in the body's list of indexes.

@@ -10,6 +10,8 @@ use esrecord::{Composite, Record};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod fault_server;
+
 /// Request latency percentiles: a composite stored as an object.
 #[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Latency {
@@ -145,6 +147,40 @@ pub struct Setting {
 )]
 pub struct LegacyView {
     pub timestamp: DateTime<Utc>,
+}
+
+/// One probe of a host: a composite in a list, holding a composite.
+#[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub target: String,
+    pub latency: Option<Latency>,
+}
+
+/// Uptime, merged into the record that holds it (flattened), with a rename.
+#[derive(Composite, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Uptime {
+    #[serde(rename = "uptime_s")]
+    pub seconds: f64,
+    pub booted_at: Option<DateTime<FixedOffset>>,
+}
+
+/// Host load: floats and dates at every depth (a composite, a list of
+/// composites, a list of floats, a numeric map, a flattened composite), for
+/// the checks made before a record is queued.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(app_label = "lab")]
+pub struct HostLoad {
+    pub timestamp: DateTime<Utc>,
+    pub host: String,
+    pub latency: Latency,
+    pub probes: Vec<Probe>,
+    pub samples: Vec<f64>,
+    pub load: BTreeMap<String, f64>,
+    #[serde(rename = "temp_c")]
+    pub temperature: Option<f32>,
+    pub installed_on: NaiveDate,
+    #[serde(flatten)]
+    pub uptime: Uptime,
 }
 
 /// A fresh, empty directory for one test's data, below the system's

@@ -41,6 +41,11 @@ pub(crate) struct Field<'a> {
     pub(crate) kind: FieldKind,
     /// Marked `#[record(timestamp)]`.
     pub(crate) timestamp_mark: bool,
+    /// Written by custom code (serde's `with`, `serialize_with`, `getter`),
+    /// in a shape its type does not tell: not checked.
+    pub(crate) custom_serialize: bool,
+    /// serde's `skip_serializing_if` predicate: checked only when written.
+    pub(crate) skip_serializing_if: Option<syn::ExprPath>,
 }
 
 /// How a field is mapped.
@@ -180,6 +185,8 @@ impl<'a> Field<'a> {
             stored_name,
             kind,
             timestamp_mark: attrs.timestamp.is_set(),
+            custom_serialize: attrs.custom_serialize.is_set(),
+            skip_serializing_if: attrs.skip_serializing_if.get().cloned(),
         }
     }
 }

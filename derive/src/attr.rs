@@ -270,6 +270,8 @@ pub(crate) struct Field<'c> {
     pub(crate) skip: Attr<'c, ()>,
     /// serde's `with`, `serialize_with` or `getter`: written by custom code.
     pub(crate) custom_serialize: Attr<'c, String>,
+    /// serde's `skip_serializing_if`: the predicate that leaves the field out.
+    pub(crate) skip_serializing_if: Attr<'c, syn::ExprPath>,
 }
 
 impl<'c> Field<'c> {
@@ -284,6 +286,7 @@ impl<'c> Field<'c> {
             rename: Attr::none(cx, "rename"),
             skip: Attr::none(cx, "skip"),
             custom_serialize: Attr::none(cx, "with"),
+            skip_serializing_if: Attr::none(cx, "skip_serializing_if"),
         };
         for attr in attrs {
             if attr.path().is_ident("record") {
@@ -343,6 +346,13 @@ impl<'c> Field<'c> {
             "with" | "serialize_with" | "getter" => {
                 self.custom_serialize.set(&meta.path, key);
                 skip_value(&meta)?;
+            }
+            "skip_serializing_if" => {
+                // serde reports a predicate that does not parse.
+                let lit: LitStr = meta.value()?.parse()?;
+                if let Ok(predicate) = lit.parse::<syn::ExprPath>() {
+                    self.skip_serializing_if.set(&meta.path, predicate);
+                }
             }
             _ => skip_value(&meta)?,
         }

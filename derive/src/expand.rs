@@ -12,6 +12,7 @@ pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     let fields_struct = fields_struct(cx);
     let properties = properties_fn(cx);
     let handles = handles_fn(cx);
+    let check = check_fn(cx);
     let assertions = assertions(cx);
     let impls = match (derive, &cx.record) {
         (Derive::Record, Some(record)) => record_impl(cx, record),
@@ -26,6 +27,7 @@ pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
             use ::esrecord::__private as __esrecord;
             #properties
             #handles
+            #check
             #impls
             #assertions
         };
@@ -196,6 +198,41 @@ fn handles_fn(cx: &Container) -> TokenStream {
     }
 }
 
+/// `fn __check(value) -> Checked`: the values of the stored fields, checked
+/// in order by the runtime (see `FieldRef` there); the first invalid one
+/// is the error, with its stored path.
+fn check_fn(cx: &Container) -> TokenStream {
+    let ident = cx.ident;
+    let checks = cx
+        .stored_fields()
+        .filter(|field| !field.custom_serialize)
+        .map(|field| {
+            let member = field.member;
+            let name = &field.stored_name;
+            let field_ref = quote!((&__esrecord::FieldRef(&__value.#member)));
+            let check = match field.kind {
+                FieldKind::Flatten => quote!(#field_ref.check_flattened()?;),
+                _ => quote!(#field_ref.check_field(#name)?;),
+            };
+            match &field.skip_serializing_if {
+                // serde calls the predicate with a reference to the field. The
+                // predicate is the user's path, so the parameter's name must
+                // not shadow it.
+                Some(predicate) => quote!(if !#predicate(&__value.#member) { #check }),
+                None => check,
+            }
+        });
+    quote! {
+        #[allow(unused_imports)]
+        fn __check(__value: &#ident) -> __esrecord::Checked {
+            use __esrecord::{CheckByType as _, CheckNothing as _};
+            let _ = &__value;
+            #(#checks)*
+            __esrecord::Ok(())
+        }
+    }
+}
+
 /// Compile-time checks that point at the user's field types.
 fn assertions(cx: &Container) -> TokenStream {
     let mut checks = Vec::new();
@@ -278,6 +315,10 @@ fn record_impl(cx: &Container, record: &RecordModel) -> TokenStream {
             fn unique_id(&self) -> __esrecord::Result<__esrecord::Option<__esrecord::String>> {
                 #unique_id
             }
+
+            fn validate(&self) -> __esrecord::Result<()> {
+                __esrecord::validated(&__TYPE, __check(self))
+            }
         }
 
         __esrecord::inventory::submit! {
@@ -357,6 +398,10 @@ fn composite_impl(cx: &Container) -> TokenStream {
 
             fn handle(path: __esrecord::String) -> #fields_ident {
                 __fields(&path)
+            }
+
+            fn check_value(&self) -> __esrecord::Checked {
+                __check(self)
             }
         }
 

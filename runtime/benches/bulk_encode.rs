@@ -9,7 +9,11 @@
 //!   two lines: `write!` of the action with chrono's date formatting, then
 //!   `serde_json::to_writer`.
 //!
-//! `scripts/bench-table` runs this and prints the medians and ratios.
+//! - `validate/request`: `Record::validate` of the same record, the check
+//!   made before a record is queued.
+//!
+//! `scripts/bench-table` runs this and prints the medians and ratios of the
+//! `bulk_encode` group.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -94,5 +98,14 @@ fn bulk_encode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bulk_encode);
+/// `Record::validate`, which runs before each record is queued: a few
+/// nanoseconds, no allocation.
+fn validate(c: &mut Criterion) {
+    let record = request();
+    c.bench_function("validate/request", |b| {
+        b.iter(|| black_box(&record).validate().unwrap())
+    });
+}
+
+criterion_group!(benches, bulk_encode, validate);
 criterion_main!(benches);

@@ -14,6 +14,10 @@
 //! retry_max_backoff_ms = 30000  # longest wait between attempts (jittered)
 //! retry_for_ms = 300000         # then the documents count as failed
 //! refresh_interval_ms = 1000    # how often written records become searchable (while searched)
+//! overflow = "block"            # when the queue is full: block, drop_oldest, drop_newest, error
+//! spool_dir = "./esrecord-spool" # keep recorded records on disk until written (off by default)
+//! spool_sync_ms = 5             # how often spooled records are synced to disk at most
+//! flush_timeout_ms = 30000      # how long flush, close and dropping the store wait
 //!
 //! [backends.default]
 //! kind = "embedded"
@@ -217,6 +221,75 @@ pub struct WriterConfig {
     /// searches the store (the embedded engine refreshes a store nobody
     /// searched for 30 s only every 30 s, and at its next search).
     pub refresh_interval: Duration,
+    /// What `record` does while the queue is full (without a spool).
+    pub overflow: Overflow,
+    /// A directory where recorded records are kept until they are written
+    /// (a subdirectory per backend), so that none is lost when the process
+    /// crashes or the backend is down for longer than the queue can hold.
+    /// With a spool, a full queue never drops or blocks: records wait on
+    /// disk.
+    pub spool_dir: Option<PathBuf>,
+    /// How often the spool syncs what was appended to disk, at most (group
+    /// commit). A crash of the process loses nothing either way; this
+    /// bounds what a crash of the machine may lose.
+    pub spool_sync_interval: Duration,
+    /// How long [`Store::flush`](crate::Store::flush) and
+    /// [`Store::close`](crate::Store::close) wait by default, and how long
+    /// dropping a store waits for its records to be written.
+    pub flush_timeout: Duration,
+}
+
+/// What `record` does when the queue of records waiting to be written is
+/// full (the backend is slow or down), without a spool.
+///
+/// ```
+/// let policy: esrecord::config::Overflow = "drop_oldest".parse().unwrap();
+/// assert_eq!(policy, esrecord::config::Overflow::DropOldest);
+/// assert!("drop_some".parse::<esrecord::config::Overflow>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Wait for room (the default: nothing is lost, the caller slows down).
+    #[default]
+    Block,
+    /// Drop the oldest queued record to make room.
+    DropOldest,
+    /// Drop the record being recorded.
+    DropNewest,
+    /// Refuse the record: `record` returns [`Error::QueueFull`].
+    Error,
+}
+
+impl Overflow {
+    /// The policy's name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overflow::Block => "block",
+            Overflow::DropOldest => "drop_oldest",
+            Overflow::DropNewest => "drop_newest",
+            Overflow::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for Overflow {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        [
+            Overflow::Block,
+            Overflow::DropOldest,
+            Overflow::DropNewest,
+            Overflow::Error,
+        ]
+        .into_iter()
+        .find(|policy| policy.as_str() == text)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "overflow = {text:?} is not a policy; use \"block\", \"drop_oldest\", \"drop_newest\" or \"error\""
+            ))
+        })
+    }
 }
 
 impl Default for WriterConfig {
@@ -231,6 +304,10 @@ impl Default for WriterConfig {
             retry_max_backoff: Duration::from_secs(30),
             retry_for: Duration::from_secs(300),
             refresh_interval: Duration::from_secs(1),
+            overflow: Overflow::Block,
+            spool_dir: None,
+            spool_sync_interval: Duration::from_millis(5),
+            flush_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -304,6 +381,8 @@ impl Config {
     ///     batch_size = 500
     ///     concurrency = 3
     ///     retry_for_ms = 60000
+    ///     overflow = "drop_oldest"
+    ///     spool_dir = "spool"
     ///     [backends.default]
     ///     kind = "embedded"
     ///     path = "data"
@@ -312,6 +391,8 @@ impl Config {
     /// assert_eq!(config.default_timedepth, esrecord::Timedepth::Month);
     /// assert_eq!((config.writer.batch_size, config.writer.concurrency), (500, 3));
     /// assert_eq!(config.writer.retry_for, std::time::Duration::from_secs(60));
+    /// assert_eq!(config.writer.overflow, esrecord::config::Overflow::DropOldest);
+    /// assert_eq!(config.writer.spool_dir.as_deref(), Some(std::path::Path::new("spool")));
     /// assert!(esrecord::config::Config::from_toml("[store]\nbatch_sise = 3").is_err());
     /// assert!(esrecord::config::Config::from_toml("[store]\nconcurrency = 0").is_err());
     /// ```
@@ -351,6 +432,16 @@ impl Config {
         }
         if let Some(ms) = store.refresh_interval_ms {
             writer.refresh_interval = Duration::from_millis(ms.max(1));
+        }
+        if let Some(policy) = &store.overflow {
+            writer.overflow = policy.parse()?;
+        }
+        writer.spool_dir = store.spool_dir;
+        if let Some(ms) = store.spool_sync_ms {
+            writer.spool_sync_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = store.flush_timeout_ms {
+            writer.flush_timeout = Duration::from_millis(ms);
         }
         config.autosetup = store.autosetup.unwrap_or(true);
         if !file.backends.is_empty() {
@@ -403,6 +494,10 @@ struct StoreSection {
     retry_max_backoff_ms: Option<u64>,
     retry_for_ms: Option<u64>,
     refresh_interval_ms: Option<u64>,
+    overflow: Option<String>,
+    spool_dir: Option<PathBuf>,
+    spool_sync_ms: Option<u64>,
+    flush_timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]

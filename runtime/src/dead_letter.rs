@@ -1,9 +1,6 @@
 //! Dead letters: the documents the store gave up on, handed to a callback
 //! the application sets, so that nothing is lost without a trace.
 
-use std::fmt;
-use std::sync::Arc;
-
 use crate::bulk::BulkEntry;
 
 /// A document the store will not write: refused for good (a mapping error,
@@ -47,16 +44,5 @@ impl DeadLetter {
             error_type: error_type.map(str::to_owned),
             reason: reason.to_owned(),
         }
-    }
-}
-
-/// The callback that receives dead letters; it runs on the writer's
-/// threads, so it should be quick (hand the letter on, append it to a file).
-#[derive(Clone)]
-pub(crate) struct DeadLetterHook(pub(crate) Arc<dyn Fn(&DeadLetter) + Send + Sync>);
-
-impl fmt::Debug for DeadLetterHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DeadLetterHook")
     }
 }

@@ -54,6 +54,19 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A record with a value Elasticsearch cannot store, refused before it
+    /// is queued (see [`Record::validate`](crate::Record::validate)).
+    #[error("{record_type}: field {field} {reason}")]
+    InvalidRecord {
+        /// The record type, as `app_label.name` (`shop.pageview`).
+        record_type: String,
+        /// The stored path of the field, dotted, with element indexes and
+        /// map keys: `latency.p99_ms`, `samples[3]`, `load.cpu`.
+        field: String,
+        /// What is wrong with the value.
+        reason: crate::mapping::InvalidReason,
+    },
+
     /// Two registered record types would share templates or indexes.
     #[error("{0}")]
     Collision(Collisions),
@@ -125,6 +138,17 @@ pub enum Error {
     /// The store was closed.
     #[error("the store is closed: open a new one to record again")]
     Closed,
+
+    /// The writer's queue was full and the overflow policy is `error`.
+    #[error(
+        "the record was not queued: the queue of backend {backend:?} holds {capacity} records waiting to be written (the backend is slow or down). Record it again later, raise `queue_capacity`, or choose another `overflow` policy (block, drop_oldest, drop_newest) or a `spool_dir`"
+    )]
+    QueueFull {
+        /// The backend whose queue is full.
+        backend: String,
+        /// The queue's capacity.
+        capacity: usize,
+    },
 
     /// The configuration is wrong.
     #[error("configuration: {0}")]

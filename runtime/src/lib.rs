@@ -60,6 +60,7 @@ mod dead_letter;
 pub mod document_id;
 mod error;
 pub mod fields;
+pub mod hooks;
 mod leaves;
 pub mod mapping;
 pub mod naming;
@@ -76,6 +77,7 @@ mod writer;
 pub use crate::dead_letter::DeadLetter;
 pub use crate::error::{Collision, Collisions, Error, Result};
 pub use crate::fields::{Field, MapField};
+pub use crate::hooks::{BulkError, SaveEvent, TemplateEvent};
 pub use crate::leaves::numeric_leaves;
 pub use crate::naming::{TimeBound, TimeRange, Timedepth};
 pub use crate::record::{Composite, Record};
@@ -83,7 +85,7 @@ pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retenti
 pub use crate::search::{Hit, Search, SearchResults};
 pub use crate::secret::Secret;
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
-pub use crate::writer::FlushReport;
+pub use crate::writer::{Latency, Stats};
 pub use esrecord_derive::{Composite, Record};
 
 /// The README's example, compiled and run as a doctest.
@@ -99,7 +101,9 @@ pub mod __private {
     pub use crate::mapping::{
         DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
     };
-    pub use crate::record::{Composite, Record};
+    pub use crate::record::{
+        CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
+    };
     pub use crate::record_type::{Dynamic, RecordSpec, RecordType, Retention, SettingValue};
     pub use crate::registry::Registration;
     pub use crate::search::{Hit, Search, SearchResults};
@@ -107,7 +111,7 @@ pub mod __private {
     pub use crate::store::{
         CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder,
     };
-    pub use crate::writer::FlushReport;
+    pub use crate::writer::Stats;
     pub use crate::{Result, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;

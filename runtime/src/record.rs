@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::error::Result;
-use crate::mapping::DynamicTemplates;
+use crate::error::{Error, Result};
+use crate::mapping::{DynamicTemplates, FieldType, InvalidValue};
 use crate::record_type::RecordType;
 
 /// A struct whose values are stored as time-series documents.
@@ -46,6 +46,43 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// `None` for types whose ids are made when recorded.
     fn unique_id(&self) -> Result<Option<String>>;
 
+    /// Checks that every stored field holds a value Elasticsearch can store
+    /// (see [`FieldType::check_value`]): no NaN or infinite floats, no dates
+    /// outside the years 0000..=9999, at any depth. The error,
+    /// [`Error::InvalidRecord`], names the type, the field's stored path and
+    /// what to do. It takes a few nanoseconds and never allocates for a
+    /// valid record, so it can run before each record is queued.
+    ///
+    /// `#[derive(Record)]` generates it. Fields serde skips are not
+    /// checked, nor are fields written by custom code (`#[serde(with)]`,
+    /// whose shape the type does not tell), nor fields whose
+    /// `#[record(mapping = ...)]` type has no [`FieldType`]; a field with
+    /// `skip_serializing_if` is checked when it is written. The default, for
+    /// a hand-written implementation, accepts every record.
+    ///
+    /// ```
+    /// use chrono::{DateTime, Utc};
+    /// use esrecord::{Error, Record};
+    ///
+    /// #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// #[record(app_label = "shop")]
+    /// struct PageView {
+    ///     timestamp: DateTime<Utc>,
+    ///     samples: Vec<f64>,
+    /// }
+    ///
+    /// let view = PageView { timestamp: Utc::now(), samples: vec![1.0, 2.5] };
+    /// assert!(view.validate().is_ok());
+    ///
+    /// let view = PageView { timestamp: Utc::now(), samples: vec![1.0, f64::NAN] };
+    /// let err = view.validate().unwrap_err();
+    /// assert!(matches!(&err, Error::InvalidRecord { field, .. } if field == "samples[1]"));
+    /// assert!(err.to_string().starts_with("shop.pageview: field samples[1] is NaN; "));
+    /// ```
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Every numeric leaf of the record as `(dotted path, value)`, in
     /// document order; see [`numeric_leaves`](crate::numeric_leaves).
     fn numeric_leaves(&self) -> Result<Vec<(String, f64)>> {
@@ -62,7 +99,9 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
 /// by dotted paths, or merged into its parent with `#[serde(flatten)]`.
 ///
 /// Implement it with `#[derive(Composite)]`, which also implements
-/// [`FieldType`](crate::mapping::FieldType) with [`Composite::Fields`] as the handle.
+/// [`FieldType`] with [`Composite::Fields`] as the handle, and
+/// [`FieldType::check_value`] by checking each stored field (paths relative
+/// to the struct: `p99_ms`).
 ///
 /// ```
 /// use esrecord::Composite;
@@ -95,3 +134,79 @@ pub trait Composite: Serialize {
         crate::leaves::numeric_leaves(self)
     }
 }
+
+/// What the generated checks of a struct's fields return.
+pub type Checked = std::result::Result<(), InvalidValue>;
+
+/// The error of [`Record::validate`] for a record of `record_type` whose
+/// fields were checked with `checked`. Generated code calls it.
+#[inline]
+pub fn validated(record_type: &RecordType, checked: Checked) -> Result<()> {
+    match checked {
+        Ok(()) => Ok(()),
+        Err(invalid) => Err(invalid_record(record_type, invalid)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_record(record_type: &RecordType, invalid: InvalidValue) -> Error {
+    let reason = invalid.reason();
+    Error::InvalidRecord {
+        record_type: format!("{}.{}", record_type.app_label(), record_type.name()),
+        field: invalid.into_path(),
+        reason,
+    }
+}
+
+/// A field of a struct being checked, for the generated checks:
+/// `(&FieldRef(&value.field)).check_field("stored_name")`.
+///
+/// Method resolution picks [`CheckByType`] when the field's type implements
+/// [`FieldType`] and falls back to [`CheckNothing`] (one more reference
+/// away) otherwise: a field with a `#[record(mapping = ...)]` override
+/// needs no `FieldType`, and is then taken as it is. This works because the
+/// derive sees concrete types only (it rejects generics). A field without an
+/// override and without `FieldType` fails to compile at its mapping, so the
+/// fallback adds no error of its own.
+#[derive(Debug)]
+pub struct FieldRef<'a, T: ?Sized>(pub &'a T);
+
+/// The check of a field whose type implements [`FieldType`]; see [`FieldRef`].
+pub trait CheckByType {
+    /// Checks the field stored as `name`; an error's path starts with it.
+    fn check_field(&self, name: &'static str) -> Checked;
+
+    /// Checks a flattened field, whose fields are stored at its parent's level.
+    fn check_flattened(&self) -> Checked;
+}
+
+impl<T: FieldType + ?Sized> CheckByType for FieldRef<'_, T> {
+    #[inline]
+    fn check_field(&self, name: &'static str) -> Checked {
+        self.0.check_value().map_err(|e| e.in_field(name))
+    }
+
+    #[inline]
+    fn check_flattened(&self) -> Checked {
+        self.0.check_value()
+    }
+}
+
+/// The check of a field whose type has no [`FieldType`]: none; see [`FieldRef`].
+pub trait CheckNothing {
+    /// Accepts the field.
+    #[inline]
+    fn check_field(&self, name: &'static str) -> Checked {
+        let _ = name;
+        Ok(())
+    }
+
+    /// Accepts the field.
+    #[inline]
+    fn check_flattened(&self) -> Checked {
+        Ok(())
+    }
+}
+
+impl<T: ?Sized> CheckNothing for &FieldRef<'_, T> {}

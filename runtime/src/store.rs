@@ -3,21 +3,21 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-
-use uuid::Uuid;
+use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
 use crate::backend::elasticsearch::ElasticsearchBackend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::bulk::BulkBuilder;
 use crate::config::{BackendKind, Config};
-use crate::dead_letter::{DeadLetter, DeadLetterHook};
+use crate::dead_letter::DeadLetter;
 use crate::error::{Error, Result};
+use crate::hooks::{BulkError, Hooks, SaveEvent, TemplateEvent};
 use crate::record::Record;
 use crate::record_type::RecordType;
 use crate::registry;
 use crate::template::TemplateDiff;
-use crate::writer::{self, FlushReport, PendingRecord, Target, Writer};
+use crate::writer::{self, Stats, Target, Writer};
 
 /// The handle an application keeps: cheap to clone, shared by threads.
 ///
@@ -40,6 +40,7 @@ pub struct Store {
 struct Inner {
     config: Config,
     backends: BTreeMap<String, NamedBackend>,
+    hooks: Hooks,
 }
 
 struct NamedBackend {
@@ -65,7 +66,7 @@ impl fmt::Debug for Store {
 #[derive(Debug, Clone)]
 pub struct StoreBuilder {
     config: Result<Config, String>,
-    dead_letters: Option<DeadLetterHook>,
+    hooks: Hooks,
 }
 
 impl StoreBuilder {
@@ -91,14 +92,55 @@ impl StoreBuilder {
     /// Calls `hook` with every document the store gives up on (see
     /// [`DeadLetter`]), besides counting it.
     pub fn on_dead_letter(mut self, hook: impl Fn(&DeadLetter) + Send + Sync + 'static) -> Self {
-        self.dead_letters = Some(DeadLetterHook(Arc::new(hook)));
+        self.hooks.dead_letter = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each record about to be written, with the index
+    /// it goes to (for recorded records: when its batch is encoded).
+    pub fn on_pre_save(mut self, hook: impl Fn(&SaveEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.hooks.pre_save = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with each record once the backend has acknowledged it.
+    pub fn on_post_save(mut self, hook: impl Fn(&SaveEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.hooks.post_save = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` before a template is created or replaced (by `setup`,
+    /// or before a type's first write).
+    pub fn on_pre_template_create(
+        mut self,
+        hook: impl Fn(&TemplateEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.pre_template_create = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` after a template was created or replaced.
+    pub fn on_post_template_create(
+        mut self,
+        hook: impl Fn(&TemplateEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.post_template_create = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` after every bulk request that failed, whole or in
+    /// part, with its status, how many documents it wrote and how many
+    /// failed, and the errors (see [`BulkError`]). Failed documents that
+    /// may pass are still retried.
+    pub fn on_error(mut self, hook: impl Fn(&BulkError) + Send + Sync + 'static) -> Self {
+        self.hooks.error = Some(Arc::new(hook));
         self
     }
 
     /// Opens the store.
     pub fn open(self) -> Result<Store> {
         let config = self.config.map_err(Error::Config)?;
-        Store::open_with(config, self.dead_letters)
+        Store::open_with(config, self.hooks)
     }
 }
 
@@ -114,16 +156,16 @@ impl Store {
     pub fn builder() -> StoreBuilder {
         StoreBuilder {
             config: Config::from_environment().map_err(|e| e.to_string()),
-            dead_letters: None,
+            hooks: Hooks::default(),
         }
     }
 
     /// Opens a store with `config`.
     pub fn with_config(config: Config) -> Result<Store> {
-        Store::open_with(config, None)
+        Store::open_with(config, Hooks::default())
     }
 
-    fn open_with(config: Config, dead_letters: Option<DeadLetterHook>) -> Result<Store> {
+    fn open_with(config: Config, hooks: Hooks) -> Result<Store> {
         let mut backends = BTreeMap::new();
         for (name, backend_config) in &config.backends {
             let backend: Arc<dyn Backend> = match &backend_config.kind {
@@ -148,7 +190,7 @@ impl Store {
                     name_type: Box::new(move |t| naming.apply(t)),
                     autosetup: config.autosetup,
                     config: config.writer.clone(),
-                    dead_letters: dead_letters.clone(),
+                    hooks: hooks.clone(),
                 },
             )?;
             backends.insert(
@@ -161,7 +203,11 @@ impl Store {
             );
         }
         Ok(Store {
-            inner: Arc::new(Inner { config, backends }),
+            inner: Arc::new(Inner {
+                config,
+                backends,
+                hooks,
+            }),
         })
     }
 
@@ -201,34 +247,60 @@ impl Store {
         ))
     }
 
-    /// Hands `record` to the background writer and returns at once. It is
-    /// written with the next batch and searchable after the next refresh;
-    /// [`flush`](Self::flush) waits for both. While the queue is full, this
-    /// waits for room.
+    /// Hands `record` to the background writer and returns at once: it
+    /// does no I/O on this thread (except the spool's append, with a
+    /// `spool_dir`). The record is written with the next batch and
+    /// searchable after the next refresh; [`flush`](Self::flush) waits for
+    /// both. A record that cannot be stored (a NaN, a timestamp out of
+    /// range) is refused here with an error, and nothing else is affected.
+    /// While the queue is full, the `overflow` policy applies (the default
+    /// waits for room; with a spool, records wait on disk instead).
     pub fn record<R: Record>(&self, record: R) -> Result<()> {
         let named = self.named(R::record_type().backend())?;
-        let id = R::record_type()
-            .unique_together()
-            .is_empty()
-            .then(Uuid::now_v7);
-        named.writer.send(Box::new(PendingRecord { record, id }))
+        record.validate()?;
+        named.writer.record(record)
     }
 
     /// Writes one record now and returns its id. The record is durable and
     /// searchable after the next refresh (or [`refresh`](Self::refresh)).
     pub async fn save<R: Record>(&self, record: &R) -> Result<String> {
+        record.validate()?;
         let (backend, named) = self.backend_for::<R>()?;
-        writer::ensure_template(backend.as_ref(), &named, self.inner.config.autosetup).await?;
+        let backend_name = R::record_type().backend();
+        let hooks = &self.inner.hooks;
+        writer::ensure_template(
+            backend.as_ref(),
+            backend_name,
+            &named,
+            self.inner.config.autosetup,
+            hooks,
+        )
+        .await?;
         let mut batch = BulkBuilder::default();
         writer::encode(&named, record, None, &mut batch)?;
         let body = batch.finish();
-        let id = body
-            .get(0)
-            .map(|item| item.id.to_owned())
-            .unwrap_or_default();
+        let event = |item: crate::bulk::BulkEntry<'_>| {
+            (
+                item.id.to_owned(),
+                item.index.to_owned(),
+                item.source.to_vec(),
+            )
+        };
+        let (id, index, source) = body.get(0).map(event).unwrap_or_default();
+        let event = SaveEvent {
+            record_type: R::record_type(),
+            backend: backend_name,
+            index: &index,
+            id: &id,
+            source: &source,
+        };
+        hooks.pre_save(&event);
         let results = backend.bulk(body).await?;
         match results.first() {
-            Some(result) if !result.is_failure() => Ok(id),
+            Some(result) if !result.is_failure() => {
+                hooks.post_save(&event);
+                Ok(id)
+            }
             Some(result) => Err(Error::Rejected {
                 id,
                 error_type: result.error_type.clone().unwrap_or_default(),
@@ -241,16 +313,54 @@ impl Store {
     }
 
     /// Waits until every record recorded so far is written and searchable,
-    /// and reports the counts (records rejected by the backend included).
-    pub async fn flush(&self) -> Result<FlushReport> {
-        let mut reports = Vec::new();
+    /// for at most the configured `flush_timeout` (30 s by default), and
+    /// reports the counts; see [`flush_within`](Self::flush_within).
+    pub async fn flush(&self) -> Result<Stats> {
+        self.flush_within(self.inner.config.writer.flush_timeout)
+            .await
+    }
+
+    /// Waits until every record recorded so far is written (or given up
+    /// on) and searchable, or until `timeout` has passed, and reports the
+    /// counts. When the deadline passes first (the backend is slow or
+    /// down), the records still waiting are counted in
+    /// [`Stats::unsent`]; the writer goes on with them.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> esrecord::Result<()> {
+    /// let store = esrecord::Store::open()?;
+    /// let stats = store.flush_within(std::time::Duration::from_secs(5)).await?;
+    /// if !stats.is_complete() {
+    ///     eprintln!("{} records not written yet: {:?}", stats.unsent, stats.last_error);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn flush_within(&self, timeout: Duration) -> Result<Stats> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut in_time = true;
         for named in self.inner.backends.values() {
             let answer = named.writer.request_flush()?;
-            reports.push(answer.await.map_err(|_| Error::Closed)?);
-            // The writer refreshed what it wrote; this covers `save`d records.
-            named.backend.refresh().await?;
+            match tokio::time::timeout_at(deadline, answer).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(Error::Closed),
+                Err(_) => in_time = false,
+            }
         }
-        Ok(sum(reports))
+        if in_time {
+            for named in self.inner.backends.values() {
+                // The writer refreshed what it wrote; this covers `save`d records.
+                if let Ok(refreshed) =
+                    tokio::time::timeout_at(deadline, named.backend.refresh()).await
+                {
+                    refreshed?;
+                }
+            }
+        }
+        let stats = self.stats();
+        if !stats.is_complete() {
+            tracing::warn!(unsent = stats.unsent, last_error = ?stats.last_error, "esrecord: flush ended at its deadline with records not written");
+        }
+        Ok(stats)
     }
 
     /// Makes everything written so far searchable.
@@ -261,15 +371,38 @@ impl Store {
         Ok(())
     }
 
-    /// Writes everything queued, stops the writers and reports what was
-    /// lost. Recording afterwards is an error.
-    pub async fn close(&self) -> Result<FlushReport> {
-        let report = self.flush().await?;
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.stop_writers())
+    /// Writes everything queued and stops the writers, waiting at most the
+    /// configured `flush_timeout`; see [`close_within`](Self::close_within).
+    pub async fn close(&self) -> Result<Stats> {
+        self.close_within(self.inner.config.writer.flush_timeout)
             .await
-            .map_err(|e| Error::Engine(format!("closing the writers failed: {e}")))?;
-        Ok(report)
+    }
+
+    /// Writes everything queued, stops the writers and reports what was
+    /// lost. At `timeout` the writers give up: records not written by then
+    /// stay counted in [`Stats::unsent`] (and, with a spool, are kept in
+    /// it for the next store: [`Stats::spooled`]). Recording afterwards is
+    /// an error.
+    pub async fn close_within(&self, timeout: Duration) -> Result<Stats> {
+        let deadline = Instant::now() + timeout;
+        let writers: Vec<&Writer> = self.inner.backends.values().map(|n| &n.writer).collect();
+        for writer in &writers {
+            writer.begin_stop();
+        }
+        let mut abandoned = false;
+        while !writers.iter().all(|w| w.is_stopped()) {
+            if !abandoned && Instant::now() >= deadline {
+                writers.iter().for_each(|w| w.abandon());
+                abandoned = true;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        writers.iter().for_each(|w| w.join());
+        let stats = self.stats();
+        if !stats.is_complete() {
+            tracing::warn!(unsent = stats.unsent, spooled = stats.spooled, last_error = ?stats.last_error, "esrecord: store closed with records not written");
+        }
+        Ok(stats)
     }
 
     /// Creates or updates the template of every registered type, and
@@ -292,7 +425,13 @@ impl Store {
                 Some(diff) => SetupOutcome::Updated(diff),
             };
             if outcome != SetupOutcome::Unchanged {
-                backend.put_template(&name, &named.template_body()).await?;
+                writer::put_template(
+                    backend.as_ref(),
+                    record_type.backend(),
+                    &named,
+                    &self.inner.hooks,
+                )
+                .await?;
             }
             report.entries.push((name, outcome));
         }
@@ -343,31 +482,29 @@ impl Store {
     }
 
     /// The writer counters of every backend, summed.
-    pub fn stats(&self) -> FlushReport {
-        sum(self
-            .inner
-            .backends
-            .values()
-            .map(|n| n.writer.stats.report())
-            .collect())
-    }
-}
-
-impl Inner {
-    fn stop_writers(&self) -> FlushReport {
-        sum(self
-            .backends
-            .values()
-            .map(|named| named.writer.stop())
-            .collect())
+    pub fn stats(&self) -> Stats {
+        Stats::sum(self.inner.backends.values().map(|n| n.writer.stats()))
     }
 }
 
 impl Drop for Inner {
+    /// A store dropped without [`Store::close`] writes what is queued for
+    /// up to `flush_timeout`, then gives up, and logs what was lost.
     fn drop(&mut self) {
-        let report = self.stop_writers();
-        if report.failed > 0 {
-            tracing::warn!(failed = report.failed, last_error = ?report.last_error, "esrecord: store dropped with records not written");
+        let grace = self.config.writer.flush_timeout;
+        for named in self.backends.values() {
+            named.writer.stop_within(grace);
+        }
+        let stats = Stats::sum(self.backends.values().map(|n| n.writer.stats()));
+        if stats.unsent + stats.failed + stats.dropped > 0 {
+            tracing::warn!(
+                unsent = stats.unsent,
+                failed = stats.failed,
+                dropped = stats.dropped,
+                spooled = stats.spooled,
+                last_error = ?stats.last_error,
+                "esrecord: store dropped without close, with records not written (the spooled ones are sent by the next store on the spool)"
+            );
         }
     }
 }
@@ -378,18 +515,6 @@ fn compare_template(
     stored: Option<&serde_json::Value>,
 ) -> Option<TemplateDiff> {
     stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
-}
-
-fn sum(reports: Vec<FlushReport>) -> FlushReport {
-    reports
-        .into_iter()
-        .fold(FlushReport::default(), |mut total, report| {
-            total.sent += report.sent;
-            total.failed += report.failed;
-            total.retried += report.retried;
-            total.last_error = report.last_error.or(total.last_error);
-            total
-        })
 }
 
 /// How a store names types: prefix, default timedepth, pattern limit.

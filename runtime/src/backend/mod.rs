@@ -123,6 +123,16 @@ pub struct RawHit {
     pub sort: Vec<Value>,
 }
 
+/// What a [`Backend::scheduled_refresh`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledRefresh {
+    /// It committed everything written before it (it may put that off).
+    pub committed: bool,
+    /// The backend wants the next scheduled refresh too: written documents
+    /// still wait for one, or idle partitions are being merged and closed.
+    pub again: bool,
+}
+
 /// A place records are stored: the embedded engine or Elasticsearch.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + fmt::Debug {
@@ -149,13 +159,22 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn refresh(&self) -> Result<()>;
 
     /// The refresh the writer schedules every refresh interval after it
-    /// wrote; returns whether the backend wants the next one too (written
-    /// documents still wait for a refresh, or idle partitions are being
-    /// merged and closed). By default nothing waits: Elasticsearch refreshes
-    /// on its own schedule. The embedded engine refreshes while someone
-    /// searches, as Elasticsearch does.
-    async fn scheduled_refresh(&self) -> Result<bool> {
-        Ok(false)
+    /// wrote. By default it does nothing and nothing waits: Elasticsearch
+    /// refreshes on its own schedule. The embedded engine refreshes while
+    /// someone searches, as Elasticsearch does.
+    async fn scheduled_refresh(&self) -> Result<ScheduledRefresh> {
+        Ok(ScheduledRefresh {
+            committed: true,
+            again: false,
+        })
+    }
+
+    /// Whether a document is durable once `bulk` acknowledged it
+    /// (Elasticsearch's translog), or only after the next commit, which
+    /// [`refresh`](Self::refresh) makes (the embedded engine). The spool
+    /// keeps records until they are durable.
+    fn durable_on_ack(&self) -> bool {
+        true
     }
 
     /// Finishes the background work of writing (the embedded engine's

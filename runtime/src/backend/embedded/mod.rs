@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use self::partition::Partition;
 use self::search_idle::SearchActivity;
-use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchResponse};
+use super::{Backend, BulkBody, IndexInfo, ItemResult, ScheduledRefresh, SearchResponse};
 use crate::error::{Error, Result};
 use crate::naming::{glob_matches, validate_index_name};
 
@@ -192,16 +192,27 @@ impl Backend for EmbeddedBackend {
         .await
     }
 
-    async fn scheduled_refresh(&self) -> Result<bool> {
+    async fn scheduled_refresh(&self) -> Result<ScheduledRefresh> {
         self.blocking(|inner| {
             if !inner.activity.scheduled_refresh_due() {
-                return Ok(true);
+                return Ok(ScheduledRefresh {
+                    committed: false,
+                    again: true,
+                });
             }
             inner.refresh()?;
             // Open writers close over the next refreshes, once idle and merged.
-            Ok(inner.read_partitions()?.values().any(|p| p.is_writing()))
+            Ok(ScheduledRefresh {
+                committed: true,
+                again: inner.read_partitions()?.values().any(|p| p.is_writing()),
+            })
         })
         .await
+    }
+
+    fn durable_on_ack(&self) -> bool {
+        // Documents are durable once a refresh committed them.
+        false
     }
 }
 

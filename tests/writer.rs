@@ -1,0 +1,437 @@
+//! The writer under an outage, with each overflow policy and with the
+//! spool; flush and close deadlines; hooks and their order.
+//!
+//! The cluster is the fault server (`esrecord_tests::fault_server`) on a
+//! loopback port: stopping it refuses connections, as a cluster that is
+//! down does, and restarting it brings it back on the same port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig, Overflow};
+use esrecord::{Error, Record, Store, StoreBuilder};
+use esrecord_tests::fault_server::{FaultPlan, FaultServer};
+use esrecord_tests::{Latency, PageView, fresh_dir};
+
+/// A view `minutes` after the start of March 2024.
+fn page_view(item_id: u64) -> PageView {
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
+    PageView {
+        timestamp: start.to_utc() + chrono::Duration::minutes((item_id % 10_000) as i64),
+        item_id,
+        path: "/".into(),
+        latency: Latency {
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+        },
+        tags: Default::default(),
+    }
+}
+
+/// A store writing to `server` with a small queue (100 records), batches
+/// of 10, one batch in flight, and quick retries.
+fn store_for(server: &FaultServer, change: impl FnOnce(&mut Config)) -> StoreBuilder {
+    let mut cluster = ElasticsearchConfig::new(server.url());
+    cluster.gzip = false;
+    cluster.timeout = Duration::from_secs(5);
+    let mut config = Config::embedded("unused");
+    config.backends.insert(
+        "default".into(),
+        BackendConfig {
+            kind: BackendKind::Elasticsearch(cluster),
+            index_prefix: String::new(),
+        },
+    );
+    let writer = &mut config.writer;
+    writer.queue_capacity = 100;
+    writer.batch_size = 10;
+    writer.concurrency = 1;
+    writer.batch_interval = Duration::from_millis(5);
+    writer.retry_backoff = Duration::from_millis(1);
+    writer.retry_max_backoff = Duration::from_millis(20);
+    change(&mut config);
+    Store::builder().config(config)
+}
+
+/// The item ids of the page views the server holds.
+fn stored_items(server: &FaultServer) -> Vec<u64> {
+    let mut items: Vec<u64> = server
+        .documents()
+        .values()
+        .map(|doc| doc.json().unwrap()["item_id"].as_u64().unwrap())
+        .collect();
+    items.sort_unstable();
+    items
+}
+
+const WARM_UP: u64 = 1_000_000;
+
+/// Creates the template with one record, stops the server, and records
+/// views 0..20: the writer then holds 0..10 in flight (retrying) and
+/// 10..20 in the next batch, waiting for room, and the queue is empty.
+async fn hold_twenty_records_in_an_outage(store: &Store, server: &FaultServer) {
+    store.record(page_view(WARM_UP)).unwrap();
+    assert!(store.flush().await.unwrap().is_complete());
+    server.stop().await;
+    for item in 0..20 {
+        store.record(page_view(item)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.stats().batches < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The writer takes 10..20 into its next batch, then waits for room.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+async fn outage_with(policy: Overflow) -> (Vec<u64>, Vec<u64>, esrecord::Stats) {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let store = store_for(&server, |config| config.writer.overflow = policy)
+        .open()
+        .unwrap();
+    hold_twenty_records_in_an_outage(&store, &server).await;
+    let mut refused = Vec::new();
+    for item in 20..1000 {
+        match store.record(page_view(item)) {
+            Ok(()) => {}
+            Err(Error::QueueFull { capacity, .. }) => {
+                assert_eq!(capacity, 100);
+                refused.push(item);
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    server.restart().await.unwrap();
+    let stats = store.close().await.unwrap();
+    let mut stored = stored_items(&server);
+    assert_eq!(stored.pop(), Some(WARM_UP));
+    (stored, refused, stats)
+}
+
+#[tokio::test]
+async fn drop_newest_keeps_what_was_queued_and_counts_the_rest() {
+    let (stored, refused, stats) = outage_with(Overflow::DropNewest).await;
+    assert!(refused.is_empty());
+    // 20 held by the writer, 100 queued; the 880 recorded after are dropped.
+    assert_eq!(stored, (0..120).collect::<Vec<_>>());
+    assert_eq!(
+        (stats.dropped, stats.sent, stats.unsent),
+        (880, 121, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.queued, 1001);
+}
+
+#[tokio::test]
+async fn drop_oldest_keeps_the_newest_records() {
+    let (stored, refused, stats) = outage_with(Overflow::DropOldest).await;
+    assert!(refused.is_empty());
+    let expected: Vec<u64> = (0..20).chain(900..1000).collect();
+    assert_eq!(stored, expected);
+    assert_eq!(
+        (stats.dropped, stats.sent, stats.unsent),
+        (880, 121, 0),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn error_refuses_exactly_the_records_that_did_not_fit() {
+    let (stored, refused, stats) = outage_with(Overflow::Error).await;
+    assert_eq!(refused, (120..1000).collect::<Vec<_>>());
+    assert_eq!(stored, (0..120).collect::<Vec<_>>());
+    assert_eq!(
+        (stats.dropped, stats.sent, stats.unsent),
+        (880, 121, 0),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn block_waits_for_room_and_loses_nothing() {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let store = store_for(&server, |config| config.writer.overflow = Overflow::Block)
+        .open()
+        .unwrap();
+    hold_twenty_records_in_an_outage(&store, &server).await;
+    let returned = Arc::new(AtomicU64::new(0));
+    let recorder = {
+        let (store, returned) = (store.clone(), Arc::clone(&returned));
+        std::thread::spawn(move || {
+            for item in 20..220 {
+                store.record(page_view(item)).unwrap();
+                returned.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The queue holds 100; the 101st waits for room.
+    assert_eq!(returned.load(Ordering::SeqCst), 100);
+    server.restart().await.unwrap();
+    tokio::task::spawn_blocking(move || recorder.join().unwrap())
+        .await
+        .unwrap();
+    let stats = store.close().await.unwrap();
+    assert_eq!(
+        (stats.sent, stats.dropped, stats.unsent),
+        (221, 0, 0),
+        "{stats:?}"
+    );
+    let mut stored = stored_items(&server);
+    assert_eq!(stored.pop(), Some(WARM_UP));
+    assert_eq!(stored, (0..220).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn with_a_spool_an_outage_longer_than_the_queue_loses_nothing() {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let spool = fresh_dir("writer-spool-outage");
+    let store = store_for(&server, |config| {
+        config.writer.overflow = Overflow::DropNewest;
+        config.writer.spool_dir = Some(spool.clone());
+    })
+    .open()
+    .unwrap();
+    hold_twenty_records_in_an_outage(&store, &server).await;
+    let started = Instant::now();
+    for item in 20..5000 {
+        store.record(page_view(item)).unwrap();
+    }
+    // Nothing waited for the queue: the records beyond it went to disk.
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let during = store.stats();
+    assert_eq!((during.dropped, during.spooled), (0, 5000), "{during:?}");
+    server.restart().await.unwrap();
+    let stats = store.close().await.unwrap();
+    assert_eq!(
+        (stats.sent, stats.dropped, stats.unsent, stats.spooled),
+        (5001, 0, 0, 0),
+        "{stats:?}"
+    );
+    let mut stored = stored_items(&server);
+    assert_eq!(stored.pop(), Some(WARM_UP));
+    assert_eq!(stored, (0..5000).collect::<Vec<_>>());
+    assert!(server.documents().values().all(|doc| doc.writes == 1));
+    let left: Vec<_> = std::fs::read_dir(spool.join("default"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".spool"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "segments left after every record was written: {left:?}"
+    );
+}
+
+#[tokio::test]
+async fn flush_and_close_stop_at_their_deadline_and_the_spool_keeps_the_rest() {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let spool = fresh_dir("writer-deadlines");
+    let open = || {
+        store_for(&server, |config| {
+            config.writer.spool_dir = Some(spool.clone());
+        })
+        .open()
+        .unwrap()
+    };
+    let store = open();
+    store.record(page_view(WARM_UP)).unwrap();
+    assert!(store.flush().await.unwrap().is_complete());
+    server.stop().await;
+    for item in 0..50 {
+        store.record(page_view(item)).unwrap();
+    }
+    let started = Instant::now();
+    let flushed = store
+        .flush_within(Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((flushed.unsent, flushed.sent), (50, 1), "{flushed:?}");
+    assert!(!flushed.is_complete());
+    assert!(flushed.last_error.is_some());
+
+    let started = Instant::now();
+    let closed = store
+        .close_within(Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (closed.unsent, closed.spooled, closed.failed),
+        (50, 50, 0),
+        "{closed:?}"
+    );
+    assert!(matches!(store.record(page_view(0)), Err(Error::Closed)));
+    drop(store);
+
+    // The next store on the spool sends what the last one kept.
+    server.restart().await.unwrap();
+    let store = open();
+    let stats = store.close().await.unwrap();
+    assert_eq!(
+        (stats.queued, stats.sent, stats.spooled),
+        (50, 50, 0),
+        "{stats:?}"
+    );
+    let mut stored = stored_items(&server);
+    assert_eq!(stored.pop(), Some(WARM_UP));
+    assert_eq!(stored, (0..50).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn flush_without_a_spool_reports_unsent_records_and_close_gives_them_up() {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let store = store_for(&server, |_| {}).open().unwrap();
+    store.record(page_view(WARM_UP)).unwrap();
+    store.flush().await.unwrap();
+    server.stop().await;
+    for item in 0..30 {
+        store.record(page_view(item)).unwrap();
+    }
+    let flushed = store
+        .flush_within(Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(flushed.unsent, 30, "{flushed:?}");
+    let closed = store
+        .close_within(Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed.unsent, closed.spooled, closed.sent),
+        (30, 0, 1),
+        "{closed:?}"
+    );
+}
+
+/// What the hooks saw, in order.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+#[tokio::test]
+async fn hooks_see_templates_then_each_record_before_and_after_it_is_written() {
+    let seen = Seen::default();
+    let note = |seen: &Seen, line: String| seen.lock().unwrap().push(line);
+    let (a, b, c, d) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
+    let dir = fresh_dir("writer-hooks");
+    let store = Store::builder()
+        .embedded(&dir)
+        .on_pre_template_create(move |t| note(&a, format!("pre-template {} {}", t.backend, t.name)))
+        .on_post_template_create(move |t| {
+            assert!(t.body["template"]["mappings"].is_object());
+            note(&b, format!("post-template {}", t.name))
+        })
+        .on_pre_save(move |s| {
+            let item =
+                serde_json::from_slice::<serde_json::Value>(s.source).unwrap()["item_id"].clone();
+            note(
+                &c,
+                format!("pre-save {} {} {item}", s.record_type.name(), s.index),
+            )
+        })
+        .on_post_save(move |s| {
+            let item =
+                serde_json::from_slice::<serde_json::Value>(s.source).unwrap()["item_id"].clone();
+            note(&d, format!("post-save {} {item} {}", s.index, s.id.len()))
+        })
+        .open()
+        .unwrap();
+    for item in 1..=3 {
+        store.record(page_view(item)).unwrap();
+    }
+    store.flush().await.unwrap();
+    let id = store.save(&page_view(4)).await.unwrap();
+    store.close().await.unwrap();
+    let index = PageView::record_type().index_for(&page_view(1).timestamp);
+    let expected = vec![
+        "pre-template default shop_pageview".to_owned(),
+        "post-template shop_pageview".to_owned(),
+        format!("pre-save pageview {index} 1"),
+        format!("pre-save pageview {index} 2"),
+        format!("pre-save pageview {index} 3"),
+        format!("post-save {index} 1 36"),
+        format!("post-save {index} 2 36"),
+        format!("post-save {index} 3 36"),
+        format!("pre-save pageview {index} 4"),
+        format!("post-save {index} 4 {}", id.len()),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+}
+
+#[tokio::test]
+async fn the_error_hook_hears_of_failed_requests_in_apptuits_shape() {
+    let plan = FaultPlan {
+        seed: 3,
+        unavailable: 0.5,
+        ..FaultPlan::default()
+    }
+    .refusing(|source| source["item_id"].as_u64() == Some(7));
+    let server = FaultServer::start(plan).await.unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let collected = Arc::clone(&errors);
+    let store = store_for(&server, |_| {})
+        .on_error(move |error| collected.lock().unwrap().push(error.clone()))
+        .open()
+        .unwrap();
+    for item in 0..40 {
+        store.record(page_view(item)).unwrap();
+    }
+    let stats = store.close().await.unwrap();
+    assert_eq!((stats.sent, stats.failed), (39, 1), "{stats:?}");
+    let errors = errors.lock().unwrap();
+    let refused: Vec<_> = errors.iter().filter(|e| e.status == Some(200)).collect();
+    assert_eq!(refused.len(), 1, "{errors:?}");
+    assert_eq!((refused[0].succeeded, refused[0].failed), (9, 1));
+    assert!(
+        refused[0].errors[0].contains("mapper_parsing_exception"),
+        "{errors:?}"
+    );
+    let unavailable: Vec<_> = errors.iter().filter(|e| e.status == Some(503)).collect();
+    assert!(!unavailable.is_empty(), "{errors:?}");
+    assert!(unavailable.iter().all(|e| e.succeeded == 0 && e.failed > 0));
+    let sent: BTreeSet<u64> = stored_items(&server).into_iter().collect();
+    assert_eq!(sent.len(), 39);
+}
+
+#[tokio::test]
+async fn a_bad_record_is_refused_by_record_and_nothing_else_is_affected() {
+    let dir = fresh_dir("writer-bad-records");
+    let store = Store::builder().embedded(&dir).open().unwrap();
+    store.record(page_view(1)).unwrap();
+    let mut bad = page_view(2);
+    bad.latency.p99_ms = f64::NAN;
+    let error = store.record(bad.clone()).unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidRecord { record_type, field, .. } if record_type == "shop.pageview" && field == "latency.p99_ms"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("finite"), "{error}");
+    assert!(store.save(&bad).await.is_err());
+    let mut far = page_view(3);
+    far.timestamp =
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 10_000, 1, 1, 0, 0, 0).unwrap();
+    assert!(matches!(
+        store.record(far),
+        Err(Error::InvalidRecord { .. })
+    ));
+    store.record(page_view(4)).unwrap();
+    let stats = store.close().await.unwrap();
+    assert_eq!(
+        (stats.queued, stats.sent, stats.failed),
+        (2, 2, 0),
+        "{stats:?}"
+    );
+}

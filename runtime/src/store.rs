@@ -255,6 +255,7 @@ impl Store {
     /// range) is refused here with an error, and nothing else is affected.
     /// While the queue is full, the `overflow` policy applies (the default
     /// waits for room; with a spool, records wait on disk instead).
+    #[inline]
     pub fn record<R: Record>(&self, record: R) -> Result<()> {
         let named = self.named(R::record_type().backend())?;
         record.validate()?;
@@ -277,7 +278,7 @@ impl Store {
         )
         .await?;
         let mut batch = BulkBuilder::default();
-        writer::encode(&named, record, None, &mut batch)?;
+        writer::encode(&named, record, &mut batch)?;
         let body = batch.finish();
         let event = |item: crate::bulk::BulkEntry<'_>| {
             (

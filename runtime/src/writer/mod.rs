@@ -13,6 +13,7 @@
 //! off while nobody searches).
 
 mod overflow;
+mod queue;
 pub(crate) mod spool;
 mod stats;
 
@@ -38,6 +39,7 @@ use crate::record::Record;
 use crate::record_type::RecordType;
 use crate::retry::{self, Backoff, ItemOutcome};
 
+use self::queue::{Drain, Queue, Queues, Wake};
 use self::spool::{Spool, SpooledRecord};
 pub(crate) use self::stats::Counters;
 pub use self::stats::{Latency, Stats};
@@ -55,11 +57,11 @@ pub(crate) trait Pending: Send {
     }
 }
 
-/// A record and the id it was given when recorded (none for
-/// `unique_together` types, whose ids come from their fields).
+/// A record waiting in its type's queue. Its id is made when it is
+/// encoded, once, before its first attempt: every resend carries the same
+/// id (see [`new_id`]).
 struct PendingRecord<R> {
     record: R,
-    id: Option<Uuid>,
 }
 
 impl<R: Record> Pending for PendingRecord<R> {
@@ -68,7 +70,7 @@ impl<R: Record> Pending for PendingRecord<R> {
     }
 
     fn encode(&self, named: &RecordType, batch: &mut BulkBuilder) -> Result<()> {
-        encode(named, &self.record, self.id, batch)
+        encode(named, &self.record, batch)
     }
 }
 
@@ -93,12 +95,14 @@ impl Pending for SpooledRecord {
     }
 }
 
-/// The id of a record recorded now: a UUIDv7 whose time is the record's
-/// timestamp (the time of recording for a type without one) and whose 74
-/// other bits are random. Ids of records close in time share a prefix,
-/// which Elasticsearch looks up faster than random ids, and making one
-/// costs a few nanoseconds (the clock read and lock of `Uuid::now_v7` cost
-/// more than the rest of `record`).
+/// The id of a record: a UUIDv7 whose time is the record's timestamp (the
+/// time it is encoded, for a type without one) and whose 74 other bits are
+/// random. It is made once per record, before the record's first attempt
+/// (when its batch is encoded, off the recording thread, or when it is
+/// spooled), and every resend carries it, so that `create` can never store
+/// a record twice. Ids of records close in time share a prefix, which
+/// Elasticsearch looks up faster than random ids.
+#[inline]
 fn new_id(timestamp: Option<DateTime<Utc>>) -> Uuid {
     let millis = timestamp.unwrap_or_else(Utc::now).timestamp_millis().max(0) as u64;
     let random = fastrand::u128(..).to_le_bytes();
@@ -107,19 +111,18 @@ fn new_id(timestamp: Option<DateTime<Utc>>) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &counter).into_uuid()
 }
 
-/// Adds `record` to `batch` under its `unique_together` id, else `id`, else
-/// a new UUIDv7.
+/// Adds `record` to `batch` under its `unique_together` id, else a new id
+/// (see [`new_id`]).
 pub(crate) fn encode<R: Record>(
     named: &RecordType,
     record: &R,
-    id: Option<Uuid>,
     batch: &mut BulkBuilder,
 ) -> Result<()> {
     let mut buffer = Uuid::encode_buffer();
     match record.unique_id()? {
         Some(unique) => batch.push_record(named, record, &unique),
         None => {
-            let id = id.unwrap_or_else(Uuid::now_v7);
+            let id = new_id(record.timestamp());
             batch.push_record(named, record, id.hyphenated().encode_lower(&mut buffer))
         }
     }
@@ -131,6 +134,8 @@ enum Control {
     Flush(oneshot::Sender<()>),
     /// Write everything queued (unless abandoned), then stop.
     Stop,
+    /// Records were queued while the writer waited (or a queue was added).
+    Wake,
 }
 
 /// A batch being encoded and written on the runtime.
@@ -163,9 +168,13 @@ const POLL: Duration = Duration::from_millis(1);
 #[derive(Debug)]
 pub(crate) struct Writer {
     backend_name: String,
-    records: Sender<Box<dyn Pending>>,
-    /// The queue's other end, for `drop_oldest` to take the oldest record.
-    oldest: Receiver<Box<dyn Pending>>,
+    /// Tells this writer's queues from other writers' in threads' caches.
+    number: u64,
+    queues: Arc<Queues>,
+    wake: Arc<Wake>,
+    /// The queue of spooled records, with a spool.
+    spooled: Option<Arc<Queue<SpooledRecord>>>,
+    capacity: usize,
     control: Sender<Control>,
     overflow: Overflow,
     closed: AtomicBool,
@@ -190,8 +199,10 @@ impl Writer {
     /// Opens the spool (when configured) and starts the writer thread for
     /// the backend `backend_name`.
     pub(crate) fn start(backend_name: &str, target: Target) -> Result<Self> {
-        let (records, receiver) = crossbeam_channel::bounded(target.config.queue_capacity);
         let (control, control_receiver) = crossbeam_channel::unbounded();
+        let queues = Arc::new(Queues::default());
+        let wake = Arc::new(Wake::new(control.clone()));
+        let capacity = target.config.queue_capacity;
         let counters = Arc::new(Counters::default());
         let spool = match &target.config.spool_dir {
             Some(dir) => Some(Spool::open(
@@ -207,8 +218,12 @@ impl Writer {
                 .queued
                 .fetch_add(spool.spooled(), Ordering::Relaxed);
         }
+        // Spooled records of every type share one queue.
+        let spooled = spool.as_ref().and_then(|_| {
+            let queue = queues.get_or_create::<SpooledRecord>(0, capacity, &wake);
+            queue.downcast::<Queue<SpooledRecord>>().ok()
+        });
         let (abandon, abandoned) = watch::channel(false);
-        let oldest = receiver.clone();
         let overflow = target.config.overflow;
         // A worker per batch that may be in flight: each encodes its batch
         // and then waits on its bulk request.
@@ -220,7 +235,10 @@ impl Writer {
             .map_err(|e| Error::Engine(format!("cannot start the writer's runtime: {e}")))?;
         let mut state = WriterLoop {
             backend_name: backend_name.to_owned(),
-            records: receiver,
+            queues: Arc::clone(&queues),
+            wake: Arc::clone(&wake),
+            watched: Vec::new(),
+            watched_generation: u64::MAX,
             control: control_receiver,
             target,
             runtime,
@@ -241,8 +259,11 @@ impl Writer {
             .map_err(|e| Error::Engine(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             backend_name: backend_name.to_owned(),
-            oldest,
-            records,
+            number: queue::next_writer_number(),
+            queues,
+            wake,
+            spooled,
+            capacity,
             control,
             overflow,
             closed: AtomicBool::new(false),
@@ -254,18 +275,13 @@ impl Writer {
     }
 
     /// Queues `record` (spooling it first, when there is a spool).
+    #[inline]
     pub(crate) fn record<R: Record>(&self, record: R) -> Result<()> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Error::Closed);
         }
         match &self.spool {
-            None => {
-                let id = R::record_type()
-                    .unique_together()
-                    .is_empty()
-                    .then(|| new_id(record.timestamp()));
-                self.enqueue(Box::new(PendingRecord { record, id }))
-            }
+            None => self.enqueue(PendingRecord { record }),
             Some(spool) => self.record_spooled(spool, &record),
         }
     }
@@ -288,39 +304,41 @@ impl Writer {
                 source,
             })
         })?;
+        let queue = self.spooled.as_deref().ok_or(Error::Closed)?;
         spool.append(spooled, |spooled| {
-            self.records.try_send(Box::new(spooled)).is_ok()
+            let items = queue.lock();
+            let room = items.len() < queue.capacity;
+            if room {
+                queue.push(items, spooled);
+            }
+            room
         })?;
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Hands the writer a record, as the overflow policy says when the
-    /// queue is full.
-    fn enqueue(&self, pending: Box<dyn Pending>) -> Result<()> {
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        let pending = match self.records.try_send(pending) {
-            Ok(()) => return Ok(()),
-            Err(error) => error.into_inner(),
+    /// Hands the writer a record through its type's queue, as the overflow
+    /// policy says when the queue is full.
+    #[inline]
+    fn enqueue<R: Record>(&self, pending: PendingRecord<R>) -> Result<()> {
+        let key = type_key(R::record_type());
+        let find = || {
+            self.queues
+                .get_or_create::<PendingRecord<R>>(key, self.capacity, &self.wake)
         };
-        let outcome = overflow::apply(
-            self.overflow,
-            pending,
-            &self.records,
-            &self.oldest,
-            &self.closed,
-            &self.counters,
-        );
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(overflow::Refused::Closed) => {
-                self.counters.queued.fetch_sub(1, Ordering::Relaxed);
-                Err(Error::Closed)
-            }
-            Err(overflow::Refused::Full) => Err(Error::QueueFull {
+        let pushed = queue::with_queue(self.number, key, find, |queue| {
+            overflow::push(queue, pending, self.overflow, &self.closed, &self.counters)
+        });
+        match pushed {
+            Some(Ok(())) => Ok(()),
+            Some(Err(overflow::Refused::Closed)) => Err(Error::Closed),
+            Some(Err(overflow::Refused::Full)) => Err(Error::QueueFull {
                 backend: self.backend_name.clone(),
-                capacity: self.records.capacity().unwrap_or_default(),
+                capacity: self.capacity,
             }),
+            None => Err(Error::Engine(
+                "a record type's queue holds another type".into(),
+            )),
         }
     }
 
@@ -336,8 +354,10 @@ impl Writer {
 
     /// The counters now.
     pub(crate) fn stats(&self) -> Stats {
-        self.counters
-            .snapshot(self.spool.as_ref().map_or(0, |s| s.spooled()))
+        match &self.spool {
+            Some(spool) => self.counters.snapshot(spool.spooled(), None),
+            None => self.counters.snapshot(0, Some(self.queues.len() as u64)),
+        }
     }
 
     /// Refuses new records and asks the thread to write what is queued and
@@ -390,7 +410,11 @@ impl Writer {
 
 struct WriterLoop {
     backend_name: String,
-    records: Receiver<Box<dyn Pending>>,
+    queues: Arc<Queues>,
+    wake: Arc<Wake>,
+    /// The queues this thread takes records from, as of `watched_generation`.
+    watched: Vec<Arc<dyn Drain>>,
+    watched_generation: u64,
     control: Receiver<Control>,
     target: Target,
     runtime: tokio::runtime::Runtime,
@@ -412,19 +436,19 @@ struct WriterLoop {
 
 impl WriterLoop {
     fn run(&mut self) {
-        let records = self.records.clone();
         let control = self.control.clone();
-        // While records arrive, the thread polls the queue every `POLL`
-        // instead of waiting on it, so that recording threads never have to
-        // wake it (a wake-up is a system call on the recording thread);
-        // once the queue stays empty it waits on it again.
+        // While records arrive, the thread polls the queues every `POLL`
+        // instead of waiting on them, so that recording threads never have
+        // to wake it (a wake-up is a system call on the recording thread);
+        // once the queues stay empty it waits on them again.
         let mut busy = false;
         loop {
             if self.is_abandoned() {
                 break;
             }
+            self.watch_new_queues();
             let backlog = self.spool.as_ref().is_some_and(|s| s.has_backlog());
-            if backlog && records.is_empty() {
+            if backlog && self.queues_are_empty() {
                 self.read_backlog();
             }
             let wait = if backlog {
@@ -433,45 +457,28 @@ impl WriterLoop {
                 self.next_wakeup()
             };
             let message = if busy {
-                match control.recv_timeout(wait.min(POLL)) {
-                    Ok(message) => Some(message),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => Some(Control::Stop),
-                }
+                control.recv_timeout(wait.min(POLL))
             } else {
-                crossbeam_channel::select_biased! {
-                    recv(control) -> message => Some(message.unwrap_or(Control::Stop)),
-                    recv(records) -> pending => {
-                        if let Ok(pending) = pending {
-                            self.add(pending);
-                        }
-                        None
-                    },
-                    default(wait) => None,
+                // Say so before the last look: a record queued after it
+                // sees the flag and wakes this thread.
+                self.wake.going_idle();
+                self.watch_new_queues();
+                if self.queues_are_empty() {
+                    control.recv_timeout(wait)
+                } else {
+                    Err(RecvTimeoutError::Timeout)
                 }
             };
+            self.wake.busy();
             match message {
-                Some(Control::Flush(answer)) => {
+                Ok(Control::Flush(answer)) => {
                     self.flush();
                     let _ = answer.send(());
                 }
-                Some(Control::Stop) => break,
-                None => {}
+                Ok(Control::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Control::Wake) | Err(RecvTimeoutError::Timeout) => {}
             }
-            // Take what is queued, looking at the clock between bursts.
-            let mut taken = 0;
-            while taken < MAX_TAKEN {
-                let before = taken;
-                for pending in records.try_iter().take(BURST) {
-                    self.add(pending);
-                    taken += 1;
-                }
-                if taken - before < BURST {
-                    break;
-                }
-                self.send_batch_if_due(Instant::now());
-            }
-            busy = taken > 0;
+            busy = self.take_queued(MAX_TAKEN) > 0;
             self.reap_finished();
             let now = Instant::now();
             self.send_batch_if_due(now);
@@ -486,8 +493,9 @@ impl WriterLoop {
                 break;
             }
             self.flush();
+            self.watch_new_queues();
             let backlog = self.spool.as_ref().is_some_and(|s| s.has_backlog());
-            if self.records.is_empty() && !backlog {
+            if self.queues_are_empty() && !backlog {
                 break;
             }
         }
@@ -500,6 +508,38 @@ impl WriterLoop {
         if let Some(spool) = &self.spool {
             spool.close();
         }
+    }
+
+    /// Looks at the queues added since it last looked.
+    fn watch_new_queues(&mut self) {
+        let generation = self.queues.generation();
+        if generation != self.watched_generation {
+            self.watched = self.queues.all();
+            self.watched_generation = generation;
+        }
+    }
+
+    fn queues_are_empty(&self) -> bool {
+        self.watched.iter().all(|queue| queue.len() == 0)
+    }
+
+    /// Takes up to `max` queued records into batches, in bursts from each
+    /// queue in turn, looking at the clock between bursts; returns how many.
+    fn take_queued(&mut self, max: usize) -> usize {
+        let queues = self.watched.clone();
+        let counters = Arc::clone(&self.counters);
+        let mut taken = 0;
+        while taken < max {
+            let before = taken;
+            for queue in &queues {
+                taken += queue.drain(BURST, &counters.taken, &mut |pending| self.add(pending));
+            }
+            if taken == before {
+                break;
+            }
+            self.send_batch_if_due(Instant::now());
+        }
+        taken
     }
 
     fn send_batch_if_due(&mut self, now: Instant) {
@@ -531,10 +571,11 @@ impl WriterLoop {
     fn flush(&mut self) {
         // Everything queued before the flush was asked for is among the
         // records queued now.
-        let records = self.records.clone();
-        let queued = records.len();
-        for pending in records.try_iter().take(queued) {
-            self.add(pending);
+        self.watch_new_queues();
+        let counters = Arc::clone(&self.counters);
+        for queue in self.watched.clone() {
+            let queued = queue.len();
+            queue.drain(queued, &counters.taken, &mut |pending| self.add(pending));
         }
         // What was spooled before, in as many reads as it takes (bounded,
         // should records keep coming).

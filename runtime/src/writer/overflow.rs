@@ -1,11 +1,12 @@
-//! What `record` does when the queue is full, as the overflow policy says.
+//! What `record` does when its type's queue is full, as the overflow
+//! policy says.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
-
-use super::{Counters, Pending};
+use super::Counters;
+use super::queue::Queue;
 use crate::config::Overflow;
 
 /// Why a record was not queued.
@@ -16,70 +17,66 @@ pub(super) enum Refused {
     Closed,
 }
 
-/// Queues `pending`, which did not fit in `queue`, as `policy` says: waits
+/// Queues `pending` unless the queue is full; then as `policy` says: waits
 /// for room (`block`), makes room by dropping the oldest queued record
 /// (`drop_oldest`), drops it (`drop_newest`) or refuses it (`error`). Every
 /// record dropped or refused is counted.
-pub(super) fn apply(
+#[inline]
+pub(super) fn push<T>(
+    queue: &Queue<T>,
+    pending: T,
     policy: Overflow,
-    pending: Box<dyn Pending>,
-    queue: &Sender<Box<dyn Pending>>,
-    oldest: &Receiver<Box<dyn Pending>>,
     closed: &AtomicBool,
     counters: &Counters,
 ) -> Result<(), Refused> {
-    match policy {
-        Overflow::Block => block(pending, queue, closed),
-        Overflow::DropNewest => {
-            dropped(counters, policy);
-            Ok(())
-        }
-        Overflow::Error => {
-            dropped(counters, policy);
-            Err(Refused::Full)
-        }
-        Overflow::DropOldest => {
-            let mut pending = pending;
-            // Other threads may fill the room first; a few rounds, then
-            // this record is the one dropped.
-            for _ in 0..4 {
-                if oldest.try_recv().is_ok() {
+    let mut items = queue.lock();
+    if items.len() >= queue.capacity {
+        match policy {
+            Overflow::Block => {
+                drop(items);
+                items = wait_for_room(queue, closed)?;
+            }
+            Overflow::DropNewest => {
+                dropped(counters, policy);
+                return Ok(());
+            }
+            Overflow::Error => {
+                dropped(counters, policy);
+                return Err(Refused::Full);
+            }
+            Overflow::DropOldest => {
+                if items.pop_front().is_some() {
                     dropped(counters, policy);
                 }
-                match queue.try_send(pending) {
-                    Ok(()) => return Ok(()),
-                    Err(TrySendError::Full(back)) => pending = back,
-                    Err(TrySendError::Disconnected(_)) => return Err(Refused::Closed),
-                }
             }
-            dropped(counters, policy);
-            Ok(())
         }
     }
+    queue.push(items, pending);
+    Ok(())
 }
 
-/// Waits until there is room. It first waits for the writer to drain half
-/// the queue, rather than waking for every record it takes, then sends as
-/// soon as there is room; it gives up only when the store closes.
-fn block(
-    pending: Box<dyn Pending>,
-    queue: &Sender<Box<dyn Pending>>,
+/// Waits until the queue has room, and returns it locked. It first waits
+/// for the writer to drain half of it, rather than waking for every record
+/// it takes, then for any room; it gives up only when the store closes.
+fn wait_for_room<'q, T>(
+    queue: &'q Queue<T>,
     closed: &AtomicBool,
-) -> Result<(), Refused> {
-    let capacity = queue.capacity().unwrap_or(1);
+) -> Result<std::sync::MutexGuard<'q, VecDeque<T>>, Refused> {
+    let half = queue.capacity / 2;
     let deadline = Instant::now() + Duration::from_millis(100);
-    while queue.len() > capacity / 2 && Instant::now() < deadline {
+    while queue.lock().len() > half && Instant::now() < deadline {
         std::thread::sleep(Duration::from_micros(500));
     }
-    let mut pending = pending;
     loop {
-        match queue.send_timeout(pending, Duration::from_millis(50)) {
-            Ok(()) => return Ok(()),
-            Err(SendTimeoutError::Timeout(back)) if !closed.load(Ordering::Relaxed) => {
-                pending = back;
-            }
-            Err(_) => return Err(Refused::Closed),
+        let items = queue.lock();
+        if items.len() < queue.capacity {
+            return Ok(items);
         }
+        drop(items);
+        if closed.load(Ordering::Relaxed) {
+            return Err(Refused::Closed);
+        }
+        std::thread::sleep(Duration::from_micros(500));
     }
 }
 

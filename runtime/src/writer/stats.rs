@@ -118,7 +118,12 @@ const BUCKETS: usize = 32;
 /// Counters shared by a backend's writer and the store's threads.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// Records accepted, counted when accepted (with a spool only; without,
+    /// `queued` is worked out from `taken`, the queues and `dropped`, which
+    /// keeps an atomic update off `record`).
     pub(crate) queued: AtomicU64,
+    /// Records the writer took from its queues.
+    pub(crate) taken: AtomicU64,
     pub(crate) sent: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) retried: AtomicU64,
@@ -186,12 +191,16 @@ impl Counters {
         }
     }
 
-    /// The counters now; `spooled` comes from the spool, if there is one.
-    pub(crate) fn snapshot(&self, spooled: u64) -> Stats {
-        let queued = self.queued.load(Ordering::Relaxed);
+    /// The counters now; `spooled` comes from the spool, if there is one,
+    /// and `waiting` from the queues, when there is no spool.
+    pub(crate) fn snapshot(&self, spooled: u64, waiting: Option<u64>) -> Stats {
         let sent = self.sent.load(Ordering::Relaxed);
         let failed = self.failed.load(Ordering::Relaxed);
         let dropped = self.dropped.load(Ordering::Relaxed);
+        let queued = match waiting {
+            Some(waiting) => self.taken.load(Ordering::Relaxed) + waiting + dropped,
+            None => self.queued.load(Ordering::Relaxed),
+        };
         Stats {
             queued,
             sent,
@@ -221,7 +230,7 @@ mod tests {
         counters.observe_latency(Duration::from_millis(40));
         counters.observe_latency(Duration::from_millis(40));
         counters.observe_latency(Duration::from_millis(100));
-        let latency = counters.snapshot(0).send_latency;
+        let latency = counters.snapshot(0, None).send_latency;
         assert_eq!(latency.count, 100);
         // 300 us lies in the bucket below 512 us.
         assert_eq!(latency.p50, Duration::from_micros(512));
@@ -236,7 +245,7 @@ mod tests {
         counters.sent.store(5, Ordering::Relaxed);
         counters.dropped.store(2, Ordering::Relaxed);
         counters.fail(1, "refused".into());
-        let stats = counters.snapshot(0);
+        let stats = counters.snapshot(0, None);
         assert_eq!(stats.unsent, 2);
         assert!(!stats.is_complete());
         assert_eq!(stats.last_error.as_deref(), Some("refused"));

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
 use esrecord::{Record, Store};
-use esrecord_tests::fault_server::{FaultPlan, FaultServer};
+use esrecord_tests::fault_server::{FaultCounts, FaultPlan, FaultServer};
 use serde::{Deserialize, Serialize};
 
 /// A 10-field event: a timestamp, four integers, three strings, a float, a
@@ -154,11 +154,11 @@ fn channel_round(events: Vec<Event>) -> RoundFigures {
 /// The figures of `store.record`.
 fn record_round(
     runtime: &tokio::runtime::Runtime,
-    server: &FaultServer,
     events: Vec<Event>,
     spool: Option<std::path::PathBuf>,
 ) -> Result<RoundFigures, Failure> {
-    let store = Store::with_config(cluster_config(server, spool))?;
+    let server = runtime.block_on(FaultServer::start(FaultPlan::default()))?;
+    let store = Store::with_config(cluster_config(&server, spool))?;
     let mut failed = 0;
     let timings = time_calls(events, |event| {
         if store.record(event).is_err() {
@@ -172,14 +172,16 @@ fn record_round(
     Ok(figures(timings))
 }
 
-/// Records per second from the first `record` to the end of `flush`.
+/// Records per second from the first `record` to the end of `flush`, to a
+/// fresh server failing as `plan` says, and what the server saw.
 fn throughput_round(
     runtime: &tokio::runtime::Runtime,
-    server: &FaultServer,
+    plan: FaultPlan,
     events: Vec<Event>,
-) -> Result<f64, Failure> {
+) -> Result<(f64, FaultCounts), Failure> {
     let count = events.len() as f64;
-    let store = Store::with_config(cluster_config(server, None))?;
+    let server = runtime.block_on(FaultServer::start(plan))?;
+    let store = Store::with_config(cluster_config(&server, None))?;
     let started = Instant::now();
     for event in events {
         store.record(event)?;
@@ -189,7 +191,7 @@ fn throughput_round(
     if !stats.is_complete() || stats.failed > 0 {
         return Err(format!("not everything was written: {stats:?}").into());
     }
-    Ok(count / seconds)
+    Ok((count / seconds, server.counts()))
 }
 
 fn main() -> Result<(), Failure> {
@@ -198,7 +200,6 @@ fn main() -> Result<(), Failure> {
     let records = args.next().transpose()?.unwrap_or(500_000);
     let rounds = args.next().transpose()?.unwrap_or(3);
     let runtime = tokio::runtime::Runtime::new()?;
-    let server = runtime.block_on(FaultServer::start(FaultPlan::default()))?;
     let spool_dir =
         std::env::temp_dir().join(format!("esrecord-bench-spool-{}", std::process::id()));
     println!(
@@ -214,15 +215,10 @@ fn main() -> Result<(), Failure> {
             let batch = events(calls);
             match which {
                 "bare" => bare.push(channel_round(batch)),
-                "ours" => ours.push(record_round(&runtime, &server, batch, None)?),
+                "ours" => ours.push(record_round(&runtime, batch, None)?),
                 _ => {
                     let _ = std::fs::remove_dir_all(&spool_dir);
-                    spooled.push(record_round(
-                        &runtime,
-                        &server,
-                        batch,
-                        Some(spool_dir.clone()),
-                    )?);
+                    spooled.push(record_round(&runtime, batch, Some(spool_dir.clone()))?);
                 }
             }
         }
@@ -268,22 +264,27 @@ fn main() -> Result<(), Failure> {
         ..FaultPlan::default()
     };
     let (mut clean, mut faults) = (Vec::new(), Vec::new());
+    let (mut requests, mut refused) = (0, 0);
     for round in 0..rounds {
         for faulted in [round % 2 == 1, round % 2 == 0] {
-            server.set_plan(if faulted {
-                faulty.clone()
+            let plan = if faulted {
+                FaultPlan {
+                    seed: faulty.seed + round as u64,
+                    ..faulty.clone()
+                }
             } else {
                 FaultPlan::default()
-            })?;
-            let rate = throughput_round(&runtime, &server, events(records))?;
+            };
+            let (rate, counts) = throughput_round(&runtime, plan, events(records))?;
             if faulted {
-                faults.push(rate)
+                faults.push(rate);
+                requests += counts.bulk_requests;
+                refused += counts.answered_429 + counts.answered_503;
             } else {
-                clean.push(rate)
+                clean.push(rate);
             }
         }
     }
-    let counts = server.counts();
     let (clean_rate, fault_rate) = (median(&mut clean.clone()), median(&mut faults.clone()));
     println!("| run | records/s (median) | ratio |");
     println!("|---|---|---|");
@@ -292,6 +293,8 @@ fn main() -> Result<(), Failure> {
         "| 10% of requests 429/503 | {fault_rate:.0} | {:.2} |",
         fault_rate / clean_rate
     );
-    println!("\nper round: clean {clean:?}, faults {faults:?}\nserver: {counts}");
+    println!(
+        "\nper round: clean {clean:?}, faults {faults:?}\nfaulted rounds: {refused} of {requests} bulk requests answered 429 or 503"
+    );
     Ok(())
 }

@@ -706,7 +706,7 @@ async fn records_that_overwrite_are_sent_in_order_despite_concurrent_batches() {
         .mount(&server)
         .await;
     let store = writer_store::<DailyReport>(&server, |writer| {
-        writer.batch_size = 1;
+        writer.batch_size = Some(1);
         writer.concurrency = 4;
     })
     .await

@@ -56,7 +56,7 @@ fn config(dir: &Path, url: Option<&str>) -> Config {
     }
     config.writer.spool_dir = Some(dir.join("spool"));
     config.writer.queue_capacity = 500;
-    config.writer.batch_size = 200;
+    config.writer.batch_size = Some(200);
     config
 }
 

@@ -62,7 +62,7 @@ async fn concurrent_batches_keep_the_last_record_of_an_overwriting_type() {
     let store = esrecord::Store::builder()
         .embedded(&dir)
         .configure(|c| {
-            c.writer.batch_size = 1;
+            c.writer.batch_size = Some(1);
             c.writer.concurrency = 4;
         })
         .open()

@@ -48,7 +48,7 @@ fn store_for(server: &FaultServer, change: impl FnOnce(&mut Config)) -> StoreBui
     );
     let writer = &mut config.writer;
     writer.queue_capacity = 100;
-    writer.batch_size = 10;
+    writer.batch_size = Some(10);
     writer.concurrency = 1;
     writer.batch_interval = Duration::from_millis(5);
     writer.retry_backoff = Duration::from_millis(1);

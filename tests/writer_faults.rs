@@ -120,7 +120,7 @@ async fn every_record_is_stored_once_whatever_fails_and_the_rest_are_dead_letter
     .refusing(refused_by_plan);
     let server = FaultServer::start(plan).await.unwrap();
     let letters = Letters::default();
-    let store = store(&server, &letters, |writer| writer.batch_size = 1_000);
+    let store = store(&server, &letters, |writer| writer.batch_size = Some(1_000));
 
     let records = 100_000u64;
     let started = Instant::now();
@@ -228,7 +228,7 @@ async fn connections_reset_at_every_turn_still_store_each_record_once() {
     };
     let server = FaultServer::start(plan).await.unwrap();
     let letters = Letters::default();
-    let store = store(&server, &letters, |writer| writer.batch_size = 250);
+    let store = store(&server, &letters, |writer| writer.batch_size = Some(250));
     let records = 10_000u64;
     for i in 0..records {
         store.record(page_view(i % 1_440, i)).unwrap();
@@ -255,7 +255,7 @@ async fn connections_reset_at_every_turn_still_store_each_record_once() {
 async fn an_outage_holds_the_records_until_the_cluster_is_back() {
     let server = FaultServer::start(FaultPlan::default()).await.unwrap();
     let letters = Letters::default();
-    let store = store(&server, &letters, |writer| writer.batch_size = 500);
+    let store = store(&server, &letters, |writer| writer.batch_size = Some(500));
     // The template is put, and connections are open, before the outage.
     store.record(page_view(0, 0)).unwrap();
     store.flush().await.unwrap();

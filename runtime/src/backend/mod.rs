@@ -169,6 +169,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
         })
     }
 
+    /// How many documents a bulk request holds when the configuration
+    /// does not say (`batch_size`): 1,000, as Elasticsearch's clients'
+    /// bulk processors flush.
+    fn default_batch_size(&self) -> usize {
+        1_000
+    }
+
     /// Whether a document is durable once `bulk` acknowledged it
     /// (Elasticsearch's translog), or only after the next commit, which
     /// [`refresh`](Self::refresh) makes (the embedded engine). The spool

@@ -239,6 +239,11 @@ impl Writer {
             wake: Arc::clone(&wake),
             watched: Vec::new(),
             watched_generation: u64::MAX,
+            batch_size: target
+                .config
+                .batch_size
+                .unwrap_or_else(|| target.backend.default_batch_size())
+                .max(1),
             control: control_receiver,
             target,
             runtime,
@@ -415,6 +420,8 @@ struct WriterLoop {
     /// The queues this thread takes records from, as of `watched_generation`.
     watched: Vec<Arc<dyn Drain>>,
     watched_generation: u64,
+    /// Documents per batch: the configured number or the backend's.
+    batch_size: usize,
     control: Receiver<Control>,
     target: Target,
     runtime: tokio::runtime::Runtime,
@@ -580,7 +587,7 @@ impl WriterLoop {
         // What was spooled before, in as many reads as it takes (bounded,
         // should records keep coming).
         let spooled = self.spool.as_ref().map_or(0, |s| s.spooled());
-        let mut reads = spooled / self.target.config.batch_size.max(1) as u64 + 2;
+        let mut reads = spooled / self.batch_size as u64 + 2;
         while reads > 0
             && self.spool.as_ref().is_some_and(|s| s.has_backlog())
             && !self.is_abandoned()
@@ -597,7 +604,7 @@ impl WriterLoop {
         let Some(spool) = self.spool.clone() else {
             return;
         };
-        for record in spool.read_backlog(self.target.config.batch_size) {
+        for record in spool.read_backlog(self.batch_size) {
             self.add(Box::new(record));
         }
     }
@@ -639,7 +646,7 @@ impl WriterLoop {
         self.batch_overwrites |= BulkAction::for_type(record_type) == BulkAction::Index;
         self.batch.push(pending);
         self.batch_started.get_or_insert_with(Instant::now);
-        if self.batch.len() >= self.target.config.batch_size {
+        if self.batch.len() >= self.batch_size {
             self.send_batch();
         }
     }

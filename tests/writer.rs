@@ -70,21 +70,26 @@ fn stored_items(server: &FaultServer) -> Vec<u64> {
 
 const WARM_UP: u64 = 1_000_000;
 
+/// What the writer holds in an outage, with one sending and one resting
+/// slot and batches of 10: a batch resting between retries (0..10), a
+/// batch retrying in the sending slot (10..20), and the next batch, waiting
+/// for that slot (20..30).
+const HELD: u64 = 30;
+
 /// Creates the template with one record, stops the server, and records
-/// views 0..20: the writer then holds 0..10 in flight (retrying) and
-/// 10..20 in the next batch, waiting for room, and the queue is empty.
-async fn hold_twenty_records_in_an_outage(store: &Store, server: &FaultServer) {
+/// views 0..HELD, which the writer takes; the queue is then empty.
+async fn hold_records_in_an_outage(store: &Store, server: &FaultServer) {
     store.record(page_view(WARM_UP)).unwrap();
     assert!(store.flush().await.unwrap().is_complete());
     server.stop().await;
-    for item in 0..20 {
+    for item in 0..HELD {
         store.record(page_view(item)).unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.stats().batches < 2 && Instant::now() < deadline {
+    while store.stats().batches < 3 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // The writer takes 10..20 into its next batch, then waits for room.
+    // The writer takes the last batch, then waits for the sending slot.
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
@@ -93,9 +98,9 @@ async fn outage_with(policy: Overflow) -> (Vec<u64>, Vec<u64>, esrecord::Stats) 
     let store = store_for(&server, |config| config.writer.overflow = policy)
         .open()
         .unwrap();
-    hold_twenty_records_in_an_outage(&store, &server).await;
+    hold_records_in_an_outage(&store, &server).await;
     let mut refused = Vec::new();
-    for item in 20..1000 {
+    for item in HELD..1000 {
         match store.record(page_view(item)) {
             Ok(()) => {}
             Err(Error::QueueFull { capacity, .. }) => {
@@ -116,11 +121,11 @@ async fn outage_with(policy: Overflow) -> (Vec<u64>, Vec<u64>, esrecord::Stats) 
 async fn drop_newest_keeps_what_was_queued_and_counts_the_rest() {
     let (stored, refused, stats) = outage_with(Overflow::DropNewest).await;
     assert!(refused.is_empty());
-    // 20 held by the writer, 100 queued; the 880 recorded after are dropped.
-    assert_eq!(stored, (0..120).collect::<Vec<_>>());
+    // 30 held by the writer, 100 queued; the 870 recorded after are dropped.
+    assert_eq!(stored, (0..HELD + 100).collect::<Vec<_>>());
     assert_eq!(
         (stats.dropped, stats.sent, stats.unsent),
-        (880, 121, 0),
+        (1000 - HELD - 100, HELD + 101, 0),
         "{stats:?}"
     );
     assert_eq!(stats.queued, 1001);
@@ -130,11 +135,11 @@ async fn drop_newest_keeps_what_was_queued_and_counts_the_rest() {
 async fn drop_oldest_keeps_the_newest_records() {
     let (stored, refused, stats) = outage_with(Overflow::DropOldest).await;
     assert!(refused.is_empty());
-    let expected: Vec<u64> = (0..20).chain(900..1000).collect();
+    let expected: Vec<u64> = (0..HELD).chain(900..1000).collect();
     assert_eq!(stored, expected);
     assert_eq!(
         (stats.dropped, stats.sent, stats.unsent),
-        (880, 121, 0),
+        (1000 - HELD - 100, HELD + 101, 0),
         "{stats:?}"
     );
 }
@@ -142,11 +147,11 @@ async fn drop_oldest_keeps_the_newest_records() {
 #[tokio::test]
 async fn error_refuses_exactly_the_records_that_did_not_fit() {
     let (stored, refused, stats) = outage_with(Overflow::Error).await;
-    assert_eq!(refused, (120..1000).collect::<Vec<_>>());
-    assert_eq!(stored, (0..120).collect::<Vec<_>>());
+    assert_eq!(refused, (HELD + 100..1000).collect::<Vec<_>>());
+    assert_eq!(stored, (0..HELD + 100).collect::<Vec<_>>());
     assert_eq!(
         (stats.dropped, stats.sent, stats.unsent),
-        (880, 121, 0),
+        (1000 - HELD - 100, HELD + 101, 0),
         "{stats:?}"
     );
 }
@@ -157,12 +162,12 @@ async fn block_waits_for_room_and_loses_nothing() {
     let store = store_for(&server, |config| config.writer.overflow = Overflow::Block)
         .open()
         .unwrap();
-    hold_twenty_records_in_an_outage(&store, &server).await;
+    hold_records_in_an_outage(&store, &server).await;
     let returned = Arc::new(AtomicU64::new(0));
     let recorder = {
         let (store, returned) = (store.clone(), Arc::clone(&returned));
         std::thread::spawn(move || {
-            for item in 20..220 {
+            for item in HELD..HELD + 200 {
                 store.record(page_view(item)).unwrap();
                 returned.fetch_add(1, Ordering::SeqCst);
             }
@@ -178,12 +183,12 @@ async fn block_waits_for_room_and_loses_nothing() {
     let stats = store.close().await.unwrap();
     assert_eq!(
         (stats.sent, stats.dropped, stats.unsent),
-        (221, 0, 0),
+        (HELD + 201, 0, 0),
         "{stats:?}"
     );
     let mut stored = stored_items(&server);
     assert_eq!(stored.pop(), Some(WARM_UP));
-    assert_eq!(stored, (0..220).collect::<Vec<_>>());
+    assert_eq!(stored, (0..HELD + 200).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -196,9 +201,9 @@ async fn with_a_spool_an_outage_longer_than_the_queue_loses_nothing() {
     })
     .open()
     .unwrap();
-    hold_twenty_records_in_an_outage(&store, &server).await;
+    hold_records_in_an_outage(&store, &server).await;
     let started = Instant::now();
-    for item in 20..5000 {
+    for item in HELD..5000 {
         store.record(page_view(item)).unwrap();
     }
     // Nothing waited for the queue: the records beyond it went to disk.

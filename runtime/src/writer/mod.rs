@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustc_hash::FxHashMap;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use uuid::Uuid;
 
 use crate::backend::{Backend, ItemResult};
@@ -146,6 +146,18 @@ struct InFlight {
     overwrites: bool,
 }
 
+/// The writer's slots for batches: `sending` bounds the batches being
+/// encoded and written (`concurrency`); `resting` bounds the batches that
+/// wait for a retry without holding a sending slot (as many again), so
+/// that a batch backing off does not stop the others. A batch that fails
+/// when every resting slot is taken waits in its sending slot, which is
+/// how an outage fills the queue.
+#[derive(Debug)]
+struct Slots {
+    sending: Arc<Semaphore>,
+    resting: Arc<Semaphore>,
+}
+
 /// Record types (by address) as the backend names them, for types whose
 /// template is known to exist. Shared with the batches being written.
 type NamedTypes = FxHashMap<usize, RecordType>;
@@ -225,6 +237,7 @@ impl Writer {
         });
         let (abandon, abandoned) = watch::channel(false);
         let overflow = target.config.overflow;
+        let concurrency = target.config.concurrency.max(1);
         // A worker per batch that may be in flight: each encodes its batch
         // and then waits on its bulk request.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -254,6 +267,10 @@ impl Writer {
             batch_overwrites: false,
             batch_started: None,
             in_flight: VecDeque::new(),
+            slots: Arc::new(Slots {
+                sending: Arc::new(Semaphore::new(concurrency)),
+                resting: Arc::new(Semaphore::new(concurrency)),
+            }),
             unrefreshed: false,
             last_refresh: Instant::now(),
             named_types: Arc::default(),
@@ -435,6 +452,7 @@ struct WriterLoop {
     batch_started: Option<Instant>,
     /// The batches being written, oldest first.
     in_flight: VecDeque<InFlight>,
+    slots: Arc<Slots>,
     /// Something was written since the last refresh.
     unrefreshed: bool,
     last_refresh: Instant,
@@ -691,9 +709,9 @@ impl WriterLoop {
     }
 
     /// Hands the batch to the runtime to be encoded and written, once
-    /// there is room: at most `concurrency` batches are in flight, and a
-    /// batch that overwrites waits for the batches before it, so that the
-    /// last record recorded under an id is the one that stays.
+    /// there is a sending slot (see [`Slots`]); a batch that overwrites
+    /// waits for the batches before it, so that the last record recorded
+    /// under an id is the one that stays.
     fn send_batch(&mut self) {
         self.batch_started = None;
         if self.batch.is_empty() {
@@ -703,13 +721,14 @@ impl WriterLoop {
         if overwrites {
             self.finish_in_flight();
         }
-        while self.in_flight.len() >= self.target.config.concurrency.max(1) {
-            self.finish_oldest();
-        }
+        let sending = Arc::clone(&self.slots.sending);
+        let permit = self.block_on(sending.acquire_owned());
+        self.reap_finished();
         let records = std::mem::take(&mut self.batch);
-        if self.is_abandoned() {
+        let Some(Ok(permit)) = permit else {
+            // Abandoned: the records stay unsent (and in the spool).
             return;
-        }
+        };
         let count = records.len() as u64;
         let batch = Batch {
             backend_name: self.backend_name.clone(),
@@ -720,8 +739,9 @@ impl WriterLoop {
             hooks: self.target.hooks.clone(),
             spool: self.spool.clone(),
             abandoned: self.abandoned.clone(),
+            slots: Arc::clone(&self.slots),
         };
-        let task = self.runtime.spawn(batch.write(records));
+        let task = self.runtime.spawn(batch.write(records, permit));
         self.in_flight.push_back(InFlight {
             task,
             count,
@@ -730,14 +750,22 @@ impl WriterLoop {
         self.unrefreshed = true;
     }
 
-    /// Takes note of the batches that are done, oldest first.
+    /// Takes note of the batches that are done.
     fn reap_finished(&mut self) {
-        while self
-            .in_flight
-            .front()
-            .is_some_and(|in_flight| in_flight.task.is_finished())
-        {
-            self.finish_oldest();
+        let mut position = 0;
+        while position < self.in_flight.len() {
+            let done = self
+                .in_flight
+                .get(position)
+                .is_some_and(|in_flight| in_flight.task.is_finished());
+            match self.in_flight.remove(position) {
+                Some(in_flight) if done => self.finish(in_flight),
+                Some(in_flight) => {
+                    self.in_flight.insert(position, in_flight);
+                    position += 1;
+                }
+                None => break,
+            }
         }
     }
 
@@ -748,11 +776,15 @@ impl WriterLoop {
         }
     }
 
-    /// Waits for the oldest batch in flight (its counts are in the stats).
+    /// Waits for the oldest batch in flight.
     fn finish_oldest(&mut self) {
-        let Some(in_flight) = self.in_flight.pop_front() else {
-            return;
-        };
+        if let Some(in_flight) = self.in_flight.pop_front() {
+            self.finish(in_flight);
+        }
+    }
+
+    /// Waits for a batch (its counts are in the stats; this notes a panic).
+    fn finish(&mut self, in_flight: InFlight) {
         if let Err(error) = self.runtime.block_on(in_flight.task) {
             let kind = if in_flight.overwrites {
                 "overwriting "
@@ -831,12 +863,14 @@ struct Batch {
     hooks: Hooks,
     spool: Option<Arc<Spool>>,
     abandoned: watch::Receiver<bool>,
+    slots: Arc<Slots>,
 }
 
 impl Batch {
     /// Encodes the records into bulk requests of at most `batch_bytes`
     /// (one more record may cross it) and writes them one after another.
-    async fn write(self, records: Vec<Box<dyn Pending>>) {
+    async fn write(self, records: Vec<Box<dyn Pending>>, permit: OwnedSemaphorePermit) {
+        let mut permit = Some(permit);
         let mut body = BulkBuilder::default();
         let mut origins = Vec::with_capacity(records.len());
         for pending in records {
@@ -858,11 +892,12 @@ impl Batch {
                 }
             }
             if body.byte_len() >= self.config.batch_bytes {
-                self.send(body.finish(), std::mem::take(&mut origins)).await;
+                self.send(body.finish(), std::mem::take(&mut origins), &mut permit)
+                    .await;
             }
         }
         if !body.is_empty() {
-            self.send(body.finish(), origins).await;
+            self.send(body.finish(), origins, &mut permit).await;
         }
     }
 
@@ -895,7 +930,12 @@ impl Batch {
     /// allows. Ids are made before the first attempt, so a resent record
     /// is never stored twice. When the store abandons the writer, what is
     /// not written yet stays unsent (and in the spool, if there is one).
-    async fn send(&self, body: BulkBody, origins: Vec<Origin>) {
+    async fn send(
+        &self,
+        body: BulkBody,
+        origins: Vec<Origin>,
+        permit: &mut Option<OwnedSemaphorePermit>,
+    ) {
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
         self.counters
             .bytes
@@ -970,9 +1010,21 @@ impl Batch {
                 .fetch_add(unsent.len() as u64, Ordering::Relaxed);
             self.counters.set_error(format!("retrying: {last_error}"));
             tracing::debug!(documents = unsent.len(), ?wait, error = %last_error, "esrecord: retrying");
+            // Rest without the sending slot, if a resting one is free.
+            let resting = Arc::clone(&self.slots.resting).try_acquire_owned().ok();
+            if resting.is_some() {
+                permit.take();
+            }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 _ = abandoned.wait_for(|abandoned| *abandoned) => return,
+            }
+            if resting.is_some() {
+                let sending = Arc::clone(&self.slots.sending);
+                tokio::select! {
+                    acquired = sending.acquire_owned() => *permit = acquired.ok(),
+                    _ = abandoned.wait_for(|abandoned| *abandoned) => return,
+                }
             }
         }
     }

@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
+use esrecord::config::Config;
 use esrecord::{Record, Store};
 use esrecord_tests::fault_server::{FaultCounts, FaultPlan, FaultServer};
 use serde::{Deserialize, Serialize};
@@ -124,16 +124,7 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn cluster_config(server: &FaultServer, spool: Option<std::path::PathBuf>) -> Config {
-    let mut cluster = ElasticsearchConfig::new(server.url());
-    cluster.gzip = false;
-    let mut config = Config::embedded("unused");
-    config.backends.insert(
-        "default".into(),
-        BackendConfig {
-            kind: BackendKind::Elasticsearch(cluster),
-            index_prefix: String::new(),
-        },
-    );
+    let mut config = esrecord_tests::cluster_config(&server.url());
     config.writer.queue_capacity = 1_000_000;
     config.writer.spool_dir = spool;
     config

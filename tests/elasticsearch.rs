@@ -664,21 +664,6 @@ async fn writer_store<R: esrecord::Record>(
     esrecord::Store::builder().config(config)
 }
 
-/// A view `minutes` after the start of March 2024.
-fn page_view(minutes: u64, item_id: u64) -> esrecord_tests::PageView {
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
-    esrecord_tests::PageView {
-        timestamp: start.to_utc() + chrono::Duration::minutes(minutes as i64),
-        item_id,
-        path: "/".into(),
-        latency: esrecord_tests::Latency {
-            p50_ms: 1.0,
-            p99_ms: 2.0,
-        },
-        tags: Default::default(),
-    }
-}
-
 /// Dead letters as a test collects them.
 type Letters = std::sync::Arc<std::sync::Mutex<Vec<esrecord::DeadLetter>>>;
 
@@ -759,7 +744,7 @@ async fn records_refused_with_their_whole_request_reach_the_dead_letter_hook() {
         .open()
         .unwrap();
     for item_id in 0..3 {
-        store.record(page_view(0, item_id)).unwrap();
+        store.record(esrecord_tests::page_view(0, item_id)).unwrap();
     }
     let report = store.flush().await.unwrap();
     assert_eq!((report.sent, report.failed, report.retried), (0, 3, 0));

@@ -223,3 +223,37 @@ pub fn as_stored_by_elasticsearch(body: &serde_json::Value) -> serde_json::Value
         "_meta": body["_meta"],
     })
 }
+
+/// The page view with `item_id`, `minutes` after the start of March 2024.
+pub fn page_view(minutes: u64, item_id: u64) -> PageView {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+        .and_utc();
+    PageView {
+        timestamp: start + chrono::Duration::minutes(minutes as i64),
+        item_id,
+        path: "/".into(),
+        latency: Latency {
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+        },
+        tags: BTreeMap::new(),
+    }
+}
+
+/// A configuration whose default backend is the Elasticsearch cluster at
+/// `url`, with request bodies uncompressed, so that test servers read them.
+pub fn cluster_config(url: &str) -> esrecord::config::Config {
+    let mut cluster = esrecord::config::ElasticsearchConfig::new(url);
+    cluster.gzip = false;
+    let mut config = esrecord::config::Config::embedded("unused");
+    config.backends.insert(
+        "default".into(),
+        esrecord::config::BackendConfig {
+            kind: esrecord::config::BackendKind::Elasticsearch(cluster),
+            index_prefix: String::new(),
+        },
+    );
+    config
+}

@@ -7,33 +7,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use esrecord::config::{BackendKind, Config};
 use esrecord::{Record, Store};
-use esrecord_tests::{Latency, PageView, fresh_dir};
+use esrecord_tests::{PageView, fresh_dir};
 
 const FLUSHED: u64 = 2_000;
 /// Records written after the flush carry item ids from here on.
 const UNFLUSHED_FROM: u64 = 1_000_000;
 
 fn view(item_id: u64) -> PageView {
-    PageView {
-        timestamp: Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()
-            + chrono::Duration::seconds((item_id % 86_400) as i64),
-        item_id,
-        path: "/".into(),
-        latency: Latency {
-            p50_ms: 1.0,
-            p99_ms: 2.0,
-        },
-        tags: BTreeMap::new(),
-    }
+    // All on 2024-03-01: one partition.
+    esrecord_tests::page_view(item_id % 1440, item_id)
 }
 
 fn start_child(test: &str, dir: &Path) -> Child {

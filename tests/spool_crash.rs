@@ -16,44 +16,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
+use esrecord::config::Config;
 use esrecord::{Record, Store};
 use esrecord_tests::fault_server::{FaultPlan, FaultServer};
-use esrecord_tests::{Latency, PageView, fresh_dir};
+use esrecord_tests::{PageView, fresh_dir};
 
 /// The child is killed once it has printed this many returned records.
 const KILL_AFTER: u64 = 20_000;
 
 fn view(item_id: u64) -> PageView {
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
-    PageView {
-        timestamp: start.to_utc() + chrono::Duration::seconds((item_id % 86_400) as i64),
-        item_id,
-        path: "/".into(),
-        latency: Latency {
-            p50_ms: 1.0,
-            p99_ms: 2.0,
-        },
-        tags: Default::default(),
-    }
+    esrecord_tests::page_view(item_id % 1440, item_id)
 }
 
 /// The configuration parent and child share: a spool in `dir/spool`, a
 /// queue of 500, and the embedded engine in `dir/data` or the cluster at
 /// `url`.
 fn config(dir: &Path, url: Option<&str>) -> Config {
-    let mut config = Config::embedded(dir.join("data"));
-    if let Some(url) = url {
-        let mut cluster = ElasticsearchConfig::new(url);
-        cluster.gzip = false;
-        config.backends.insert(
-            "default".into(),
-            BackendConfig {
-                kind: BackendKind::Elasticsearch(cluster),
-                index_prefix: String::new(),
-            },
-        );
-    }
+    let mut config = match url {
+        Some(url) => esrecord_tests::cluster_config(url),
+        None => Config::embedded(dir.join("data")),
+    };
     config.writer.spool_dir = Some(dir.join("spool"));
     config.writer.queue_capacity = 500;
     config.writer.batch_size = Some(200);

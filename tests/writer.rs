@@ -12,40 +12,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig, Overflow};
+use esrecord::config::{Config, Overflow};
 use esrecord::{Error, Record, Store, StoreBuilder};
 use esrecord_tests::fault_server::{FaultPlan, FaultServer};
-use esrecord_tests::{Latency, PageView, fresh_dir};
+use esrecord_tests::{PageView, fresh_dir};
 
-/// A view `minutes` after the start of March 2024.
+/// View `item_id`, at a minute of March 2024 that the id picks.
 fn page_view(item_id: u64) -> PageView {
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
-    PageView {
-        timestamp: start.to_utc() + chrono::Duration::minutes((item_id % 10_000) as i64),
-        item_id,
-        path: "/".into(),
-        latency: Latency {
-            p50_ms: 1.0,
-            p99_ms: 2.0,
-        },
-        tags: Default::default(),
-    }
+    esrecord_tests::page_view(item_id % 10_000, item_id)
 }
 
 /// A store writing to `server` with a small queue (100 records), batches
 /// of 10, one batch in flight, and quick retries.
 fn store_for(server: &FaultServer, change: impl FnOnce(&mut Config)) -> StoreBuilder {
-    let mut cluster = ElasticsearchConfig::new(server.url());
-    cluster.gzip = false;
-    cluster.timeout = Duration::from_secs(5);
-    let mut config = Config::embedded("unused");
-    config.backends.insert(
-        "default".into(),
-        BackendConfig {
-            kind: BackendKind::Elasticsearch(cluster),
-            index_prefix: String::new(),
-        },
-    );
+    let mut config = esrecord_tests::cluster_config(&server.url());
     let writer = &mut config.writer;
     writer.queue_capacity = 100;
     writer.batch_size = Some(10);

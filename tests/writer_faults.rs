@@ -15,28 +15,13 @@ use std::time::{Duration, Instant};
 
 use esrecord::Record as _;
 use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig, WriterConfig};
-use esrecord_tests::PageView;
 use esrecord_tests::fault_server::{FaultPlan, FaultServer};
+use esrecord_tests::{PageView, page_view};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Dead letters as a test collects them.
 type Letters = Arc<Mutex<Vec<esrecord::DeadLetter>>>;
-
-/// A view `minutes` after the start of March 2024.
-fn page_view(minutes: u64, item_id: u64) -> PageView {
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-01T00:00:00Z").unwrap();
-    PageView {
-        timestamp: start.to_utc() + chrono::Duration::minutes(minutes as i64),
-        item_id,
-        path: "/".into(),
-        latency: esrecord_tests::Latency {
-            p50_ms: 1.0,
-            p99_ms: 2.0,
-        },
-        tags: Default::default(),
-    }
-}
 
 fn item_id(source: &Value) -> u64 {
     source["item_id"].as_u64().unwrap()

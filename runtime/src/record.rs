@@ -43,7 +43,7 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// The deterministic document id of a `unique_together` type (see
     /// [`UniqueKey`](crate::document_id::UniqueKey) for the scheme), or
-    /// `None` for types whose ids are made when recorded.
+    /// `None` for types whose ids the writer makes (a UUIDv7, once per record).
     fn unique_id(&self) -> Result<Option<String>>;
 
     /// Checks that every stored field holds a value Elasticsearch can store

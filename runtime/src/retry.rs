@@ -20,9 +20,9 @@ pub(crate) enum ItemOutcome {
 }
 
 /// Classifies the result of an item written with `action`. A `create`
-/// answered with a version conflict is written: ids are made when a record
-/// is recorded, so the document there is this record, stored by an earlier
-/// attempt whose answer was lost.
+/// answered with a version conflict is written: a record's id is made once,
+/// before its first attempt, so the document there is this record, stored
+/// by an earlier attempt whose answer was lost.
 pub(crate) fn outcome(action: BulkAction, result: &ItemResult) -> ItemOutcome {
     match result.status {
         status if status < 300 => ItemOutcome::Written,

@@ -1,16 +1,16 @@
 //! The background writer of one backend.
 //!
-//! `record` validates the record, gives it an id, and hands it to a
-//! bounded queue (through the spool, when there is one) without blocking
-//! (unless the overflow policy is `block` and the queue is full). A thread
-//! of the store's takes queued records into batches (by count and
-//! interval) and hands each batch to the writer's runtime, which encodes it
-//! into bulk requests (split by bytes) and writes them, several batches at
-//! once on as many threads as `WriterConfig::concurrency` allows. What
-//! fails for a reason that may pass is resent, only that, with capped,
-//! jittered backoff (`retry`). The thread asks the backend for a refresh
-//! every refresh interval after it wrote (which the embedded engine puts
-//! off while nobody searches).
+//! `Store::record` validates the record and hands it to its type's bounded
+//! queue (`queue.rs`; through the spool, when there is one, `spool.rs`)
+//! without blocking, unless the overflow policy (`overflow.rs`) is `block`
+//! and the queue is full. A thread of the store's takes queued records into
+//! batches (by count and interval) and hands each batch to the writer's
+//! runtime, which gives each record its id, encodes the batch into bulk
+//! requests (split by bytes) and writes them, several batches at once
+//! (`Slots`). What fails for a reason that may pass is resent, only that,
+//! with capped, jittered backoff (`retry`). The thread asks the backend for
+//! a refresh every refresh interval after it wrote (which the embedded
+//! engine puts off while nobody searches). Counters are in `stats.rs`.
 
 mod overflow;
 mod queue;
@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustc_hash::FxHashMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
@@ -95,20 +94,15 @@ impl Pending for SpooledRecord {
     }
 }
 
-/// The id of a record: a UUIDv7 whose time is the record's timestamp (the
-/// time it is encoded, for a type without one) and whose 74 other bits are
-/// random. It is made once per record, before the record's first attempt
-/// (when its batch is encoded, off the recording thread, or when it is
-/// spooled), and every resend carries it, so that `create` can never store
-/// a record twice. Ids of records close in time share a prefix, which
-/// Elasticsearch looks up faster than random ids.
-#[inline]
-fn new_id(timestamp: Option<DateTime<Utc>>) -> Uuid {
-    let millis = timestamp.unwrap_or_else(Utc::now).timestamp_millis().max(0) as u64;
-    let random = fastrand::u128(..).to_le_bytes();
-    let mut counter = [0u8; 10];
-    counter.copy_from_slice(&random[..10]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &counter).into_uuid()
+/// The id of a record: a UUIDv7 (`Uuid::now_v7`: the time it is made,
+/// then a counter and random bits, so ids made in one process increase).
+/// It is made once per record, before the record's first attempt (when its
+/// batch is encoded, off the recording thread, or when it is spooled), and
+/// every resend carries it, so that `create` can never store a record
+/// twice. Ids made close in time share a prefix: the id terms of a
+/// partition compress well and are looked up fast.
+fn new_id() -> Uuid {
+    Uuid::now_v7()
 }
 
 /// Adds `record` to `batch` under its `unique_together` id, else a new id
@@ -122,7 +116,7 @@ pub(crate) fn encode<R: Record>(
     match record.unique_id()? {
         Some(unique) => batch.push_record(named, record, &unique),
         None => {
-            let id = new_id(record.timestamp());
+            let id = new_id();
             batch.push_record(named, record, id.hyphenated().encode_lower(&mut buffer))
         }
     }
@@ -316,9 +310,7 @@ impl Writer {
         let unique = record.unique_id()?;
         let id = match &unique {
             Some(unique) => unique.as_str(),
-            None => new_id(record.timestamp())
-                .hyphenated()
-                .encode_lower(&mut buffer),
+            None => new_id().hyphenated().encode_lower(&mut buffer),
         };
         let spooled = SpooledRecord::new(record_type, record.timestamp(), id, |out| {
             serde_json::to_writer(out, record).map_err(|source| Error::Serialize {

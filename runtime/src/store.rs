@@ -392,13 +392,23 @@ impl Store {
         }
         let mut abandoned = false;
         while !writers.iter().all(|w| w.is_stopped()) {
-            if !abandoned && Instant::now() >= deadline {
+            let now = Instant::now();
+            if !abandoned && now >= deadline {
                 writers.iter().for_each(|w| w.abandon());
                 abandoned = true;
             }
+            if now >= deadline + writer::ABANDON_GRACE {
+                tracing::warn!(
+                    "esrecord: a writer did not stop after it was abandoned; it is left to finish"
+                );
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        writers.iter().for_each(|w| w.join());
+        writers
+            .iter()
+            .filter(|w| w.is_stopped())
+            .for_each(|w| w.join());
         let stats = self.stats();
         if !stats.is_complete() {
             tracing::warn!(unsent = stats.unsent, spooled = stats.spooled, last_error = ?stats.last_error, "esrecord: store closed with records not written");

@@ -167,6 +167,10 @@ const BURST: usize = 256;
 /// messages and refreshes again.
 const MAX_TAKEN: usize = 64 * BURST;
 
+/// How long a stopping writer may take once abandoned (closing the backend:
+/// the embedded engine finishes its merges) before it is left to finish.
+pub(crate) const ABANDON_GRACE: Duration = Duration::from_secs(10);
+
 /// How often the writer looks at the queue while records arrive.
 const POLL: Duration = Duration::from_millis(1);
 
@@ -408,7 +412,8 @@ impl Writer {
     }
 
     /// Stops the thread within `grace`: what it has not written by then is
-    /// abandoned. Blocks the calling thread.
+    /// abandoned (and a thread that does not stop even then is left to
+    /// finish). Blocks the calling thread.
     pub(crate) fn stop_within(&self, grace: Duration) {
         self.begin_stop();
         let deadline = Instant::now() + grace;
@@ -418,7 +423,17 @@ impl Writer {
         if !self.is_stopped() {
             self.abandon();
         }
-        self.join();
+        let deadline = Instant::now() + ABANDON_GRACE;
+        while !self.is_stopped() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if self.is_stopped() {
+            self.join();
+        } else {
+            tracing::warn!(
+                "esrecord: a writer did not stop after it was abandoned; it is left to finish"
+            );
+        }
     }
 }
 

@@ -82,7 +82,7 @@ pub use crate::leaves::numeric_leaves;
 pub use crate::naming::{TimeBound, TimeRange, Timedepth};
 pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retention, SettingValue};
-pub use crate::search::{Hit, Search, SearchResults};
+pub use crate::search::{FilterValue, Hit, Query, Search, SearchResults};
 pub use crate::secret::Secret;
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
 pub use crate::writer::{Latency, Stats};

@@ -2,6 +2,8 @@
 //! type `R`, names the partitions its time range touches, and returns typed
 //! hits.
 
+mod query;
+
 use std::marker::PhantomData;
 
 use serde_json::{Map, Value, json};
@@ -12,6 +14,8 @@ use crate::fields::Field;
 use crate::naming::{TimeBound, TimeRange};
 use crate::record::Record;
 use crate::store::Store;
+
+pub use self::query::{FilterValue, Query};
 
 /// A search over the records of type `R`.
 ///
@@ -30,6 +34,9 @@ pub struct Search<R> {
     range: Option<Result<TimeRange, String>>,
     size: usize,
     query: Option<Value>,
+    filters: Vec<Value>,
+    exclusions: Vec<Value>,
+    alternatives: Vec<Value>,
     aggregations: Option<Value>,
     sort: Vec<Value>,
     record: PhantomData<fn() -> R>,
@@ -63,6 +70,9 @@ impl<R: Record> Default for Search<R> {
             range: None,
             size: 10,
             query: None,
+            filters: Vec::new(),
+            exclusions: Vec::new(),
+            alternatives: Vec::new(),
             aggregations: None,
             sort: Vec::new(),
             record: PhantomData,
@@ -113,8 +123,46 @@ impl<R: Record> Search<R> {
         self
     }
 
+    /// Only records that match `query` (built from field handles:
+    /// `R::fields().item_id.eq(42)`). Filters add up: a record must match
+    /// them all.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, item_id: u64, path: String }
+    /// let f = PageView::fields();
+    /// let search = PageView::search()
+    ///     .filter(f.item_id.gte(10))
+    ///     .exclude(f.path.one_of(["/health", "/metrics"]))
+    ///     .should(f.path.eq("/cart"))
+    ///     .should(f.path.eq("/checkout"));
+    /// let body = search.to_json().unwrap();
+    /// assert_eq!(body["query"]["bool"]["filter"][0]["range"]["item_id"]["gte"], 10);
+    /// assert_eq!(body["query"]["bool"]["must_not"][0]["terms"]["path"][1], "/metrics");
+    /// assert_eq!(body["query"]["bool"]["should"].as_array().map(Vec::len), Some(2));
+    /// assert_eq!(body["query"]["bool"]["minimum_should_match"], 1);
+    /// ```
+    pub fn filter(mut self, query: Query) -> Self {
+        self.filters.push(query.into_json());
+        self
+    }
+
+    /// Leaves out the records that match `query`.
+    pub fn exclude(mut self, query: Query) -> Self {
+        self.exclusions.push(query.into_json());
+        self
+    }
+
+    /// Records must match at least one of the `should` queries given.
+    pub fn should(mut self, query: Query) -> Self {
+        self.alternatives.push(query.into_json());
+        self
+    }
+
     /// Adds an Elasticsearch query clause that hits must match (the raw
-    /// form; typed filters come with field handles).
+    /// form, for what the typed filters do not cover).
     pub fn query_json(mut self, clause: Value) -> Self {
         self.query = Some(clause);
         self
@@ -151,12 +199,20 @@ impl<R: Record> Search<R> {
             });
             filters.push(json!({ "range": { field: bounds } }));
         }
+        filters.extend(self.filters.iter().cloned());
         let mut bool_query = Map::new();
         if let Some(query) = &self.query {
             bool_query.insert("must".into(), json!([query]));
         }
         if !filters.is_empty() {
             bool_query.insert("filter".into(), Value::Array(filters));
+        }
+        if !self.exclusions.is_empty() {
+            bool_query.insert("must_not".into(), Value::Array(self.exclusions.clone()));
+        }
+        if !self.alternatives.is_empty() {
+            bool_query.insert("should".into(), Value::Array(self.alternatives.clone()));
+            bool_query.insert("minimum_should_match".into(), json!(1));
         }
         let query = if bool_query.is_empty() {
             json!({ "match_all": {} })

@@ -1,0 +1,206 @@
+//! Typed filters on the embedded engine: every filter and combination, on
+//! generated page views whose expected answers are computed from the data
+//! itself; metadata filters must not match other keys' values.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use esrecord::{Query, Record, Search, Store};
+use esrecord_tests::{PageView, fresh_store};
+
+const VIEWS: u64 = 600;
+const PATHS: [&str; 4] = ["/", "/cart", "/items", "/checkout"];
+
+/// View `i`: a path, a p99 latency and tags that vary with `i`. Every
+/// tenth view has its platform under another key (`os_family`), which a
+/// filter on `platform` must not see.
+fn view(i: u64) -> PageView {
+    // 17 minutes apart: about a week of daily partitions.
+    let mut view = esrecord_tests::page_view(i * 17, i);
+    view.path = PATHS[(i % 4) as usize].to_owned();
+    view.latency.p99_ms = (i % 50) as f64 * 2.5;
+    let platform = if i.is_multiple_of(3) { "linux" } else { "macos" };
+    let key = if i.is_multiple_of(10) { "os_family" } else { "platform" };
+    view.tags = BTreeMap::from([(key.to_owned(), platform.to_owned())]);
+    if i.is_multiple_of(7) {
+        view.tags.insert("beta".to_owned(), "yes".to_owned());
+    }
+    view
+}
+
+async fn store_with_views(name: &str) -> (Store, Vec<PageView>) {
+    let store = fresh_store(name).unwrap();
+    let views: Vec<PageView> = (0..VIEWS).map(view).collect();
+    for view in &views {
+        store.record(view.clone()).unwrap();
+    }
+    assert!(store.flush().await.unwrap().is_complete());
+    (store, views)
+}
+
+/// The item ids a search finds, sorted, checked against its total.
+async fn found(store: &Store, search: Search<PageView>) -> Vec<u64> {
+    let results = search.size(10_000).fetch(store).await.unwrap();
+    let mut items: Vec<u64> = results.hits.iter().map(|h| h.record.item_id).collect();
+    items.sort_unstable();
+    assert_eq!(results.total, items.len() as u64);
+    items
+}
+
+fn expected(views: &[PageView], keep: impl Fn(&PageView) -> bool) -> Vec<u64> {
+    let mut items: Vec<u64> = views
+        .iter()
+        .filter(|v| keep(v))
+        .map(|v| v.item_id)
+        .collect();
+    items.sort_unstable();
+    assert!(
+        !items.is_empty(),
+        "a test case that selects nothing proves little"
+    );
+    items
+}
+
+#[tokio::test]
+async fn each_filter_finds_exactly_the_matching_records() {
+    let (store, views) = store_with_views("filters-each").await;
+    let f = PageView::fields();
+    let search = PageView::search;
+    let platform = |v: &PageView| v.tags.get("platform").cloned();
+
+    let cases: Vec<(&str, Query, Vec<u64>)> = vec![
+        (
+            "eq",
+            f.item_id.eq(42),
+            expected(&views, |v| v.item_id == 42),
+        ),
+        (
+            "eq on a string",
+            f.path.eq("/cart"),
+            expected(&views, |v| v.path == "/cart"),
+        ),
+        (
+            "one_of",
+            f.path.one_of(["/", "/checkout"]),
+            expected(&views, |v| v.path == "/" || v.path == "/checkout"),
+        ),
+        (
+            "gt",
+            f.item_id.gt(550),
+            expected(&views, |v| v.item_id > 550),
+        ),
+        (
+            "gte",
+            f.item_id.gte(550),
+            expected(&views, |v| v.item_id >= 550),
+        ),
+        (
+            "lt",
+            f.latency.p99_ms.lt(10.0),
+            expected(&views, |v| v.latency.p99_ms < 10.0),
+        ),
+        (
+            "lte",
+            f.latency.p99_ms.lte(10.0),
+            expected(&views, |v| v.latency.p99_ms <= 10.0),
+        ),
+        (
+            "between (from inclusive, until exclusive)",
+            f.latency.p99_ms.between(50.0, 100.0),
+            expected(&views, |v| (50.0..100.0).contains(&v.latency.p99_ms)),
+        ),
+        (
+            "between on the timestamp",
+            f.timestamp
+                .between(view(100).timestamp, view(200).timestamp),
+            expected(&views, |v| {
+                v.timestamp >= view(100).timestamp && v.timestamp < view(200).timestamp
+            }),
+        ),
+        (
+            "a metadata key",
+            f.tags.key("platform").eq("linux"),
+            expected(&views, |v| platform(v).as_deref() == Some("linux")),
+        ),
+        (
+            "a metadata key exists",
+            f.tags.key("beta").exists(),
+            expected(&views, |v| v.tags.contains_key("beta")),
+        ),
+        (
+            "and",
+            f.path.eq("/items") & f.tags.key("platform").eq("linux"),
+            expected(&views, |v| {
+                v.path == "/items" && platform(v).as_deref() == Some("linux")
+            }),
+        ),
+        (
+            "or",
+            f.item_id.lt(5) | f.item_id.gte(595),
+            expected(&views, |v| v.item_id < 5 || v.item_id >= 595),
+        ),
+        ("not", !f.path.eq("/"), expected(&views, |v| v.path != "/")),
+        (
+            "nested",
+            (f.path.eq("/cart") | f.path.eq("/checkout"))
+                & !f.tags.key("beta").exists()
+                & f.latency.p99_ms.gte(60.0),
+            expected(&views, |v| {
+                (v.path == "/cart" || v.path == "/checkout")
+                    && !v.tags.contains_key("beta")
+                    && v.latency.p99_ms >= 60.0
+            }),
+        ),
+    ];
+    for (name, query, want) in cases {
+        let got = found(&store, search().filter(query)).await;
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn metadata_filters_do_not_match_other_keys_values() {
+    let (store, views) = store_with_views("filters-metadata").await;
+    let f = PageView::fields();
+    let linux_anywhere = views
+        .iter()
+        .filter(|v| v.tags.values().any(|p| p == "linux"))
+        .count();
+    let on_platform = found(
+        &store,
+        PageView::search().filter(f.tags.key("platform").eq("linux")),
+    )
+    .await;
+    let on_os_family = found(
+        &store,
+        PageView::search().filter(f.tags.key("os_family").eq("linux")),
+    )
+    .await;
+    // Views 0, 30, 60... keep "linux" under `os_family`: only that key finds them.
+    assert!(on_os_family.iter().all(|i| i.is_multiple_of(10)), "{on_os_family:?}");
+    assert!(on_platform.iter().all(|i| !i.is_multiple_of(10)), "{on_platform:?}");
+    assert_eq!(on_platform.len() + on_os_family.len(), linux_anywhere);
+}
+
+#[tokio::test]
+async fn filter_exclude_and_should_combine_with_the_time_range() {
+    let (store, views) = store_with_views("filters-combined").await;
+    let f = PageView::fields();
+    // From inside the second day to inside the fourth.
+    let (from, until) = (view(100).timestamp, view(300).timestamp);
+    let search = PageView::search()
+        .range(from, until)
+        .filter(f.latency.p99_ms.gte(20.0))
+        .exclude(f.tags.key("platform").eq("macos"))
+        .should(f.path.eq("/"))
+        .should(f.path.eq("/items"));
+    let want = expected(&views, |v| {
+        v.timestamp >= from
+            && v.timestamp < until
+            && v.latency.p99_ms >= 20.0
+            && v.tags.get("platform").map(String::as_str) != Some("macos")
+            && (v.path == "/" || v.path == "/items")
+    });
+    assert_eq!(found(&store, search).await, want);
+}

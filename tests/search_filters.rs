@@ -20,8 +20,16 @@ fn view(i: u64) -> PageView {
     let mut view = esrecord_tests::page_view(i * 17, i);
     view.path = PATHS[(i % 4) as usize].to_owned();
     view.latency.p99_ms = (i % 50) as f64 * 2.5;
-    let platform = if i.is_multiple_of(3) { "linux" } else { "macos" };
-    let key = if i.is_multiple_of(10) { "os_family" } else { "platform" };
+    let platform = if i.is_multiple_of(3) {
+        "linux"
+    } else {
+        "macos"
+    };
+    let key = if i.is_multiple_of(10) {
+        "os_family"
+    } else {
+        "platform"
+    };
     view.tags = BTreeMap::from([(key.to_owned(), platform.to_owned())]);
     if i.is_multiple_of(7) {
         view.tags.insert("beta".to_owned(), "yes".to_owned());
@@ -178,8 +186,14 @@ async fn metadata_filters_do_not_match_other_keys_values() {
     )
     .await;
     // Views 0, 30, 60... keep "linux" under `os_family`: only that key finds them.
-    assert!(on_os_family.iter().all(|i| i.is_multiple_of(10)), "{on_os_family:?}");
-    assert!(on_platform.iter().all(|i| !i.is_multiple_of(10)), "{on_platform:?}");
+    assert!(
+        on_os_family.iter().all(|i| i.is_multiple_of(10)),
+        "{on_os_family:?}"
+    );
+    assert!(
+        on_platform.iter().all(|i| !i.is_multiple_of(10)),
+        "{on_platform:?}"
+    );
     assert_eq!(on_platform.len() + on_os_family.len(), linux_anywhere);
 }
 

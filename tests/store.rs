@@ -207,3 +207,35 @@ async fn recorded_records_become_searchable_without_a_flush() {
     assert_eq!(seen, 25);
     assert_eq!(store.flush().await.unwrap().failed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writes_of_one_template_all_succeed() {
+    // Setup and a type's first record may put the same template at once.
+    let store = esrecord::Store::builder()
+        .embedded(esrecord_tests::fresh_dir("store-concurrent-templates"))
+        .open()
+        .unwrap();
+    let backend = std::sync::Arc::clone(store.backend("default").unwrap());
+    let body = esrecord_tests::PageView::record_type().template_body();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (backend, body) = (std::sync::Arc::clone(&backend), body.clone());
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    backend.put_template("shop_pageview", &body).await?;
+                }
+                Ok::<(), esrecord::Error>(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+    assert!(
+        backend
+            .get_template("shop_pageview")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -420,3 +420,30 @@ async fn a_bad_record_is_refused_by_record_and_nothing_else_is_affected() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn a_program_without_async_records_saves_flushes_searches_and_closes() {
+    let dir = fresh_dir("writer-blocking");
+    let store = Store::builder().embedded(&dir).open().unwrap();
+    for item in 0..20 {
+        store.record(page_view(item)).unwrap();
+    }
+    let id = store.save_blocking(&page_view(100)).unwrap();
+    let stats = store.flush_blocking().unwrap();
+    assert_eq!((stats.sent, stats.unsent), (20, 0), "{stats:?}");
+    let found = PageView::search().size(100).fetch_blocking(&store).unwrap();
+    assert_eq!(found.total, 21);
+    assert!(found.hits.iter().any(|hit| hit.id == id));
+    assert!(store.close_blocking().unwrap().is_complete());
+}
+
+#[tokio::test]
+async fn the_blocking_forms_inside_a_runtime_say_to_await_instead() {
+    let store = Store::builder()
+        .embedded(fresh_dir("writer-blocking-async"))
+        .open()
+        .unwrap();
+    let error = store.flush_blocking().unwrap_err();
+    assert!(error.to_string().contains(".await"), "{error}");
+    store.close().await.unwrap();
+}

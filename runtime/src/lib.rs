@@ -54,6 +54,7 @@
 extern crate self as esrecord;
 
 pub mod backend;
+mod blocking;
 pub mod bulk;
 pub mod config;
 mod dead_letter;

@@ -364,6 +364,32 @@ impl Store {
         Ok(stats)
     }
 
+    /// [`save`](Self::save), for programs without an async runtime (see
+    /// [`flush_blocking`](Self::flush_blocking)).
+    pub fn save_blocking<R: Record>(&self, record: &R) -> Result<String> {
+        crate::blocking::run("save", self.save(record))
+    }
+
+    /// [`flush`](Self::flush), for programs without an async runtime: runs
+    /// on the calling thread. Inside an async runtime it is an error that
+    /// says to `.await` `flush()` instead.
+    ///
+    /// ```no_run
+    /// let store = esrecord::Store::open()?;
+    /// let stats = store.flush_blocking()?;
+    /// assert!(stats.is_complete());
+    /// # Ok::<(), esrecord::Error>(())
+    /// ```
+    pub fn flush_blocking(&self) -> Result<Stats> {
+        crate::blocking::run("flush", self.flush())
+    }
+
+    /// [`close`](Self::close), for programs without an async runtime (see
+    /// [`flush_blocking`](Self::flush_blocking)).
+    pub fn close_blocking(&self) -> Result<Stats> {
+        crate::blocking::run("close", self.close())
+    }
+
     /// Makes everything written so far searchable.
     pub async fn refresh(&self) -> Result<()> {
         for named in self.inner.backends.values() {

@@ -229,6 +229,13 @@ impl<R: Record> Search<R> {
         Ok(body)
     }
 
+    /// [`fetch`](Self::fetch), for programs without an async runtime: runs
+    /// on the calling thread (inside an async runtime it is an error that
+    /// says to `.await` `fetch()` instead).
+    pub fn fetch_blocking(&self, store: &Store) -> Result<SearchResults<R>> {
+        crate::blocking::run("fetch", self.fetch(store))
+    }
+
     /// Runs the search.
     pub async fn fetch(&self, store: &Store) -> Result<SearchResults<R>> {
         let (backend, named) = store.backend_for::<R>()?;

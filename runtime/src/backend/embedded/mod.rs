@@ -514,7 +514,11 @@ fn list_dir(dir: &Path) -> Result<Vec<String>> {
 
 /// Writes `path` so that a crash leaves the old or the new content, never a mix.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = path.with_extension("tmp");
+    // A name of its own for each write: two threads that write the same
+    // file at once (setup and a type's first record) must not share one.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("{}-{write}.tmp", std::process::id()));
     let mut file = File::create(&temporary).map_err(|e| Error::io("write", &temporary, e))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())

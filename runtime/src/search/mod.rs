@@ -2,10 +2,12 @@
 //! type `R`, names the partitions its time range touches, and returns typed
 //! hits.
 
+mod columns;
 mod query;
 
 use std::marker::PhantomData;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::backend::RawHit;
@@ -15,6 +17,7 @@ use crate::naming::{TimeBound, TimeRange};
 use crate::record::Record;
 use crate::store::Store;
 
+pub use self::columns::Columns;
 pub use self::query::{FilterValue, Query};
 
 /// A search over the records of type `R`.
@@ -29,7 +32,7 @@ pub use self::query::{FilterValue, Query};
 /// assert_eq!(body["size"], 5);
 /// assert_eq!(body["query"]["bool"]["filter"][0]["range"]["timestamp"]["lt"], "2024-04-01T00:00:00Z");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Search<R> {
     range: Option<Result<TimeRange, String>>,
     size: usize,
@@ -39,6 +42,8 @@ pub struct Search<R> {
     alternatives: Vec<Value>,
     aggregations: Option<Value>,
     sort: Vec<Value>,
+    /// Hits come back in reverse of the sort (`latest`).
+    reversed: bool,
     record: PhantomData<fn() -> R>,
 }
 
@@ -64,6 +69,23 @@ pub struct Hit<R> {
     pub record: R,
 }
 
+impl<R> Clone for Search<R> {
+    fn clone(&self) -> Self {
+        Search {
+            range: self.range.clone(),
+            size: self.size,
+            query: self.query.clone(),
+            filters: self.filters.clone(),
+            exclusions: self.exclusions.clone(),
+            alternatives: self.alternatives.clone(),
+            aggregations: self.aggregations.clone(),
+            sort: self.sort.clone(),
+            reversed: self.reversed,
+            record: PhantomData,
+        }
+    }
+}
+
 impl<R: Record> Default for Search<R> {
     fn default() -> Self {
         Search {
@@ -75,6 +97,7 @@ impl<R: Record> Default for Search<R> {
             alternatives: Vec::new(),
             aggregations: None,
             sort: Vec::new(),
+            reversed: false,
             record: PhantomData,
         }
     }
@@ -92,6 +115,23 @@ impl<R: Record> Search<R> {
     pub fn size(mut self, n: usize) -> Self {
         self.size = n;
         self
+    }
+
+    /// The `n` newest records, returned oldest first (daktylos' "by
+    /// volume"): newest first with `size(n)`, reversed.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: String }
+    /// let body = PageView::search().latest(200).to_json().unwrap();
+    /// assert_eq!((body["size"].as_u64(), &body["sort"][0]["timestamp"]), (Some(200), &serde_json::json!("desc")));
+    /// ```
+    pub fn latest(mut self, n: usize) -> Self {
+        self.sort.clear();
+        self.reversed = true;
+        self.newest_first().size(n)
     }
 
     /// Newest first, by the record's timestamp.
@@ -244,17 +284,98 @@ impl<R: Record> Search<R> {
             None => vec![named.pattern()],
         };
         let response = backend.search(&patterns, &self.to_json()?).await?;
-        let hits = response
+        let mut hits: Vec<Hit<R>> = response
             .hits
             .hits
             .into_iter()
             .map(typed_hit)
             .collect::<Result<_>>()?;
+        if self.reversed {
+            hits.reverse();
+        }
         Ok(SearchResults {
             total: response.hits.total.map_or(0, |t| t.value),
             hits,
             aggregations: response.aggregations,
         })
+    }
+}
+
+impl<R: Record> Search<R> {
+    /// The values of `fields` in the records found (with the search's
+    /// filters and range; at most `size`: the oldest, unless the search is
+    /// sorted, e.g. [`latest`](Self::latest)), as arrays aligned with the
+    /// records' timestamps, oldest first; `None` where a record lacks a
+    /// field. Columns of different value types take one call each.
+    ///
+    /// ```no_run
+    /// # use esrecord::Record;
+    /// # #[derive(esrecord::Composite, serde::Serialize, serde::Deserialize)]
+    /// # struct Latency { p50_ms: f64, p99_ms: Option<f64> }
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, latency: Latency }
+    /// # #[tokio::main] async fn main() -> esrecord::Result<()> {
+    /// # let store = esrecord::Store::open()?;
+    /// let f = PageView::fields();
+    /// let columns = PageView::search()
+    ///     .range((2024, 3, 1), (2024, 3, 11))
+    ///     .size(10_000)
+    ///     .columns(&[&f.latency.p50_ms, &f.latency.p99_ms], &store)
+    ///     .await?;
+    /// for (ts, p99) in columns.timestamps.iter().zip(columns.column("latency.p99_ms").unwrap_or_default()) {
+    ///     println!("{ts} {p99:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn columns<T: serde::de::DeserializeOwned>(
+        &self,
+        fields: &[&Field<T>],
+        store: &Store,
+    ) -> Result<Columns<T>> {
+        let Some(timestamp_field) = R::record_type().timestamp_field() else {
+            return Err(Error::BadRequest(format!(
+                "{} has no timestamp field, so it has no columns by time",
+                R::record_type().rust_path()
+            )));
+        };
+        // Without a sort, the oldest `size` records.
+        let search = if self.sort.is_empty() {
+            self.clone().oldest_first()
+        } else {
+            self.clone()
+        };
+        let (backend, named) = store.backend_for::<R>()?;
+        let patterns = match search.time_range()? {
+            Some(range) => named.patterns_for(&range),
+            None => vec![named.pattern()],
+        };
+        let response = backend.search(&patterns, &search.to_json()?).await?;
+        let mut rows = Vec::with_capacity(response.hits.hits.len());
+        for hit in &response.hits.hits {
+            let source: Value = match &hit.source {
+                Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+                    Error::BadRequest(format!("the stored document {} is not JSON: {e}", hit.id))
+                })?,
+                None => Value::Null,
+            };
+            let timestamp = source
+                .get(timestamp_field)
+                .and_then(|value| serde_json::from_value::<DateTime<Utc>>(value.clone()).ok())
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "the stored document {} has no timestamp in {timestamp_field}",
+                        hit.id
+                    ))
+                })?;
+            rows.push((timestamp, source, hit.id.clone()));
+        }
+        rows.sort_by_key(|(timestamp, _, _)| *timestamp);
+        let mut columns = Columns::new(fields);
+        for (timestamp, source, id) in &rows {
+            columns.push(*timestamp, source, id)?;
+        }
+        Ok(columns)
     }
 }
 

@@ -1,13 +1,14 @@
-//! Typed filters on the embedded engine: every filter and combination, on
+//! Typed searches on the embedded engine: every filter and combination, on
 //! generated page views whose expected answers are computed from the data
-//! itself; metadata filters must not match other keys' values.
+//! itself; metadata filters must not match other keys' values; the latest
+//! N records; per-field columns aligned with their timestamps.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
 use esrecord::{Query, Record, Search, Store};
-use esrecord_tests::{PageView, fresh_store};
+use esrecord_tests::{HostLoad, Latency, PageView, Uptime, fresh_store};
 
 const VIEWS: u64 = 600;
 const PATHS: [&str; 4] = ["/", "/cart", "/items", "/checkout"];
@@ -217,4 +218,113 @@ async fn filter_exclude_and_should_combine_with_the_time_range() {
             && (v.path == "/" || v.path == "/items")
     });
     assert_eq!(found(&store, search).await, want);
+}
+
+#[tokio::test]
+async fn latest_gives_the_newest_records_oldest_first() {
+    let (store, views) = store_with_views("search-latest").await;
+    let f = PageView::fields();
+    let latest = PageView::search().latest(5).fetch(&store).await.unwrap();
+    let items: Vec<u64> = latest.hits.iter().map(|h| h.record.item_id).collect();
+    assert_eq!(items, [595, 596, 597, 598, 599]);
+    // With a filter: the 3 newest on /cart (every fourth view, from 1).
+    let on_cart = PageView::search()
+        .filter(f.path.eq("/cart"))
+        .latest(3)
+        .fetch(&store)
+        .await
+        .unwrap();
+    let mut want: Vec<u64> = views
+        .iter()
+        .filter(|v| v.path == "/cart")
+        .map(|v| v.item_id)
+        .collect();
+    want = want.split_off(want.len() - 3);
+    let items: Vec<u64> = on_cart.hits.iter().map(|h| h.record.item_id).collect();
+    assert_eq!(items, want);
+}
+
+fn host_load(minute: i64, temperature: Option<f32>) -> HostLoad {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    HostLoad {
+        timestamp: start + chrono::Duration::minutes(minute),
+        host: "web-1".into(),
+        latency: Latency {
+            p50_ms: minute as f64,
+            p99_ms: minute as f64 * 2.0,
+        },
+        probes: Vec::new(),
+        samples: Vec::new(),
+        load: BTreeMap::new(),
+        temperature,
+        installed_on: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        uptime: Uptime {
+            seconds: 60.0 * minute as f64,
+            booted_at: None,
+        },
+    }
+}
+
+#[tokio::test]
+async fn columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_field() {
+    let store = fresh_store("search-columns").unwrap();
+    // Recorded out of order; every third has no temperature.
+    let minutes = [50, 10, 40, 0, 30, 20];
+    for minute in minutes {
+        let temperature = (minute % 30 != 0).then_some(40.0 + minute as f32 / 10.0);
+        store.record(host_load(minute, temperature)).unwrap();
+    }
+    assert!(store.flush().await.unwrap().is_complete());
+    let f = HostLoad::fields();
+    let temperatures = HostLoad::search()
+        .size(100)
+        .columns(&[&f.temperature], &store)
+        .await
+        .unwrap();
+    let start = host_load(0, None).timestamp;
+    let expected_times: Vec<_> = (0..6)
+        .map(|i| start + chrono::Duration::minutes(i * 10))
+        .collect();
+    assert_eq!(temperatures.timestamps, expected_times);
+    assert_eq!(
+        temperatures.column("temp_c").unwrap(),
+        &[None, Some(41.0), Some(42.0), None, Some(44.0), Some(45.0)]
+    );
+    let latency = HostLoad::search()
+        .range((2024, 3, 1), (2024, 3, 2))
+        .filter(f.latency.p50_ms.gte(20.0))
+        .size(100)
+        .columns(
+            &[&f.latency.p50_ms, &f.latency.p99_ms, &f.uptime.seconds],
+            &store,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        latency.fields,
+        ["latency.p50_ms", "latency.p99_ms", "uptime_s"]
+    );
+    assert_eq!(
+        latency.values[0],
+        [Some(20.0), Some(30.0), Some(40.0), Some(50.0)]
+    );
+    assert_eq!(
+        latency.values[1],
+        [Some(40.0), Some(60.0), Some(80.0), Some(100.0)]
+    );
+    assert_eq!(
+        latency.values[2],
+        [Some(1200.0), Some(1800.0), Some(2400.0), Some(3000.0)]
+    );
+    // The newest two, still oldest first.
+    let newest = HostLoad::search()
+        .latest(2)
+        .columns(&[&f.latency.p50_ms], &store)
+        .await
+        .unwrap();
+    assert_eq!(newest.values[0], [Some(40.0), Some(50.0)]);
 }

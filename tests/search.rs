@@ -328,3 +328,140 @@ async fn columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_f
         .unwrap();
     assert_eq!(newest.values[0], [Some(40.0), Some(50.0)]);
 }
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[tokio::test]
+async fn aggregations_read_back_typed_with_the_answers_the_data_gives() {
+    use esrecord::search::aggs::{self, Interval};
+    let (store, views) = store_with_views("search-aggs").await;
+    let f = PageView::fields();
+    let p99s: Vec<f64> = views.iter().map(|v| v.latency.p99_ms).collect();
+    let (avg, min, max, sum) = (
+        aggs::avg(&f.latency.p99_ms),
+        aggs::min(&f.latency.p99_ms),
+        aggs::max(&f.latency.p99_ms),
+        aggs::sum(&f.latency.p99_ms),
+    );
+    let (count, distinct, stats) = (
+        aggs::value_count(&f.item_id),
+        aggs::cardinality(&f.path),
+        aggs::stats(&f.latency.p99_ms),
+    );
+    let percentiles = aggs::percentiles(&f.latency.p99_ms, &[50.0, 99.0]);
+    let per_path_avg = aggs::avg(&f.latency.p99_ms);
+    let top_paths = aggs::terms(&f.path, 2).with(&per_path_avg);
+    let per_day = aggs::value_count(&f.item_id);
+    let daily = aggs::date_histogram(&f.timestamp, Interval::calendar("day"))
+        .fill_empty(
+            view(0).timestamp,
+            view(0).timestamp + chrono::Duration::days(9),
+        )
+        .with(&per_day);
+    let latency_histogram = aggs::histogram(&f.latency.p99_ms, 25.0);
+    let results = PageView::search()
+        .size(0)
+        .aggregate(&avg)
+        .aggregate(&min)
+        .aggregate(&max)
+        .aggregate(&sum)
+        .aggregate(&count)
+        .aggregate(&distinct)
+        .aggregate(&stats)
+        .aggregate(&percentiles)
+        .aggregate(&top_paths)
+        .aggregate(&daily)
+        .aggregate(&latency_histogram)
+        .fetch(&store)
+        .await
+        .unwrap();
+
+    let n = p99s.len() as f64;
+    let want_sum: f64 = p99s.iter().sum();
+    let want_min = p99s.iter().copied().fold(f64::INFINITY, f64::min);
+    let want_max = p99s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!(close(results.read(&avg).unwrap().unwrap(), want_sum / n));
+    assert_eq!(results.read(&min).unwrap(), Some(want_min));
+    assert_eq!(results.read(&max).unwrap(), Some(want_max));
+    assert!(close(results.read(&sum).unwrap().unwrap(), want_sum));
+    assert_eq!(results.read(&count).unwrap(), VIEWS);
+    assert_eq!(results.read(&distinct).unwrap(), PATHS.len() as u64);
+    let read_stats = results.read(&stats).unwrap();
+    assert_eq!(
+        (read_stats.count, read_stats.min, read_stats.max),
+        (VIEWS, Some(want_min), Some(want_max))
+    );
+    assert!(close(read_stats.sum, want_sum));
+
+    // Percentiles within the engines' documented error (t-digest,
+    // interpolating between values): two steps of the data's 2.5 ms grid
+    // from the value at that rank.
+    let mut sorted = p99s.clone();
+    sorted.sort_by(f64::total_cmp);
+    for percentile in results.read(&percentiles).unwrap() {
+        let rank = (percentile.percent / 100.0 * (n - 1.0)).round() as usize;
+        let exact = sorted[rank.min(sorted.len() - 1)];
+        let value = percentile.value.unwrap();
+        assert!(
+            (value - exact).abs() <= 5.0,
+            "p{} = {value}, the data's value there {exact}",
+            percentile.percent
+        );
+    }
+
+    // Terms: the two most frequent paths, with their own mean.
+    let buckets = results.read(&top_paths).unwrap();
+    assert_eq!(buckets.len(), 2);
+    for bucket in &buckets {
+        let on_path: Vec<f64> = views
+            .iter()
+            .filter(|v| v.path == bucket.key)
+            .map(|v| v.latency.p99_ms)
+            .collect();
+        assert_eq!(bucket.doc_count, on_path.len() as u64);
+        let mean = bucket.read(&per_path_avg).unwrap().unwrap();
+        assert!(
+            close(mean, on_path.iter().sum::<f64>() / on_path.len() as f64),
+            "{}",
+            bucket.key
+        );
+    }
+
+    // Days: filled from the first to the ninth, counts from the data.
+    let days = results.read(&daily).unwrap();
+    assert_eq!(days.len(), 9);
+    for day in &days {
+        let next = day.key + chrono::Duration::days(1);
+        let want = views
+            .iter()
+            .filter(|v| v.timestamp >= day.key && v.timestamp < next)
+            .count() as u64;
+        assert_eq!(
+            (day.doc_count, day.read(&per_day).unwrap()),
+            (want, want),
+            "{}",
+            day.key
+        );
+    }
+    assert!(
+        days.iter().any(|day| day.doc_count == 0),
+        "the filled days past the data are empty"
+    );
+
+    let intervals = results.read(&latency_histogram).unwrap();
+    for interval in &intervals {
+        let want = p99s
+            .iter()
+            .filter(|p| **p >= interval.key && **p < interval.key + 25.0)
+            .count() as u64;
+        assert_eq!(interval.doc_count, want, "{}", interval.key);
+    }
+    assert_eq!(intervals.iter().map(|i| i.doc_count).sum::<u64>(), VIEWS);
+
+    // A handle the search did not ask for is an error that says so.
+    let other = aggs::avg(&f.latency.p50_ms);
+    let error = results.read(&other).unwrap_err();
+    assert!(error.to_string().contains("was not asked for"), "{error}");
+}

@@ -2,6 +2,7 @@
 //! type `R`, names the partitions its time range touches, and returns typed
 //! hits.
 
+pub mod aggs;
 mod columns;
 mod query;
 
@@ -56,6 +57,14 @@ pub struct SearchResults<R> {
     pub hits: Vec<Hit<R>>,
     /// The aggregation results in Elasticsearch's shape, when asked for.
     pub aggregations: Option<Value>,
+}
+
+impl<R> SearchResults<R> {
+    /// The result of an aggregation the search asked for, read through its
+    /// handle: `results.read(&daily)?` is a `Vec<Bucket<DateTime<Utc>>>`.
+    pub fn read<A: aggs::Aggregation>(&self, aggregation: &A) -> Result<A::Output> {
+        aggs::read(self.aggregations.as_ref(), aggregation)
+    }
 }
 
 /// One record found by a search.
@@ -205,6 +214,16 @@ impl<R: Record> Search<R> {
     /// form, for what the typed filters do not cover).
     pub fn query_json(mut self, clause: Value) -> Self {
         self.query = Some(clause);
+        self
+    }
+
+    /// Asks for `aggregation` (see [`aggs`]); read its result with
+    /// [`SearchResults::read`] and the same handle.
+    pub fn aggregate(mut self, aggregation: &impl aggs::Aggregation) -> Self {
+        let all = self.aggregations.get_or_insert_with(|| json!({}));
+        if let Some(all) = all.as_object_mut() {
+            all.insert(aggregation.name().to_owned(), aggregation.body());
+        }
         self
     }
 

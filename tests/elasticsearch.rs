@@ -755,3 +755,76 @@ async fn records_refused_with_their_whole_request_reach_the_dead_letter_hook() {
         && letter.index == "shop_pageview_2024.03.01"
         && letter.reason.contains("credentials")));
 }
+
+#[tokio::test]
+async fn typed_searches_send_their_body_and_read_elasticsearchs_aggregation_shapes() {
+    use esrecord::Record;
+    use esrecord::search::aggs::{self, Aggregation, Interval};
+    use esrecord_tests::PageView;
+    let server = MockServer::start().await;
+    let f = PageView::fields();
+    let p99 = aggs::avg(&f.latency.p99_ms);
+    let daily = aggs::date_histogram(&f.timestamp, Interval::calendar("day")).with(&p99);
+    let paths = aggs::terms(&f.path, 2);
+    let tails = aggs::percentiles(&f.latency.p99_ms, &[50.0, 99.0]);
+    let search = PageView::search()
+        .range((2024, 3, 1), (2024, 3, 3))
+        .filter(f.tags.key("platform").eq("linux") & !f.path.eq("/"))
+        .size(0)
+        .aggregate(&daily)
+        .aggregate(&paths)
+        .aggregate(&tails);
+    // Aggregation results in the shapes of Elasticsearch's aggregation
+    // reference: date keys as epoch milliseconds with `key_as_string`,
+    // terms with their error bounds, percentiles with `keyed: false`.
+    let mut aggregations = serde_json::Map::new();
+    aggregations.insert(
+        daily.name().to_owned(),
+        json!({"buckets": [
+            {"key_as_string": "2024-03-01T00:00:00.000Z", "key": 1_709_251_200_000u64, "doc_count": 3, p99.name(): {"value": 12.5}},
+            {"key_as_string": "2024-03-02T00:00:00.000Z", "key": 1_709_337_600_000u64, "doc_count": 0, p99.name(): {"value": null}}
+        ]}),
+    );
+    aggregations.insert(
+        paths.name().to_owned(),
+        json!({"doc_count_error_upper_bound": 0, "sum_other_doc_count": 1, "buckets": [
+            {"key": "/cart", "doc_count": 2}, {"key": "/items", "doc_count": 1}
+        ]}),
+    );
+    aggregations.insert(
+        tails.name().to_owned(),
+        json!({"values": [{"key": 50.0, "value": 11.0}, {"key": 99.0, "value": 14.5}]}),
+    );
+    Mock::given(method("POST"))
+        .and(path(
+            "/shop_pageview_2024.03.01,shop_pageview_2024.03.02/_search",
+        ))
+        .and(body_json(search.to_json().unwrap()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "took": 3, "timed_out": false,
+            "_shards": {"total": 2, "successful": 2, "skipped": 0, "failed": 0},
+            "hits": {"total": {"value": 3, "relation": "eq"}, "max_score": null, "hits": []},
+            "aggregations": aggregations,
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store =
+        esrecord::Store::with_config(esrecord_tests::cluster_config(&server.uri())).unwrap();
+    let results = search.fetch(&store).await.unwrap();
+    assert_eq!(results.total, 3);
+    let days = results.read(&daily).unwrap();
+    let first_day = chrono::DateTime::from_timestamp_millis(1_709_251_200_000).unwrap();
+    assert_eq!((days[0].key, days[0].doc_count), (first_day, 3));
+    assert_eq!(days[0].read(&p99).unwrap(), Some(12.5));
+    assert_eq!(days[1].read(&p99).unwrap(), None);
+    let top: Vec<(String, u64)> = results
+        .read(&paths)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.key, b.doc_count))
+        .collect();
+    assert_eq!(top, [("/cart".to_owned(), 2), ("/items".to_owned(), 1)]);
+    let tails = results.read(&tails).unwrap();
+    assert_eq!((tails[1].percent, tails[1].value), (99.0, Some(14.5)));
+}

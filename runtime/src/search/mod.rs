@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::backend::RawHit;
+use crate::backend::{RawHit, SearchResponse};
 use crate::error::{Error, Result};
 use crate::fields::Field;
 use crate::naming::{TimeBound, TimeRange};
@@ -303,6 +303,25 @@ impl<R: Record> Search<R> {
             None => vec![named.pattern()],
         };
         let response = backend.search(&patterns, &self.to_json()?).await?;
+        self.read_response(response)
+    }
+
+    /// The typed results of a search response in Elasticsearch's shape
+    /// (what [`fetch`](Self::fetch) does with the backend's answer; for
+    /// responses obtained another way).
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize, Debug)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: String }
+    /// let response = serde_json::from_str(r#"{"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [
+    ///     {"_index": "shop_pageview_2024.03.01", "_id": "a", "_source": {"timestamp": "2024-03-01T10:00:00Z", "path": "/"}}
+    /// ]}}"#).unwrap();
+    /// let results = PageView::search().read_response(response).unwrap();
+    /// assert_eq!((results.total, results.hits[0].record.path.as_str()), (1, "/"));
+    /// ```
+    pub fn read_response(&self, response: SearchResponse) -> Result<SearchResults<R>> {
         let mut hits: Vec<Hit<R>> = response
             .hits
             .hits

@@ -1,0 +1,112 @@
+//! Reading 10,000 search hits into typed records, against plain
+//! `serde_json::from_slice` of the same `_source` bytes, in the same run
+//! (search issue: target ours / baseline >= 0.9 in throughput, i.e. time
+//! ratio <= 1.11).
+//!
+//! - `from_slice_sources` (the baseline): `serde_json::from_slice` of each
+//!   hit's `_source`, nothing else.
+//! - `read_response`: `Search::read_response` of a response already parsed
+//!   into its envelope (sources kept as raw JSON): what `fetch` does with
+//!   the backend's answer.
+//! - `response_bytes`: the whole response from its bytes (the envelope
+//!   parse, then `read_response`), as a diagnostic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::hint::black_box;
+
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use esrecord::Record;
+use esrecord::backend::SearchResponse;
+use serde::{Deserialize, Serialize};
+
+#[derive(Record, Serialize, Deserialize, Clone)]
+#[record(app_label = "bench")]
+struct Request {
+    timestamp: DateTime<Utc>,
+    item_id: u64,
+    user_id: u64,
+    path: String,
+    status: u16,
+    bytes: u64,
+    duration_ms: f64,
+    country: String,
+    cached: bool,
+    referrer: Option<String>,
+}
+
+const HITS: usize = 10_000;
+
+fn sources() -> Vec<Vec<u8>> {
+    let start = Utc.with_ymd_and_hms(2024, 3, 5, 0, 0, 0).unwrap();
+    (0..HITS)
+        .map(|i| {
+            let request = Request {
+                timestamp: start + chrono::Duration::milliseconds(i as i64 * 37),
+                item_id: i as u64,
+                user_id: (i * 7919 % 100_000) as u64,
+                path: format!("/items/{}", i % 500),
+                status: if i % 40 == 0 { 500 } else { 200 },
+                bytes: (i * 131 % 65_536) as u64,
+                duration_ms: (i % 1000) as f64 / 7.0,
+                country: ["de", "fr", "us", "jp"][i % 4].to_owned(),
+                cached: i % 3 == 0,
+                referrer: (i % 5 == 0).then(|| "https://example.org/".to_owned()),
+            };
+            serde_json::to_vec(&request).unwrap()
+        })
+        .collect()
+}
+
+fn response_bytes(sources: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = br#"{"took":5,"timed_out":false,"hits":{"total":{"value":10000,"relation":"eq"},"max_score":null,"hits":["#.to_vec();
+    for (i, source) in sources.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(
+            format!(
+                r#"{{"_index":"bench_request_2024.03.05","_id":"{i:08}","_score":null,"_source":"#
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(source);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}}");
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let sources = sources();
+    let bytes = response_bytes(&sources);
+    let response: SearchResponse = serde_json::from_slice(&bytes).unwrap();
+    let search = Request::search();
+    let mut group = c.benchmark_group("typed_hits");
+    group.bench_function("from_slice_sources", |b| {
+        b.iter(|| {
+            for source in &sources {
+                black_box(serde_json::from_slice::<Request>(black_box(source)).unwrap());
+            }
+        })
+    });
+    group.bench_function("read_response", |b| {
+        b.iter_batched(
+            || response.clone(),
+            // Dropped inside the timing, as the baseline's records are.
+            |response| drop(black_box(search.read_response(response).unwrap())),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("response_bytes", |b| {
+        b.iter(|| {
+            let response: SearchResponse = serde_json::from_slice(black_box(&bytes)).unwrap();
+            drop(black_box(search.read_response(response).unwrap()));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

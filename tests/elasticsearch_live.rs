@@ -18,6 +18,9 @@ use serde_json::json;
 #[path = "scenarios.rs"]
 mod scenarios;
 
+#[path = "search_scenarios.rs"]
+mod search_scenarios;
+
 const URL_VARIABLE: &str = "ESRECORD_TEST_ELASTICSEARCH_URL";
 
 /// A store on the cluster with `default` and `archive` backends, under
@@ -48,30 +51,38 @@ fn live_store(test: &str) -> Option<(Store, String)> {
 
 /// Runs a shared scenario on a live store, then deletes its indexes.
 macro_rules! live_scenario {
-    ($name:ident $(, $arg:expr)*) => {
+    ($module:ident :: $name:ident $(, $arg:expr)*) => {
         #[tokio::test]
         async fn $name() {
             let Some((store, prefix)) = live_store(stringify!($name)) else {
                 return;
             };
-            scenarios::$name(&store $(, $arg)*).await;
+            $module::$name(&store $(, $arg)*).await;
             clean_up(&store, &prefix).await;
         }
     };
 }
 
-live_scenario!(setup_then_check_then_drift);
-live_scenario!(every_field_type_round_trips);
-live_scenario!(recording_the_same_unique_key_replaces);
-live_scenario!(created_ids_are_never_overwritten);
-live_scenario!(ranges_at_every_timedepth);
+live_scenario!(scenarios::setup_then_check_then_drift);
+live_scenario!(scenarios::every_field_type_round_trips);
+live_scenario!(scenarios::recording_the_same_unique_key_replaces);
+live_scenario!(scenarios::created_ids_are_never_overwritten);
+live_scenario!(scenarios::ranges_at_every_timedepth);
 // Elasticsearch 8 refuses to sort on `_id` by default; the views' item ids
 // are unique in this scenario.
 live_scenario!(
-    paging_with_search_after_has_no_gaps_or_duplicates,
+    scenarios::paging_with_search_after_has_no_gaps_or_duplicates,
     "item_id"
 );
-live_scenario!(aggregations_are_merged_across_partitions);
+live_scenario!(scenarios::aggregations_are_merged_across_partitions);
+live_scenario!(search_scenarios::each_filter_finds_exactly_the_matching_records);
+live_scenario!(search_scenarios::metadata_filters_do_not_match_other_keys_values);
+live_scenario!(search_scenarios::filter_exclude_and_should_combine_with_the_time_range);
+live_scenario!(search_scenarios::latest_gives_the_newest_records_oldest_first);
+live_scenario!(
+    search_scenarios::columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_field
+);
+live_scenario!(search_scenarios::aggregations_read_back_typed_with_the_answers_the_data_gives);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

@@ -828,3 +828,80 @@ async fn typed_searches_send_their_body_and_read_elasticsearchs_aggregation_shap
     let tails = results.read(&tails).unwrap();
     assert_eq!((tails[1].percent, tails[1].value), (99.0, Some(14.5)));
 }
+
+#[tokio::test]
+async fn streaming_pages_over_a_point_in_time_breaking_ties_on_shard_doc() {
+    use esrecord::Record;
+    use esrecord_tests::PageView;
+    use wiremock::matchers::body_partial_json;
+    let server = MockServer::start().await;
+    // _global/open_point_in_time/examples/response/OpenPointInTimeResponseExample1.yaml
+    let opened = example(
+        "_global/open_point_in_time/examples/response/OpenPointInTimeResponseExample1.yaml",
+    );
+    let first_id = opened["id"].as_str().unwrap().to_owned();
+    Mock::given(method("POST"))
+        .and(path("/shop_pageview_2024.03.01/_pit"))
+        .and(query_param("keep_alive", "1m"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&opened))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let hit = |item: u64, sort: Value| {
+        json!({"_index": "shop_pageview_2024.03.01", "_id": format!("id-{item}"), "_score": null,
+               "_source": esrecord_tests::page_view(0, item), "sort": sort})
+    };
+    let page = |hits: Vec<Value>, pit: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "pit_id": pit, "took": 1, "timed_out": false,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "hits": {"total": {"value": 3, "relation": "eq"}, "max_score": null, "hits": hits}
+        }))
+    };
+    let ts = 1_709_251_200_000u64;
+    Mock::given(method("POST"))
+        .and(path("/_search"))
+        .and(body_partial_json(json!({
+            "pit": {"id": first_id, "keep_alive": "1m"},
+            "sort": [{"timestamp": "asc"}, {"_shard_doc": "asc"}],
+            "size": 2
+        })))
+        .respond_with(page(
+            vec![hit(1, json!([ts, 7])), hit(2, json!([ts, 9]))],
+            "pit-2",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_search"))
+        .and(body_partial_json(
+            json!({"pit": {"id": "pit-2"}, "search_after": [ts, 9]}),
+        ))
+        .respond_with(page(vec![hit(3, json!([ts, 12]))], "pit-3"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/_pit"))
+        .and(body_json(json!({"id": "pit-3"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"succeeded": true, "num_freed": 1})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store =
+        esrecord::Store::with_config(esrecord_tests::cluster_config(&server.uri())).unwrap();
+    let mut pages = PageView::search()
+        .range((2024, 3, 1), (2024, 3, 2))
+        .size(2)
+        .stream(&store)
+        .await
+        .unwrap();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next_page().await.unwrap() {
+        items.extend(page.into_iter().map(|hit| hit.record.item_id));
+    }
+    assert_eq!(items, [1, 2, 3]);
+}

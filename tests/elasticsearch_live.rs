@@ -83,6 +83,7 @@ live_scenario!(
     search_scenarios::columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_field
 );
 live_scenario!(search_scenarios::aggregations_read_back_typed_with_the_answers_the_data_gives);
+live_scenario!(search_scenarios::streaming_pages_through_every_hit_once);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

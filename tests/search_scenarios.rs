@@ -460,3 +460,64 @@ pub(crate) async fn aggregations_read_back_typed_with_the_answers_the_data_gives
     let error = results.read(&other).unwrap_err();
     assert!(error.to_string().contains("was not asked for"), "{error}");
 }
+
+/// 25,000 views at 100 distinct instants (250 sharing each timestamp):
+/// paging by timestamp needs the tiebreaker to neither repeat nor skip.
+pub(crate) async fn streaming_pages_through_every_hit_once(store: &Store) {
+    const MANY: u64 = 25_000;
+    for i in 0..MANY {
+        store.record(esrecord_tests::page_view(i % 100, i)).unwrap();
+    }
+    assert!(store.flush().await.unwrap().is_complete());
+    let mut pages = PageView::search()
+        .range((2024, 3, 1), (2024, 3, 2))
+        .size(1_000)
+        .stream(store)
+        .await
+        .unwrap();
+    let (mut seen, mut pages_read, mut last_time) = (Vec::new(), 0, None);
+    while let Some(page) = pages.next_page().await.unwrap() {
+        pages_read += 1;
+        assert!(page.len() <= 1_000);
+        for hit in page {
+            // Oldest first across pages.
+            assert!(last_time <= Some(hit.record.timestamp));
+            last_time = Some(hit.record.timestamp);
+            seen.push(hit.record.item_id);
+        }
+        assert!(pages_read <= 30, "more pages than hits");
+    }
+    assert_eq!(seen.len() as u64, MANY, "every hit once");
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len() as u64, MANY, "no hit twice");
+    assert!(pages_read >= 25);
+
+    // By hand: `after` the last hit's sort values gives the next page.
+    let first = PageView::search()
+        .range((2024, 3, 1), (2024, 3, 2))
+        .sort_desc(&PageView::fields().item_id)
+        .size(3)
+        .fetch(store)
+        .await
+        .unwrap();
+    let cursor = first.hits.last().unwrap().sort.clone();
+    let next = PageView::search()
+        .range((2024, 3, 1), (2024, 3, 2))
+        .sort_desc(&PageView::fields().item_id)
+        .size(3)
+        .after(cursor)
+        .fetch(store)
+        .await
+        .unwrap();
+    let items: Vec<u64> = first
+        .hits
+        .iter()
+        .chain(&next.hits)
+        .map(|h| h.record.item_id)
+        .collect();
+    assert_eq!(
+        items,
+        [MANY - 1, MANY - 2, MANY - 3, MANY - 4, MANY - 5, MANY - 6]
+    );
+}

@@ -19,9 +19,11 @@ use elasticsearch::indices::{
     IndicesRefreshParts,
 };
 use elasticsearch::params::Bytes as ByteUnit;
-use elasticsearch::{Elasticsearch, SearchParts, auth::Credentials, cat::CatIndicesParts};
+use elasticsearch::{
+    Elasticsearch, OpenPointInTimeParts, SearchParts, auth::Credentials, cat::CatIndicesParts,
+};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchResponse};
 use crate::config::{Auth, ElasticsearchConfig};
@@ -212,6 +214,49 @@ impl Backend for ElasticsearchBackend {
         answer(&request, sent).await
     }
 
+    async fn open_point_in_time(
+        &self,
+        patterns: &[String],
+        keep_alive: &str,
+    ) -> Result<Option<String>> {
+        if patterns.is_empty() {
+            return Err(Error::BadRequest(
+                "a point in time needs at least one index pattern".into(),
+            ));
+        }
+        let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let request = format!("POST {}/_pit", patterns.join(","));
+        let sent = self
+            .client
+            .open_point_in_time(OpenPointInTimeParts::Index(&patterns))
+            .keep_alive(keep_alive)
+            .ignore_unavailable(true)
+            .send()
+            .await;
+        let opened: PointInTime = answer(&request, sent).await?;
+        Ok(Some(opened.id))
+    }
+
+    async fn search_point_in_time(&self, body: &Value) -> Result<SearchResponse> {
+        let sent = self
+            .client
+            .search(SearchParts::None)
+            .body(body)
+            .send()
+            .await;
+        answer("POST _search (point in time)", sent).await
+    }
+
+    async fn close_point_in_time(&self, id: &str) -> Result<()> {
+        let sent = self
+            .client
+            .close_point_in_time()
+            .body(json!({ "id": id }))
+            .send()
+            .await;
+        answer::<Value>("DELETE _pit", sent).await.map(drop)
+    }
+
     async fn indices(&self, pattern: &str) -> Result<Vec<IndexInfo>> {
         let request = format!("GET _cat/indices/{pattern}");
         let sent = self
@@ -367,6 +412,12 @@ fn parse_size(size: &str) -> Option<u64> {
 type Sent = std::result::Result<Response, elasticsearch::Error>;
 
 /// The body of a successful answer, or the error it reports.
+/// The answer to `POST {index}/_pit`.
+#[derive(serde::Deserialize)]
+struct PointInTime {
+    id: String,
+}
+
 async fn answer<T: DeserializeOwned>(request: &str, sent: Sent) -> Result<T> {
     let (status, text) = read(request, sent).await?;
     check(request, status, &text)?;

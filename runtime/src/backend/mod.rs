@@ -78,6 +78,10 @@ pub struct SearchResponse {
     /// The aggregation results, when the body asked for aggregations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregations: Option<Value>,
+    /// The point in time to search next, for a search over one
+    /// (Elasticsearch may hand back a new id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pit_id: Option<String>,
 }
 
 /// The `hits` object of a search response.
@@ -148,6 +152,35 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Runs an Elasticsearch search body over the indexes matching any of
     /// `patterns` (missing indexes are ignored) and returns the response.
     async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse>;
+
+    /// Opens a point in time over `patterns`, kept `keep_alive` (`"1m"`)
+    /// between searches, for paging through a search that does not shift
+    /// while records are written (Elasticsearch's `_pit`, whose hits break
+    /// ties on `_shard_doc`). `None`: the backend pages without one, and
+    /// breaks ties on `_id` (the embedded engine, the default).
+    async fn open_point_in_time(
+        &self,
+        patterns: &[String],
+        keep_alive: &str,
+    ) -> Result<Option<String>> {
+        let _ = (patterns, keep_alive);
+        Ok(None)
+    }
+
+    /// Runs a search body that names its point in time (`"pit": {"id"}`).
+    async fn search_point_in_time(&self, body: &Value) -> Result<SearchResponse> {
+        let _ = body;
+        Err(crate::error::Error::Unsupported {
+            what: "searching a point in time".into(),
+            hint: "this backend pages without one; search its indexes",
+        })
+    }
+
+    /// Closes a point in time.
+    async fn close_point_in_time(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
 
     /// The indexes matching `pattern`, sorted by name.
     async fn indices(&self, pattern: &str) -> Result<Vec<IndexInfo>>;

@@ -4,9 +4,11 @@
 
 pub mod aggs;
 mod columns;
+mod pages;
 mod query;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -19,6 +21,7 @@ use crate::record::Record;
 use crate::store::Store;
 
 pub use self::columns::Columns;
+pub use self::pages::Pages;
 pub use self::query::{FilterValue, Query};
 
 /// A search over the records of type `R`.
@@ -45,6 +48,8 @@ pub struct Search<R> {
     sort: Vec<Value>,
     /// Hits come back in reverse of the sort (`latest`).
     reversed: bool,
+    /// The sort values of the hit to start after.
+    search_after: Option<Vec<Value>>,
     record: PhantomData<fn() -> R>,
 }
 
@@ -76,6 +81,9 @@ pub struct Hit<R> {
     pub index: String,
     /// The record.
     pub record: R,
+    /// The hit's sort values, for a sorted search: pass the last hit's to
+    /// [`Search::after`] for the next page.
+    pub sort: Vec<Value>,
 }
 
 impl<R> Clone for Search<R> {
@@ -90,6 +98,7 @@ impl<R> Clone for Search<R> {
             aggregations: self.aggregations.clone(),
             sort: self.sort.clone(),
             reversed: self.reversed,
+            search_after: self.search_after.clone(),
             record: PhantomData,
         }
     }
@@ -107,6 +116,7 @@ impl<R: Record> Default for Search<R> {
             aggregations: None,
             sort: Vec::new(),
             reversed: false,
+            search_after: None,
             record: PhantomData,
         }
     }
@@ -141,6 +151,41 @@ impl<R: Record> Search<R> {
         self.sort.clear();
         self.reversed = true;
         self.newest_first().size(n)
+    }
+
+    /// The hits after the one whose sort values are `cursor` (the
+    /// [`Hit::sort`] of the last hit of the previous page; Elasticsearch's
+    /// `search_after`). The search must be sorted, with a tiebreaker that
+    /// makes sort values unique; [`stream`](Self::stream) does all this.
+    pub fn after(mut self, cursor: Vec<Value>) -> Self {
+        self.search_after = Some(cursor);
+        self
+    }
+
+    /// Every hit of the search, page by page (`size` hits a page): sorted
+    /// as asked (else oldest first), with a tiebreaker so that no hit is
+    /// repeated or skipped, over a point in time on Elasticsearch.
+    ///
+    /// ```no_run
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: String }
+    /// # #[tokio::main] async fn main() -> esrecord::Result<()> {
+    /// # let store = esrecord::Store::open()?;
+    /// let mut pages = PageView::search().range((2024,), (2025,)).size(1_000).stream(&store).await?;
+    /// while let Some(page) = pages.next_page().await? {
+    ///     println!("{} views, up to {:?}", page.len(), page.last().map(|h| h.record.timestamp));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream(&self, store: &Store) -> Result<Pages<R>> {
+        let (backend, named) = store.backend_for::<R>()?;
+        let patterns = match self.time_range()? {
+            Some(range) => named.patterns_for(&range),
+            None => vec![named.pattern()],
+        };
+        Pages::open(self.clone(), Arc::clone(backend), patterns).await
     }
 
     /// Newest first, by the record's timestamp.
@@ -284,6 +329,9 @@ impl<R: Record> Search<R> {
         }
         if let Some(aggs) = &self.aggregations {
             body["aggs"] = aggs.clone();
+        }
+        if let Some(after) = &self.search_after {
+            body["search_after"] = Value::Array(after.clone());
         }
         Ok(body)
     }
@@ -431,5 +479,6 @@ fn typed_hit<R: Record>(hit: RawHit) -> Result<Hit<R>> {
         id: hit.id,
         index: hit.index,
         record,
+        sort: hit.sort,
     })
 }

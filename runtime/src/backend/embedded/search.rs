@@ -264,6 +264,7 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
         None
     };
     Ok(SearchResponse {
+        pit_id: None,
         took: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         timed_out: false,
         hits: Hits {

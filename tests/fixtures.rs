@@ -257,3 +257,21 @@ pub fn cluster_config(url: &str) -> esrecord::config::Config {
     );
     config
 }
+
+/// A command that runs the ignored test `test` of the running test binary
+/// alone, as a child process (how the multi-process tests start theirs),
+/// with its standard output piped to the parent.
+pub fn child_test(test: &str) -> std::io::Result<std::process::Command> {
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .args([
+            "--ignored",
+            "--exact",
+            test,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    Ok(command)
+}

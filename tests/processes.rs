@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use esrecord::config::{BackendKind, Config};
@@ -26,17 +26,9 @@ fn view(item_id: u64) -> PageView {
 }
 
 fn start_child(test: &str, dir: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            test,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    esrecord_tests::child_test(test)
+        .unwrap()
         .env("ESRECORD_CHILD_DIR", dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
         .unwrap()
 }

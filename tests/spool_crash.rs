@@ -13,7 +13,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use esrecord::config::Config;
@@ -46,18 +45,10 @@ fn config(dir: &Path, url: Option<&str>) -> Config {
 /// kills it with SIGKILL after `KILL_AFTER` of them, and returns the last
 /// one it printed.
 fn record_in_a_child_and_kill_it(test: &str, dir: &Path, url: Option<&str>) -> u64 {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            test,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = esrecord_tests::child_test(test)
+        .unwrap()
         .env("ESRECORD_CHILD_DIR", dir)
         .env("ESRECORD_CHILD_URL", url.unwrap_or(""))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -20,25 +20,14 @@
 use std::hint::black_box;
 use std::io::Write;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use esrecord::Record;
-use serde::{Deserialize, Serialize};
 
-#[derive(Record, Serialize, Deserialize, Clone)]
-#[record(app_label = "bench")]
-struct Request {
-    timestamp: DateTime<Utc>,
-    item_id: u64,
-    user_id: u64,
-    path: String,
-    status: u16,
-    bytes: u64,
-    duration_ms: f64,
-    country: String,
-    cached: bool,
-    referrer: Option<String>,
-}
+#[path = "common/request.rs"]
+mod request;
+
+use request::Request;
 
 fn request() -> Request {
     Request {

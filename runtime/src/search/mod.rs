@@ -181,10 +181,7 @@ impl<R: Record> Search<R> {
     /// ```
     pub async fn stream(&self, store: &Store) -> Result<Pages<R>> {
         let (backend, named) = store.backend_for::<R>()?;
-        let patterns = match self.time_range()? {
-            Some(range) => named.patterns_for(&range),
-            None => vec![named.pattern()],
-        };
+        let patterns = self.patterns(&named)?;
         Pages::open(self.clone(), Arc::clone(backend), patterns).await
     }
 
@@ -279,6 +276,15 @@ impl<R: Record> Search<R> {
         self
     }
 
+    /// The index patterns the search names, with `named` the type as its
+    /// backend names it: the partitions of the time range, else all.
+    fn patterns(&self, named: &crate::RecordType) -> Result<Vec<String>> {
+        Ok(match self.time_range()? {
+            Some(range) => named.patterns_for(&range),
+            None => vec![named.pattern()],
+        })
+    }
+
     fn time_range(&self) -> Result<Option<TimeRange>> {
         match &self.range {
             None => Ok(None),
@@ -346,10 +352,7 @@ impl<R: Record> Search<R> {
     /// Runs the search.
     pub async fn fetch(&self, store: &Store) -> Result<SearchResults<R>> {
         let (backend, named) = store.backend_for::<R>()?;
-        let patterns = match self.time_range()? {
-            Some(range) => named.patterns_for(&range),
-            None => vec![named.pattern()],
-        };
+        let patterns = self.patterns(&named)?;
         let response = backend.search(&patterns, &self.to_json()?).await?;
         self.read_response(response)
     }
@@ -432,10 +435,7 @@ impl<R: Record> Search<R> {
             self.clone()
         };
         let (backend, named) = store.backend_for::<R>()?;
-        let patterns = match search.time_range()? {
-            Some(range) => named.patterns_for(&range),
-            None => vec![named.pattern()],
-        };
+        let patterns = search.patterns(&named)?;
         let response = backend.search(&patterns, &search.to_json()?).await?;
         let mut rows = Vec::with_capacity(response.hits.hits.len());
         for hit in &response.hits.hits {

@@ -111,9 +111,10 @@ impl SpooledRecord {
         })
     }
 
-    /// Reads a frame whose payload is `frame[8..]`: a record, or the name
-    /// of a type this program does not link.
-    fn parse(frame: Vec<u8>, segment: u64) -> Option<Parsed> {
+    /// Reads a frame whose payload is `frame[8..]`: a record of one of
+    /// `types` (the registered ones), or the name of a type this program
+    /// does not link.
+    fn parse(frame: Vec<u8>, segment: u64, types: &[&'static RecordType]) -> Option<Parsed> {
         let mut at = 8;
         let mut names = [0..0, 0..0, 0..0];
         for range in &mut names {
@@ -134,8 +135,9 @@ impl SpooledRecord {
             let range: &std::ops::Range<usize> = &names[part];
             std::str::from_utf8(&frame[range.clone()]).unwrap_or_default()
         };
-        let known = registry::types()
-            .into_iter()
+        let known = types
+            .iter()
+            .copied()
             .find(|t| t.app_label() == text(0) && t.name() == text(1));
         let Some(record_type) = known else {
             return Some(Parsed::Unknown(format!("{}.{}", text(0), text(1))));
@@ -375,6 +377,7 @@ impl Spool {
             };
             (cursor, end, state.segments.clone())
         };
+        let types = registry::types();
         let mut records = Vec::new();
         let mut unknown = Vec::new();
         let mut damaged = Vec::new();
@@ -386,6 +389,7 @@ impl Spool {
                 at,
                 limit,
                 max - records.len(),
+                &types,
                 &mut records,
                 &mut unknown,
             ) {
@@ -608,6 +612,7 @@ fn read_frames(
     at: Position,
     limit: Option<u64>,
     max: usize,
+    types: &[&'static RecordType],
     records: &mut Vec<SpooledRecord>,
     unknown: &mut Vec<(u64, String)>,
 ) -> std::io::Result<(Position, bool)> {
@@ -627,7 +632,7 @@ fn read_frames(
             return Ok((Position { offset, ..at }, true));
         };
         offset += frame.len() as u64;
-        match SpooledRecord::parse(frame, at.segment) {
+        match SpooledRecord::parse(frame, at.segment, types) {
             Some(Parsed::Known(record)) => records.push(record),
             Some(Parsed::Unknown(type_name)) => unknown.push((at.segment, type_name)),
             None => {
@@ -718,7 +723,9 @@ mod tests {
         let ts = DateTime::from_timestamp(1_709_600_000, 123).unwrap();
         let record =
             SpooledRecord::new(record_type(), Some(ts), "id-1", source(br#"{"a":1}"#)).unwrap();
-        let Some(Parsed::Known(parsed)) = SpooledRecord::parse(record.frame.clone(), 7) else {
+        let Some(Parsed::Known(parsed)) =
+            SpooledRecord::parse(record.frame.clone(), 7, &registry::types())
+        else {
             panic!("the frame does not parse");
         };
         assert_eq!(parsed.id(), "id-1");

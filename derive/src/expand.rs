@@ -364,6 +364,7 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         .map(|i| &cx.fields[*i].stored_name);
     let simple = record.simple;
     let timestamp_field = option_str(record.timestamp.map(|i| cx.fields[i].stored_name.as_str()));
+    let record_ident = cx.ident;
     quote! {
         __esrecord::RecordSpec {
             rust_path: ::core::concat!(::core::module_path!(), "::", #ident_name),
@@ -380,6 +381,7 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             simple: #simple,
             timestamp_field: #timestamp_field,
             properties: __root_properties,
+            operations: &__esrecord::TypedOperations::<#record_ident>::NEW,
         }
     }
 }

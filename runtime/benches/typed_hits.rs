@@ -80,6 +80,15 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("from_slice_collect", |b| {
+        b.iter(|| {
+            let records: Vec<Request> = sources
+                .iter()
+                .map(|source| serde_json::from_slice(black_box(source)).unwrap())
+                .collect();
+            drop(black_box(records));
+        })
+    });
     group.bench_function("read_response", |b| {
         b.iter_batched(
             || response.clone(),

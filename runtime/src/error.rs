@@ -67,6 +67,18 @@ pub enum Error {
         reason: crate::mapping::InvalidReason,
     },
 
+    /// JSON given for a record type does not read as that type (a line of
+    /// an import, a stored document of another shape).
+    #[error(
+        "does not read as a {record_type}: {reason}; give the fields the type has, with values of their types"
+    )]
+    InvalidJson {
+        /// The Rust path of the record type.
+        record_type: &'static str,
+        /// What serde said.
+        reason: String,
+    },
+
     /// Two registered record types would share templates or indexes.
     #[error("{0}")]
     Collision(Collisions),

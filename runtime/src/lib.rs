@@ -56,6 +56,8 @@ extern crate self as esrecord;
 pub mod backend;
 mod blocking;
 pub mod bulk;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 mod dead_letter;
 pub mod document_id;
@@ -65,6 +67,7 @@ pub mod hooks;
 mod leaves;
 pub mod mapping;
 pub mod naming;
+pub mod operations;
 mod record;
 mod record_type;
 pub mod registry;
@@ -89,6 +92,28 @@ pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Stor
 pub use crate::writer::{Latency, Stats};
 pub use esrecord_derive::{Composite, Record};
 
+/// The operator binary: `esrecord::main!();` in `src/bin/records.rs`
+/// makes a `main` that runs `types`, `setup`, `check`, `indexes`,
+/// `search`, `plot`, `import` and `export` over every record type linked
+/// into the program (see [`cli`]). When the record types live in a library
+/// crate that the binary does not otherwise use, name it, so that it is
+/// linked: `esrecord::main!(my_records);`.
+///
+/// ```no_run
+/// esrecord::main!();
+/// ```
+#[cfg(feature = "cli")]
+#[macro_export]
+macro_rules! main {
+    ($($linked:ident),* $(,)?) => {
+        $(use $linked as _;)*
+
+        fn main() -> ::std::process::ExitCode {
+            ::esrecord::__private::cli_main()
+        }
+    };
+}
+
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
@@ -97,11 +122,14 @@ pub struct ReadmeDoctests;
 /// What generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "cli")]
+    pub use crate::cli::main as cli_main;
     pub use crate::document_id::UniqueKey;
     pub use crate::fields::{Field, join_path};
     pub use crate::mapping::{
         DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
     };
+    pub use crate::operations::TypedOperations;
     pub use crate::record::{
         CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
     };

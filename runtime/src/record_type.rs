@@ -51,6 +51,8 @@ pub struct RecordSpec {
     pub timestamp_field: Option<&'static str>,
     /// Builds the mapping's `properties` (and its dynamic templates).
     pub properties: fn(&mut DynamicTemplates) -> Map<String, Value>,
+    /// What can be done with the type's records by name.
+    pub operations: &'static dyn crate::operations::RecordOperations,
 }
 
 /// A value in `#[record(settings(...))]`.
@@ -258,6 +260,13 @@ impl RecordType {
         self.spec.simple
     }
 
+    /// What can be done with this type's records without naming the Rust
+    /// type (read JSON as the type, record it, search, export); see
+    /// [`operations`](crate::operations).
+    pub fn operations(&self) -> &'static dyn crate::operations::RecordOperations {
+        self.spec.operations
+    }
+
     /// The stored name of the timestamp field (`None` only for simple types without one).
     pub fn timestamp_field(&self) -> Option<&'static str> {
         self.spec.timestamp_field
@@ -339,6 +348,42 @@ impl RecordType {
             out.push(b'_');
             self.timedepth().write_parts(ts, out);
         }
+    }
+
+    /// The start of the partition called `index`, when it is one of this
+    /// type's partitions (exactly as [`index_for`](Self::index_for) names
+    /// them); `None` for any other name, and for a simple type.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop", timedepth = "day")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc> }
+    /// let t = PageView::record_type();
+    /// let start = t.partition_start("shop_pageview_2024.03.05").unwrap();
+    /// assert_eq!(start.to_rfc3339(), "2024-03-05T00:00:00+00:00");
+    /// assert_eq!(t.partition_start("shop_pageview_2024.03"), None);
+    /// assert_eq!(t.partition_start("shop_pageview_2024.03.05-restored"), None);
+    /// ```
+    pub fn partition_start(&self, index: &str) -> Option<DateTime<Utc>> {
+        if self.spec.simple {
+            return None;
+        }
+        let parts = index.strip_prefix(&self.partition_base())?;
+        let mut numbers = parts.split('.').map(|part| part.parse::<u32>().ok());
+        let year = i32::try_from(numbers.next()??).ok()?;
+        let (month, day, hour) = (numbers.next(), numbers.next(), numbers.next());
+        if numbers.next().is_some() {
+            return None;
+        }
+        let bound = TimeBound::Parts {
+            year,
+            month: month.flatten(),
+            day: day.flatten(),
+            hour: hour.flatten(),
+        };
+        let start = bound.resolve().ok()?;
+        (self.index_for(&start) == index).then_some(start)
     }
 
     /// The index `record` goes to.

@@ -1,0 +1,627 @@
+//! The operator binary of the example application (`bin/records.rs`,
+//! `esrecord::main!(esrecord_examples)`), run as a user runs it, against a
+//! fresh embedded store in a directory of its own for each test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+/// A fresh directory with an embedded store in `data/`, and the binary
+/// run inside it.
+struct Workspace {
+    dir: PathBuf,
+}
+
+impl Workspace {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("esrecord-records-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Runs `records ARGS` with the store in `data/` and `stdin` as its input.
+    fn run_with_input(&self, args: &[&str], stdin: Stdio) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_records"))
+            .args(args)
+            .current_dir(&self.dir)
+            .env_remove("ESRECORD_CONFIG")
+            .env_remove("ESRECORD_URL")
+            .env("ESRECORD_DATA", self.path("data"))
+            .env("COLUMNS", "80")
+            .stdin(stdin)
+            .output()
+            .unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, Stdio::null())
+    }
+
+    /// Runs it and expects exit `code`; gives stdout and stderr.
+    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
+        let output = self.run(args);
+        let (stdout, stderr) = texts(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "records {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn write(&self, name: &str, lines: &[String]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `n` page views over three days of March 2024, hour `i % 24`, odd ones
+/// on linux.
+fn page_views(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            json!({
+                "timestamp": format!("2024-03-{:02}T{:02}:{:02}:00Z", 1 + i % 3, i % 24, i % 60),
+                "item_id": i,
+                "path": format!("/items/{}", i % 5),
+                "latency": {"p50_ms": i as f64, "p99_ms": (2 * i) as f64},
+                "tags": {"platform": if i % 2 == 1 { "linux" } else { "mac" }},
+            })
+        })
+        .collect()
+}
+
+fn lines(values: &[Value]) -> Vec<String> {
+    values.iter().map(Value::to_string).collect()
+}
+
+/// A workspace whose store holds `page_views(n)`.
+fn with_page_views(name: &str, n: usize) -> Workspace {
+    let ws = Workspace::new(name);
+    let file = ws.write("views.ndjson", &lines(&page_views(n)));
+    let (_, stderr) = ws.expect(0, &["import", "shop.pageview", file.to_str().unwrap()]);
+    assert!(
+        stderr.contains(&format!("imported {n} records")),
+        "{stderr}"
+    );
+    ws
+}
+
+/// The NDJSON lines of `text`, parsed, sorted for comparing sets of records.
+fn records_of(text: &str) -> Vec<Value> {
+    let mut records: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    records.sort_by_key(Value::to_string);
+    records
+}
+
+#[test]
+fn types_lists_every_linked_type_as_a_table_and_as_json() {
+    let ws = Workspace::new("types");
+    let (table, _) = ws.expect(0, &["types"]);
+    let header = table.lines().next().unwrap();
+    for column in [
+        "type",
+        "rust path",
+        "template",
+        "pattern",
+        "timedepth",
+        "backend",
+        "retention",
+        "fields",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let row = table.lines().find(|l| l.contains("shop.pageview")).unwrap();
+    let cells: Vec<&str> = row
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "shop.pageview",
+            "esrecord_examples::PageView",
+            "shop_pageview",
+            "shop_pageview_*",
+            "day",
+            "default",
+            "90d",
+            "6"
+        ]
+    );
+    let (json, _) = ws.expect(0, &["types", "--json"]);
+    let types: Vec<Value> = serde_json::from_str(&json).unwrap();
+    let sales = types
+        .iter()
+        .find(|t| t["type"] == "shop.dailysales")
+        .unwrap();
+    assert_eq!(
+        (&sales["template"], &sales["timedepth"], &sales["retention"]),
+        (&json!("shop_dailysales"), &json!("month"), &Value::Null)
+    );
+    let view = types.iter().find(|t| t["type"] == "shop.pageview").unwrap();
+    let paths: Vec<&str> = view["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "item_id",
+            "latency.p50_ms",
+            "latency.p99_ms",
+            "path",
+            "tags.*",
+            "timestamp"
+        ]
+    );
+}
+
+#[test]
+fn setup_then_check_is_in_sync_and_a_drifted_template_fails_check_with_its_diff() {
+    let ws = Workspace::new("setup");
+    let (stdout, _) = ws.expect(1, &["check"]);
+    assert!(
+        stdout.contains("shop_pageview: missing; run setup"),
+        "{stdout}"
+    );
+    let (stdout, _) = ws.expect(0, &["setup", "--dry-run"]);
+    assert!(
+        stdout.contains("shop_pageview: would be created"),
+        "{stdout}"
+    );
+    ws.expect(1, &["check"]);
+    let (stdout, _) = ws.expect(0, &["setup"]);
+    assert_eq!(
+        stdout.trim(),
+        "shop_dailysales: created\nshop_pageview: created"
+    );
+    let (stdout, _) = ws.expect(0, &["check"]);
+    assert_eq!(
+        stdout.trim(),
+        "shop_dailysales: in sync\nshop_pageview: in sync"
+    );
+    let (stdout, _) = ws.expect(0, &["setup", "--type", "shop.pageview"]);
+    assert_eq!(stdout.trim(), "shop_pageview: unchanged");
+
+    // Someone changes the template by hand.
+    {
+        let store =
+            esrecord::Store::with_config(esrecord::config::Config::embedded(ws.path("data")))
+                .unwrap();
+        let mut body =
+            <esrecord_examples::PageView as esrecord::Record>::record_type().template_body();
+        body["template"]["settings"]["number_of_shards"] = json!(3);
+        body["template"]["mappings"]["properties"]["path"] = json!({"type": "text"});
+        let backend = store.backend("default").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(backend.put_template("shop_pageview", &body))
+            .unwrap();
+        runtime.block_on(store.close()).unwrap();
+    }
+    let (stdout, stderr) = ws.expect(1, &["check"]);
+    assert!(stdout.contains("shop_dailysales: in sync"), "{stdout}");
+    assert!(
+        stdout.contains("shop_pageview: drifted; run setup to replace it"),
+        "{stdout}"
+    );
+    let diff: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  ")).collect();
+    assert!(
+        diff.iter()
+            .any(|l| l.contains("number_of_shards") && l.contains('3') && l.contains('1')),
+        "{diff:?}"
+    );
+    assert!(
+        diff.iter().any(|l| l.contains("properties.path.type")
+            && l.contains("keyword")
+            && l.contains("text")),
+        "{diff:?}"
+    );
+    assert!(stderr.contains("run setup"), "{stderr}");
+    let (stdout, _) = ws.expect(0, &["setup", "--dry-run"]);
+    assert!(
+        stdout.contains("shop_pageview: would be updated"),
+        "{stdout}"
+    );
+    let (stdout, _) = ws.expect(0, &["setup"]);
+    assert!(stdout.contains("shop_pageview: updated\n  "), "{stdout}");
+    ws.expect(0, &["check"]);
+}
+
+#[test]
+fn import_records_good_lines_and_writes_bad_ones_with_their_reasons() {
+    let ws = Workspace::new("import");
+    let mut input = lines(&page_views(10));
+    input.insert(3, r#"{"timestamp": "2024-03-01T00:00:00Z", "item_id": -1, "path": "/", "latency": {"p50_ms": 1, "p99_ms": 2}, "tags": {}}"#.to_owned());
+    input.insert(5, "this is not json".to_owned());
+    input.insert(6, String::new());
+    input.push(r#"{"timestamp": "2024-03-01T00:00:00Z", "item_id": 1, "path": "/", "latency": {"p50_ms": 1, "p99_ms": 2}, "tags": {}, "colour": "red"}"#.to_owned());
+    input.push(r#"{"timestamp": "2024-03-01T00:00:00Z", "item_id": 1, "path": "/"}"#.to_owned());
+    let file = ws.write("mixed.ndjson", &input);
+    let (_, stderr) = ws.expect(1, &["import", "pageview", file.to_str().unwrap()]);
+    assert!(
+        stderr.contains("imported 10 records of shop_pageview; rejected 4"),
+        "{stderr}"
+    );
+    let rejected = std::fs::read_to_string(ws.path("mixed.ndjson.rejected.ndjson")).unwrap();
+    let rejected: Vec<Value> = rejected
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<u64> = rejected
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [4, 6, 14, 15]);
+    assert_eq!(rejected[1]["source"], "this is not json");
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons[0].contains("-1") && reasons[0].contains("PageView"),
+        "{}",
+        reasons[0]
+    );
+    assert!(reasons[2].contains("no field `colour`"), "{}", reasons[2]);
+    assert!(reasons[3].contains("missing field"), "{}", reasons[3]);
+    let (stdout, _) = ws.expect(0, &["export", "shop.pageview"]);
+    assert_eq!(
+        records_of(&stdout),
+        records_of(&lines(&page_views(10)).join("\n"))
+    );
+
+    let (_, stderr) = ws.expect(2, &["import", "pageview", "no-such-file.ndjson"]);
+    assert!(
+        stderr.contains("cannot open no-such-file.ndjson"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn export_then_import_into_another_store_gives_the_same_records() {
+    let ws = with_page_views("roundtrip", 1_500);
+    let (exported, stderr) = ws.expect(0, &["export", "shop.pageview"]);
+    assert!(stderr.contains("exported 1500 records"), "{stderr}");
+    // Oldest first.
+    let times: Vec<String> = exported
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["timestamp"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(
+        records_of(&exported),
+        records_of(&lines(&page_views(1_500)).join("\n"))
+    );
+
+    let other = Workspace::new("roundtrip-other");
+    let file = other.write(
+        "exported.ndjson",
+        &exported.lines().map(str::to_owned).collect::<Vec<_>>(),
+    );
+    other.expect(0, &["import", "shop.pageview", file.to_str().unwrap()]);
+    let (again, _) = other.expect(0, &["export", "shop.pageview"]);
+    assert_eq!(records_of(&again), records_of(&exported));
+
+    let (day, stderr) = ws.expect(
+        0,
+        &[
+            "export",
+            "pageview",
+            "--from",
+            "2024-03-02",
+            "--until",
+            "2024-03-03",
+            "--where",
+            "tags.platform=linux",
+        ],
+    );
+    let expected: Vec<Value> = page_views(1_500)
+        .into_iter()
+        .filter(|v| {
+            v["timestamp"].as_str().unwrap().starts_with("2024-03-02")
+                && v["tags"]["platform"] == "linux"
+        })
+        .collect();
+    assert!(
+        stderr.contains(&format!("exported {} records", expected.len())),
+        "{stderr}"
+    );
+    assert_eq!(records_of(&day), records_of(&lines(&expected).join("\n")));
+}
+
+#[test]
+fn search_prints_the_newest_records_as_a_table_or_json_and_refuses_bad_conditions() {
+    let ws = with_page_views("search", 60);
+    let (table, stderr) = ws.expect(0, &["search", "shop.pageview", "--limit", "4"]);
+    assert!(
+        stderr.contains("4 of 60 matching records (the newest)"),
+        "{stderr}"
+    );
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "timestamp",
+            "item_id",
+            "latency.p50_ms",
+            "latency.p99_ms",
+            "path",
+            "tags.platform"
+        ]
+    );
+    assert_eq!(table.lines().count(), 2 + 4);
+    assert!(
+        table.lines().last().unwrap().contains("2024-03-03T23:"),
+        "{table}"
+    );
+
+    let (json, _) = ws.expect(
+        0,
+        &[
+            "search",
+            "pageview",
+            "--where",
+            "tags.platform=linux",
+            "--where",
+            "latency.p99_ms>=100",
+            "--limit",
+            "100",
+            "--format",
+            "json",
+        ],
+    );
+    let found: Vec<Value> = serde_json::from_str(&json).unwrap();
+    let mut ids: Vec<u64> = found
+        .iter()
+        .map(|r| r["item_id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let expected: Vec<u64> = (50..60).filter(|i| i % 2 == 1).collect();
+    assert_eq!(ids, expected);
+
+    let (ndjson, _) = ws.expect(
+        0,
+        &[
+            "search",
+            "pageview",
+            "--where",
+            "path!=/items/0",
+            "--where",
+            "item_id<10",
+            "--format",
+            "ndjson",
+        ],
+    );
+    assert_eq!(records_of(&ndjson).len(), 8);
+
+    let (_, stderr) = ws.expect(2, &["search", "pageview", "--where", "item_id=abc"]);
+    assert!(
+        stderr.contains("field item_id of shop_pageview") && stderr.contains("\"abc\" is not one"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["search", "pageview", "--where", "itemid=3"]);
+    assert!(
+        stderr.contains("has no field \"itemid\"") && stderr.contains("item_id, latency.p50_ms"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["search", "pageview", "--where", "item_id"]);
+    assert!(stderr.contains("FIELD=VALUE"), "{stderr}");
+    let (_, stderr) = ws.expect(2, &["search", "pageview", "--where", "path>/a"]);
+    assert!(stderr.contains("has no order"), "{stderr}");
+    let (_, stderr) = ws.expect(2, &["search", "nosuchtype"]);
+    assert!(
+        stderr.contains("no record type named \"nosuchtype\""),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["search", "pageview", "--from", "yesterday"]);
+    assert!(
+        stderr.contains("--from") && stderr.contains("RFC 3339"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plot_charts_in_the_terminal_and_writes_png_and_svg_of_the_size_asked() {
+    let ws = with_page_views("plot", 72);
+    let range = ["--from", "2024-03-01", "--until", "2024-03-04"];
+    let (chart, _) = ws.expect(
+        0,
+        &[&["plot", "pageview", "latency.p99_ms"][..], &range].concat(),
+    );
+    assert!(
+        chart.contains("avg of latency.p99_ms per 1h, shop_pageview"),
+        "{chart}"
+    );
+    assert!(chart.contains("2024-03-01 00:00"), "{chart}");
+
+    let png = ws.path("chart.png");
+    let args = [
+        &[
+            "plot",
+            "pageview",
+            "latency.p99_ms",
+            "--agg",
+            "max",
+            "--out",
+            png.to_str().unwrap(),
+            "--size",
+            "640x320",
+        ][..],
+        &range,
+    ]
+    .concat();
+    let (_, stderr) = ws.expect(0, &args);
+    assert!(stderr.contains("640x320"), "{stderr}");
+    let decoder = png::Decoder::new(std::fs::File::open(&png).unwrap());
+    let reader = decoder.read_info().unwrap();
+    assert_eq!((reader.info().width, reader.info().height), (640, 320));
+
+    let svg = ws.path("chart.svg");
+    ws.expect(
+        0,
+        &[
+            &[
+                "plot",
+                "pageview",
+                "item_id",
+                "--agg",
+                "count",
+                "--interval",
+                "1d",
+                "--out",
+                svg.to_str().unwrap(),
+            ][..],
+            &range,
+        ]
+        .concat(),
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("count of item_id per 1d"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+
+    let (_, stderr) = ws.expect(2, &["plot", "pageview", "path"]);
+    assert!(
+        stderr.contains("not a number") && stderr.contains("--agg count"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(
+        2,
+        &["plot", "pageview", "latency.p99_ms", "--interval", "hourly"],
+    );
+    assert!(stderr.contains("--interval"), "{stderr}");
+}
+
+#[test]
+fn indexes_lists_partitions_and_deletes_expired_ones_only_when_told() {
+    let ws = with_page_views("indexes", 30);
+    let (table, _) = ws.expect(0, &["indexes"]);
+    for (day, docs) in [("01", 10), ("02", 10), ("03", 10)] {
+        let row = table
+            .lines()
+            .find(|l| l.contains(&format!("shop_pageview_2024.03.{day}")))
+            .unwrap();
+        let cells: Vec<&str> = row
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells[2], docs.to_string(), "{row}");
+        // Kept 90 days after the day ends.
+        assert!(cells[4].starts_with("expired 2024-0"), "{row}");
+    }
+    let (json, _) = ws.expect(0, &["indexes", "--expired", "--json"]);
+    let expired: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(expired.len(), 3);
+    assert_eq!(expired[0]["expires"], "2024-05-31T00:00:00+00:00");
+
+    let (_, stderr) = ws.expect(2, &["indexes", "--delete-expired"]);
+    assert!(stderr.contains("--yes"), "{stderr}");
+    ws.expect(2, &["indexes", "--yes"]);
+    assert_eq!(
+        ws.expect(0, &["indexes", "--json"])
+            .0
+            .matches("\"index\"")
+            .count(),
+        3
+    );
+    let (_, stderr) = ws.expect(0, &["indexes", "--delete-expired", "--yes"]);
+    assert!(stderr.contains("deleted 3 partitions"), "{stderr}");
+    let (stdout, _) = ws.expect(0, &["indexes"]);
+    assert_eq!(stdout.trim(), "no partitions");
+}
+
+#[test]
+fn configuration_and_usage_errors_exit_2_with_what_to_fix() {
+    let ws = Workspace::new("config");
+    let (_, stderr) = ws.expect(2, &["--config", "missing.toml", "types"]);
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+    std::fs::write(ws.path("bad.toml"), "[store]\nbatch_sise = 3\n").unwrap();
+    let (_, stderr) = ws.expect(2, &["--config", "bad.toml", "check"]);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("batch_sise"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["--backend", "archive", "types"]);
+    assert!(
+        stderr.contains("no backend named \"archive\"") && stderr.contains("default"),
+        "{stderr}"
+    );
+    std::fs::write(
+        ws.path("two.toml"),
+        format!("[backends.default]\nkind = \"embedded\"\npath = {:?}\n[backends.archive]\nkind = \"embedded\"\npath = {:?}\n", ws.path("data"), ws.path("archive")),
+    )
+    .unwrap();
+    let (stdout, _) = ws.expect(
+        0,
+        &["--config", "two.toml", "--backend", "archive", "types"],
+    );
+    assert!(stdout.contains("no record types"), "{stdout}");
+    let (_, stderr) = ws.expect(
+        2,
+        &[
+            "--config",
+            "two.toml",
+            "--backend",
+            "archive",
+            "search",
+            "pageview",
+        ],
+    );
+    assert!(stderr.contains("stored in backend \"default\""), "{stderr}");
+    let (_, stderr) = ws.expect(2, &["serch"]);
+    assert!(stderr.contains("search"), "{stderr}");
+    let quiet = ws.run(&["-q", "setup"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(texts(&quiet).1.is_empty(), "{}", texts(&quiet).1);
+    assert!(Path::new(&ws.path("data")).exists());
+}

@@ -1,0 +1,212 @@
+//! `indexes`: the partitions of the types, their document counts, sizes
+//! and expiry, and the deletion of expired ones.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use super::output::{bytes, print, print_json, table};
+use super::types::type_name;
+use super::{Context, Failure, Outcome};
+use crate::backend::IndexInfo;
+use crate::record_type::RecordType;
+use crate::store::Store;
+
+/// What `indexes` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Only the expired partitions.
+    pub(crate) expired_only: bool,
+    /// Delete them.
+    pub(crate) delete: bool,
+    /// Without asking.
+    pub(crate) yes: bool,
+    /// Print JSON.
+    pub(crate) json: bool,
+}
+
+/// One index found under a type's pattern.
+#[derive(Debug)]
+struct Partition {
+    record_type: &'static RecordType,
+    info: IndexInfo,
+    /// Its start, when the name parses as one of the type's partitions.
+    start: Option<DateTime<Utc>>,
+    /// When it expires, when it is a partition and the type has a retention.
+    expires: Option<DateTime<Utc>>,
+}
+
+impl Partition {
+    fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|t| t <= now)
+    }
+
+    fn expiry(&self, now: DateTime<Utc>) -> String {
+        match (self.start, self.expires) {
+            (None, _) => "not one of the type's partitions; kept".to_owned(),
+            (Some(_), None) => "never (no retention)".to_owned(),
+            (Some(_), Some(t)) if t <= now => format!("expired {}", t.format("%Y-%m-%d %H:%M")),
+            (Some(_), Some(t)) => t.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+
+    fn to_json(&self, now: DateTime<Utc>) -> Value {
+        json!({
+            "type": type_name(self.record_type),
+            "index": self.info.name,
+            "docs": self.info.docs,
+            "bytes": self.info.bytes,
+            "partition_start": self.start.map(|t| t.to_rfc3339()),
+            "expires": self.expires.map(|t| t.to_rfc3339()),
+            "expired": self.is_expired(now),
+        })
+    }
+}
+
+/// Lists the partitions of the types named (every type when none), and
+/// deletes the expired ones when asked.
+pub(crate) async fn run(
+    cx: &Context,
+    names: &[String],
+    options: Options,
+) -> Result<Outcome, Failure> {
+    let types = cx.selected(names)?;
+    let store = cx.open_store()?;
+    let now = Utc::now();
+    let mut partitions = Vec::new();
+    for record_type in types {
+        partitions.extend(partitions_of(&store, record_type).await?);
+    }
+    if options.expired_only {
+        partitions.retain(|p| p.is_expired(now));
+    }
+    if options.json {
+        print_json(&Value::Array(
+            partitions.iter().map(|p| p.to_json(now)).collect(),
+        ))?;
+    } else if partitions.is_empty() {
+        print(if options.expired_only {
+            "no expired partitions"
+        } else {
+            "no partitions"
+        })?;
+    } else {
+        print(&listing(&partitions, now))?;
+    }
+    if !options.delete || partitions.is_empty() {
+        return Ok(Outcome::Success);
+    }
+    if !options.yes && !confirmed(&partitions)? {
+        eprintln!("nothing deleted");
+        return Ok(Outcome::Success);
+    }
+    delete(cx, &store, &partitions).await
+}
+
+/// The indexes under the type's pattern, as its backend names them.
+async fn partitions_of(
+    store: &Store,
+    record_type: &'static RecordType,
+) -> Result<Vec<Partition>, Failure> {
+    let named = store.named_type(record_type)?;
+    let backend = store.backend(record_type.backend())?;
+    let retention = record_type.retention().map(|r| r.duration());
+    let mut found = Vec::new();
+    for info in backend.indices(&named.pattern()).await? {
+        let start = named.partition_start(&info.name);
+        let end = start.and_then(|s| named.timedepth().next(s));
+        let expires = match (end, retention) {
+            (Some(end), Some(keep)) => chrono::TimeDelta::from_std(keep)
+                .ok()
+                .and_then(|keep| end.checked_add_signed(keep)),
+            _ => None,
+        };
+        found.push(Partition {
+            record_type,
+            info,
+            start,
+            expires,
+        });
+    }
+    found.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+    Ok(found)
+}
+
+fn listing(partitions: &[Partition], now: DateTime<Utc>) -> String {
+    let rows = partitions
+        .iter()
+        .map(|p| {
+            vec![
+                type_name(p.record_type),
+                p.info.name.clone(),
+                p.info.docs.to_string(),
+                bytes(p.info.bytes),
+                p.expiry(now),
+            ]
+        })
+        .collect();
+    table(&["type", "index", "docs", "size", "expires"], rows)
+}
+
+/// Asks on the terminal whether to delete; without a terminal, says to
+/// pass `--yes`.
+fn confirmed(partitions: &[Partition]) -> Result<bool, Failure> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Failure::usage(
+            "--delete-expired asks before deleting, and standard input is not a terminal: pass --yes to delete without asking",
+        ));
+    }
+    let docs: u64 = partitions.iter().map(|p| p.info.docs).sum();
+    eprint!(
+        "Delete these {} partitions ({docs} documents)? [y/N] ",
+        partitions.len()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Deletes the partitions, with a progress bar; goes on past a failure
+/// and names every index it could not delete.
+async fn delete(cx: &Context, store: &Store, partitions: &[Partition]) -> Result<Outcome, Failure> {
+    let bar = if cx.progress() {
+        ProgressBar::new(partitions.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut failures = Vec::new();
+    for partition in partitions {
+        // Only what parsed as a partition of its type can have expired.
+        if partition.start.is_none() {
+            continue;
+        }
+        bar.set_message(partition.info.name.clone());
+        let backend = store.backend(partition.record_type.backend())?;
+        if let Err(error) = backend.delete_index(&partition.info.name).await {
+            failures.push(format!("{}: {error}", partition.info.name));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let deleted = partitions.len() - failures.len();
+    if !cx.quiet {
+        eprintln!("deleted {deleted} partitions");
+    }
+    if failures.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        eprintln!("could not delete:\n  {}", failures.join("\n  "));
+        Ok(Outcome::Failed)
+    }
+}

@@ -1,0 +1,369 @@
+//! The operator binary that [`main!`](crate::main) generates: `types`,
+//! `setup`, `check`, `indexes`, `search`, `plot`, `import` and `export`
+//! over every record type linked into the program.
+//!
+//! Exit codes: 0 success, 1 a check failed or records were rejected, 2 a
+//! usage or configuration error. Every error message says what to do next.
+
+mod chart;
+mod conditions;
+mod failure;
+mod indexes;
+mod output;
+mod plot;
+mod search;
+mod setup;
+mod times;
+mod transfer;
+mod types;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::record_type::RecordType;
+use crate::registry;
+use crate::store::Store;
+
+pub(crate) use self::failure::{Failure, Outcome};
+
+/// Operator commands for the record types linked into this program.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "Operator commands for the esrecord record types linked into this program"
+)]
+struct Cli {
+    /// The configuration file (default: $ESRECORD_CONFIG, else
+    /// ./esrecord.toml, else $ESRECORD_URL, else an embedded store in
+    /// $ESRECORD_DATA or ./esrecord-data).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Only the record types stored in this named backend.
+    #[arg(long, global = true, value_name = "NAME")]
+    backend: Option<String>,
+    /// More detail on stderr (-v: what the store does, -vv: debugging).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Errors only: no progress bars, no summaries on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The record types: templates, patterns, timedepth, backend, retention.
+    Types {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Creates or updates the templates; prints what changed.
+    Setup {
+        /// Only this type (repeatable); by default every type.
+        #[arg(long = "type", value_name = "NAME")]
+        types: Vec<String>,
+        /// Says what would change, changes nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Exits 0 when every template is in sync, 1 naming each one that is not.
+    Check {
+        /// Only this type (repeatable); by default every type.
+        #[arg(long = "type", value_name = "NAME")]
+        types: Vec<String>,
+    },
+    /// The partitions, with document counts, sizes and expiry.
+    Indexes {
+        /// Only this type (repeatable); by default every type.
+        #[arg(long = "type", value_name = "NAME")]
+        types: Vec<String>,
+        /// Only partitions older than their type's retention.
+        #[arg(long)]
+        expired: bool,
+        /// Deletes the expired partitions (asks first, unless --yes).
+        #[arg(long)]
+        delete_expired: bool,
+        /// Deletes without asking.
+        #[arg(long, requires = "delete_expired")]
+        yes: bool,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints records of a type, newest last.
+    Search {
+        /// The record type (`shop.pageview`, `shop_pageview` or `pageview`).
+        #[arg(value_name = "TYPE")]
+        record_type: String,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// A condition: FIELD=VALUE, FIELD!=VALUE, FIELD>VALUE, >=, <, <= (repeatable; all must hold).
+        #[arg(long = "where", value_name = "CONDITION")]
+        conditions: Vec<String>,
+        /// At most this many records: the newest.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// How to print them.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Charts a field over time, in the terminal or as an SVG or PNG file.
+    Plot {
+        /// The record type.
+        #[arg(value_name = "TYPE")]
+        record_type: String,
+        /// The numeric field (dotted: latency.p99_ms); any field for --agg count.
+        field: String,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// A condition, as for search (repeatable).
+        #[arg(long = "where", value_name = "CONDITION")]
+        conditions: Vec<String>,
+        /// The bucket length: 30s, 5m, 1h, 1d...
+        #[arg(long, default_value = "1h")]
+        interval: String,
+        /// What each bucket shows.
+        #[arg(long, value_enum, default_value_t = plot::Agg::Avg)]
+        agg: plot::Agg,
+        /// Writes the chart to this .svg or .png file instead.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The image size in pixels, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1200x600")]
+        size: String,
+    },
+    /// Records the lines of an NDJSON file (one record per line).
+    Import {
+        /// The record type.
+        #[arg(value_name = "TYPE")]
+        record_type: String,
+        /// The file, or `-` for standard input.
+        file: PathBuf,
+        /// Where rejected lines go, with their reasons (default: FILE.rejected.ndjson).
+        #[arg(long, value_name = "FILE")]
+        rejected: Option<PathBuf>,
+    },
+    /// Prints every record of a type as NDJSON, oldest first.
+    Export {
+        /// The record type.
+        #[arg(value_name = "TYPE")]
+        record_type: String,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// A condition, as for search (repeatable).
+        #[arg(long = "where", value_name = "CONDITION")]
+        conditions: Vec<String>,
+    },
+}
+
+/// `--from` and `--until`.
+#[derive(Debug, Clone, clap::Args)]
+struct RangeArgs {
+    /// From this time, inclusive: 2024, 2024-03, 2024-03-05, 2024-03-05T10,
+    /// an RFC 3339 time, `now`, or a time ago: 90m, 12h, 7d, 2w.
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Until this time, exclusive (default: now when --from is given).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+}
+
+/// How `search` prints records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Aligned columns, one per field.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// What every command works with.
+#[derive(Debug)]
+struct Context {
+    config: Config,
+    backend: Option<String>,
+    quiet: bool,
+}
+
+impl Context {
+    /// The registered types, of the `--backend` only when given.
+    fn types(&self) -> Vec<&'static RecordType> {
+        registry::types()
+            .into_iter()
+            .filter(|t| self.backend.as_deref().is_none_or(|b| t.backend() == b))
+            .collect()
+    }
+
+    /// The types named by `--type` (all of [`types`](Self::types) when none).
+    fn selected(&self, names: &[String]) -> Result<Vec<&'static RecordType>, Failure> {
+        if names.is_empty() {
+            return Ok(self.types());
+        }
+        names.iter().map(|name| self.find(name)).collect()
+    }
+
+    /// The type called `name`.
+    fn find(&self, name: &str) -> Result<&'static RecordType, Failure> {
+        let found = registry::find(name).map_err(Failure::from)?;
+        match &self.backend {
+            Some(backend) if found.backend() != backend => Err(Failure::usage(format!(
+                "{} is stored in backend {:?}, not {backend:?}; leave out --backend or pick another type",
+                found.rust_path(),
+                found.backend()
+            ))),
+            _ => Ok(found),
+        }
+    }
+
+    /// `record_type` as the configuration names it: with its backend's
+    /// index prefix and the configured default timedepth.
+    fn named(&self, record_type: &RecordType) -> RecordType {
+        let prefix = self
+            .config
+            .backends
+            .get(record_type.backend())
+            .map_or("", |backend| backend.index_prefix.as_str());
+        record_type
+            .with_prefix(prefix.to_owned())
+            .with_default_timedepth(self.config.default_timedepth)
+    }
+
+    /// Opens the store (and with it the embedded engine's directory).
+    fn open_store(&self) -> Result<Store, Failure> {
+        Store::with_config(self.config.clone()).map_err(Failure::from)
+    }
+
+    /// Whether to draw progress bars: on a terminal, not quiet, not in CI.
+    fn progress(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.quiet && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
+    }
+}
+
+/// Runs the operator binary: parses the command line, runs the command,
+/// and gives its exit code. What [`main!`](crate::main) calls.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let config = match &cli.config {
+        Some(path) => Config::from_file(path),
+        None => Config::from_environment(),
+    }
+    .map_err(Failure::config)?;
+    if let Some(backend) = cli
+        .backend
+        .as_ref()
+        .filter(|b| !config.backends.contains_key(*b))
+    {
+        let known: Vec<&str> = config.backends.keys().map(String::as_str).collect();
+        return Err(Failure::usage(format!(
+            "no backend named {backend:?} in the configuration; configured: {}",
+            known.join(", ")
+        )));
+    }
+    let cx = Context {
+        config,
+        backend: cli.backend,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Types { json } => types::run(&cx, json),
+        Command::Setup { types, dry_run } => setup::setup(&cx, &types, dry_run).await,
+        Command::Check { types } => setup::check(&cx, &types).await,
+        Command::Indexes {
+            types,
+            expired,
+            delete_expired,
+            yes,
+            json,
+        } => {
+            let options = indexes::Options {
+                expired_only: expired || delete_expired,
+                delete: delete_expired,
+                yes,
+                json,
+            };
+            indexes::run(&cx, &types, options).await
+        }
+        Command::Search {
+            record_type,
+            range,
+            conditions,
+            limit,
+            format,
+        } => search::run(&cx, &record_type, &range, &conditions, limit, format).await,
+        Command::Plot {
+            record_type,
+            field,
+            range,
+            conditions,
+            interval,
+            agg,
+            out,
+            size,
+        } => {
+            let request = plot::Request {
+                field,
+                conditions,
+                interval,
+                agg,
+                out,
+                size,
+            };
+            plot::run(&cx, &record_type, &range, request).await
+        }
+        Command::Import {
+            record_type,
+            file,
+            rejected,
+        } => transfer::import(&cx, &record_type, &file, rejected).await,
+        Command::Export {
+            record_type,
+            range,
+            conditions,
+        } => transfer::export(&cx, &record_type, &range, &conditions).await,
+    }
+}
+
+/// Logs to stderr: warnings by default, more with -v, errors only with -q.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        (false, _) => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

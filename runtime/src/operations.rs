@@ -1,0 +1,218 @@
+//! Record types by name at run time: what a program that knows a type only
+//! from the [`registry`](crate::registry) (the operator binary) can do with
+//! its records, as JSON that has been read as the Rust type.
+//!
+//! Every `#[derive(Record)]` type carries one [`RecordOperations`], reached
+//! through [`RecordType::operations`](crate::RecordType::operations).
+//!
+//! ```
+//! # use esrecord::Record;
+//! # #[derive(Record, serde::Serialize, serde::Deserialize)]
+//! # #[record(app_label = "inventory")]
+//! # struct StockCount { timestamp: chrono::DateTime<chrono::Utc>, item_id: u64 }
+//! let operations = esrecord::registry::find("inventory.stockcount").unwrap().operations();
+//! let record = operations.read_json(br#"{"timestamp": "2024-03-05T10:00:00Z", "item_id": 7}"#).unwrap();
+//! assert_eq!(record["item_id"], 7);
+//! assert!(operations.read_json(br#"{"timestamp": "2024-03-05T10:00:00Z", "item_id": -1}"#).is_err());
+//! let unknown = operations.read_json(br#"{"timestamp": "2024-03-05T10:00:00Z", "item_id": 7, "itemid": 7}"#);
+//! assert!(unknown.unwrap_err().to_string().contains("no field `itemid`"));
+//! ```
+
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::naming::TimeRange;
+use crate::record::Record;
+use crate::search::{Hit, Query, Search};
+use crate::store::Store;
+
+/// A search given at run time: what [`RecordOperations::search`] and
+/// [`RecordOperations::export`] look for.
+#[derive(Debug, Clone, Default)]
+pub struct JsonSearch {
+    /// Only records in this range (all partitions when `None`).
+    pub range: Option<TimeRange>,
+    /// Clauses every record must match.
+    pub filters: Vec<Query>,
+    /// At most this many hits (the newest, returned oldest first) for
+    /// `search`; the page size for `export`.
+    pub limit: usize,
+    /// Aggregations in Elasticsearch's JSON, for `search`.
+    pub aggregations: Option<Value>,
+}
+
+/// The results of a [`JsonSearch`].
+#[derive(Debug, Clone)]
+pub struct JsonResults {
+    /// How many records matched.
+    pub total: u64,
+    /// The records found, each read as the Rust type and written back as
+    /// JSON.
+    pub hits: Vec<Hit<Value>>,
+    /// The aggregation results in Elasticsearch's shape, when asked for.
+    pub aggregations: Option<Value>,
+}
+
+/// What can be done with the records of one type without naming the Rust
+/// type (every record goes through it all the same: read as the type,
+/// validated, written as serde writes it).
+#[async_trait]
+pub trait RecordOperations: Send + Sync + std::fmt::Debug {
+    /// Reads `source` (one JSON object) as the record type and validates
+    /// it; gives the record back as JSON as serde writes it.
+    fn read_json(&self, source: &[u8]) -> Result<Value>;
+
+    /// Reads `source` as the record type, validates it, and hands it to
+    /// the store's background writer ([`Store::record`]).
+    fn record_json(&self, store: &Store, source: &[u8]) -> Result<()>;
+
+    /// Runs a search; hits are the newest `limit`, oldest first.
+    async fn search(&self, store: &Store, search: &JsonSearch) -> Result<JsonResults>;
+
+    /// Hands every record the search finds, oldest first, to `sink`, page
+    /// by page; stops at the first error `sink` returns. Returns how many
+    /// records were handed over.
+    async fn export(
+        &self,
+        store: &Store,
+        search: &JsonSearch,
+        sink: &mut (dyn FnMut(Hit<Value>) -> Result<()> + Send),
+    ) -> Result<u64>;
+}
+
+/// The [`RecordOperations`] of record type `R` (generated code points each
+/// type's description at `&TypedOperations::<Self>::NEW`).
+pub struct TypedOperations<R>(PhantomData<fn() -> R>);
+
+impl<R> TypedOperations<R> {
+    /// The operations of `R`.
+    pub const NEW: Self = TypedOperations(PhantomData);
+}
+
+impl<R: Record> std::fmt::Debug for TypedOperations<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TypedOperations<{}>", R::record_type().rust_path())
+    }
+}
+
+impl<R: Record> TypedOperations<R> {
+    /// `source` as an `R`, validated; a field the type does not have is an
+    /// error rather than dropped.
+    fn read(source: &[u8]) -> Result<(R, Value)> {
+        let invalid = |reason: String| Error::InvalidJson {
+            record_type: R::record_type().rust_path(),
+            reason,
+        };
+        let given: Value = serde_json::from_slice(source).map_err(|e| invalid(e.to_string()))?;
+        let record = R::deserialize(&given).map_err(|e| invalid(e.to_string()))?;
+        record.validate()?;
+        let written = serde_json::to_value(&record).map_err(|e| invalid(e.to_string()))?;
+        let mut unknown = Vec::new();
+        unknown_fields("", &given, &written, &mut unknown);
+        if !unknown.is_empty() {
+            return Err(invalid(format!("it has no field {}", unknown.join(", "))));
+        }
+        Ok((record, written))
+    }
+
+    fn build(search: &JsonSearch) -> Search<R> {
+        let mut built = R::search();
+        if let Some(range) = search.range {
+            built = built.range(range.from, range.until);
+        }
+        for filter in &search.filters {
+            built = built.filter(filter.clone());
+        }
+        if let Some(aggregations) = &search.aggregations {
+            built = built.aggregations_json(aggregations.clone());
+        }
+        built
+    }
+}
+
+/// The paths of `given` that hold a value and that `written` (the record
+/// as serde writes it back) lacks: fields the type does not have.
+fn unknown_fields(path: &str, given: &Value, written: &Value, out: &mut Vec<String>) {
+    let (Value::Object(given), Value::Object(written)) = (given, written) else {
+        return;
+    };
+    for (name, value) in given {
+        let child = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
+        match written.get(name) {
+            Some(kept) => unknown_fields(&child, value, kept, out),
+            None if value.is_null() => {}
+            None => out.push(format!("`{child}`")),
+        }
+    }
+}
+
+fn to_json_hit<R: Record>(hit: Hit<R>) -> Result<Hit<Value>> {
+    let record = serde_json::to_value(&hit.record).map_err(|e| Error::InvalidJson {
+        record_type: R::record_type().rust_path(),
+        reason: e.to_string(),
+    })?;
+    Ok(Hit {
+        id: hit.id,
+        index: hit.index,
+        record,
+        sort: hit.sort,
+    })
+}
+
+#[async_trait]
+impl<R: Record> RecordOperations for TypedOperations<R> {
+    fn read_json(&self, source: &[u8]) -> Result<Value> {
+        Self::read(source).map(|(_, written)| written)
+    }
+
+    fn record_json(&self, store: &Store, source: &[u8]) -> Result<()> {
+        store.record(Self::read(source)?.0)
+    }
+
+    async fn search(&self, store: &Store, search: &JsonSearch) -> Result<JsonResults> {
+        let results = Self::build(search)
+            .latest(search.limit)
+            .fetch(store)
+            .await?;
+        Ok(JsonResults {
+            total: results.total,
+            hits: results
+                .hits
+                .into_iter()
+                .map(to_json_hit)
+                .collect::<Result<_>>()?,
+            aggregations: results.aggregations,
+        })
+    }
+
+    async fn export(
+        &self,
+        store: &Store,
+        search: &JsonSearch,
+        sink: &mut (dyn FnMut(Hit<Value>) -> Result<()> + Send),
+    ) -> Result<u64> {
+        let mut pages = Self::build(search)
+            .oldest_first()
+            .size(search.limit.max(1))
+            .stream(store)
+            .await?;
+        let mut handed = 0;
+        while let Some(page) = pages.next_page().await? {
+            for hit in page {
+                if let Err(error) = to_json_hit(hit).and_then(&mut *sink) {
+                    pages.close().await?;
+                    return Err(error);
+                }
+                handed += 1;
+            }
+        }
+        Ok(handed)
+    }
+}

@@ -107,7 +107,13 @@ impl<R: Record> TypedOperations<R> {
             reason,
         };
         let given: Value = serde_json::from_slice(source).map_err(|e| invalid(e.to_string()))?;
-        let record = R::deserialize(&given).map_err(|e| invalid(e.to_string()))?;
+        let record: R = serde_path_to_error::deserialize(&given).map_err(|e| {
+            let path = e.path().to_string();
+            match path.as_str() {
+                "." => invalid(e.into_inner().to_string()),
+                _ => invalid(format!("field {path}: {}", e.into_inner())),
+            }
+        })?;
         record.validate()?;
         let written = serde_json::to_value(&record).map_err(|e| invalid(e.to_string()))?;
         let mut unknown = Vec::new();

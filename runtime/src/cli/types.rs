@@ -16,7 +16,7 @@ pub(crate) fn run(cx: &Context, as_json: bool) -> Result<Outcome, Failure> {
     }
     if types.is_empty() {
         print(
-            "no record types are linked into this program: derive Record on a struct in a crate the program links (and `use` that crate)",
+            "no record types are linked into this program: derive Record on structs in it, or name the library crate that declares them: esrecord::main!(my_records)",
         )?;
         return Ok(Outcome::Success);
     }

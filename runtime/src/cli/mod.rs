@@ -97,14 +97,8 @@ enum Command {
     },
     /// Prints records of a type, newest last.
     Search {
-        /// The record type (`shop.pageview`, `shop_pageview` or `pageview`).
-        #[arg(value_name = "TYPE")]
-        record_type: String,
         #[command(flatten)]
-        range: RangeArgs,
-        /// A condition: FIELD=VALUE, FIELD!=VALUE, FIELD>VALUE, >=, <, <= (repeatable; all must hold).
-        #[arg(long = "where", value_name = "CONDITION")]
-        conditions: Vec<String>,
+        selection: Selection,
         /// At most this many records: the newest.
         #[arg(long, default_value_t = 20)]
         limit: usize,
@@ -114,16 +108,10 @@ enum Command {
     },
     /// Charts a field over time, in the terminal or as an SVG or PNG file.
     Plot {
-        /// The record type.
-        #[arg(value_name = "TYPE")]
-        record_type: String,
+        #[command(flatten)]
+        selection: Selection,
         /// The numeric field (dotted: latency.p99_ms); any field for --agg count.
         field: String,
-        #[command(flatten)]
-        range: RangeArgs,
-        /// A condition, as for search (repeatable).
-        #[arg(long = "where", value_name = "CONDITION")]
-        conditions: Vec<String>,
         /// The bucket length: 30s, 5m, 1h, 1d...
         #[arg(long, default_value = "1h")]
         interval: String,
@@ -150,15 +138,23 @@ enum Command {
     },
     /// Prints every record of a type as NDJSON, oldest first.
     Export {
-        /// The record type.
-        #[arg(value_name = "TYPE")]
-        record_type: String,
         #[command(flatten)]
-        range: RangeArgs,
-        /// A condition, as for search (repeatable).
-        #[arg(long = "where", value_name = "CONDITION")]
-        conditions: Vec<String>,
+        selection: Selection,
     },
+}
+
+/// The records a command is about: a type, a time range, conditions.
+#[derive(Debug, Clone, clap::Args)]
+struct Selection {
+    /// The record type (`shop.pageview`, `shop_pageview` or `pageview`).
+    #[arg(value_name = "TYPE")]
+    record_type: String,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// A condition: FIELD=VALUE, FIELD!=VALUE, FIELD>VALUE, >=, <, <=
+    /// (repeatable; all must hold).
+    #[arg(long = "where", value_name = "CONDITION")]
+    conditions: Vec<String>,
 }
 
 /// `--from` and `--until`.
@@ -314,17 +310,13 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             indexes::run(&cx, &types, options).await
         }
         Command::Search {
-            record_type,
-            range,
-            conditions,
+            selection,
             limit,
             format,
-        } => search::run(&cx, &record_type, &range, &conditions, limit, format).await,
+        } => search::run(&cx, &selection, limit, format).await,
         Command::Plot {
-            record_type,
+            selection,
             field,
-            range,
-            conditions,
             interval,
             agg,
             out,
@@ -332,24 +324,19 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         } => {
             let request = plot::Request {
                 field,
-                conditions,
                 interval,
                 agg,
                 out,
                 size,
             };
-            plot::run(&cx, &record_type, &range, request).await
+            plot::run(&cx, &selection, request).await
         }
         Command::Import {
             record_type,
             file,
             rejected,
         } => transfer::import(&cx, &record_type, &file, rejected).await,
-        Command::Export {
-            record_type,
-            range,
-            conditions,
-        } => transfer::export(&cx, &record_type, &range, &conditions).await,
+        Command::Export { selection } => transfer::export(&cx, &selection).await,
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::chart::{self, Series};
 use super::conditions;
 use super::output::print;
-use super::{Context, Failure, Outcome, RangeArgs, search};
+use super::{Context, Failure, Outcome, Selection, search};
 use crate::fields::Field;
 use crate::search::aggs::{self, Aggregation, Interval};
 
@@ -32,7 +32,6 @@ pub(crate) enum Agg {
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub(crate) field: String,
-    pub(crate) conditions: Vec<String>,
     pub(crate) interval: String,
     pub(crate) agg: Agg,
     pub(crate) out: Option<PathBuf>,
@@ -42,11 +41,10 @@ pub(crate) struct Request {
 /// Charts the field: in the terminal, or in the file `--out` names.
 pub(crate) async fn run(
     cx: &Context,
-    name: &str,
-    range: &RangeArgs,
+    selection: &Selection,
     request: Request,
 ) -> Result<Outcome, Failure> {
-    let record_type = cx.find(name)?;
+    let (record_type, mut search) = search::request(cx, selection, 0)?;
     let Some(timestamp) = record_type.timestamp_field() else {
         return Err(Failure::usage(format!(
             "{} has no timestamp field, so it has nothing to plot over time",
@@ -63,7 +61,6 @@ pub(crate) async fn run(
         )));
     }
     let (width, height) = image_size(&request.size)?;
-    let mut search = search::request(record_type, range, &request.conditions, 0)?;
     let field = Field::<f64>::new(request.field.clone());
     let metric = match request.agg {
         Agg::Avg => Some(aggs::avg(&field)),

@@ -3,39 +3,39 @@
 use serde_json::{Map, Value};
 
 use super::output::{cell, print, print_json, table};
-use super::{Context, Failure, Format, Outcome, RangeArgs, conditions, times};
+use super::{Context, Failure, Format, Outcome, Selection, conditions, times};
 use crate::operations::JsonSearch;
 use crate::record_type::RecordType;
 
-/// The search a command line asks for: its type, range and conditions.
+/// The type a command line names, and the search for its range and
+/// conditions.
 pub(crate) fn request(
-    record_type: &RecordType,
-    range: &RangeArgs,
-    conditions: &[String],
+    cx: &Context,
+    selection: &Selection,
     limit: usize,
-) -> Result<JsonSearch, Failure> {
-    Ok(JsonSearch {
-        range: times::range(range)?,
-        filters: conditions
+) -> Result<(&'static RecordType, JsonSearch), Failure> {
+    let record_type = cx.find(&selection.record_type)?;
+    let search = JsonSearch {
+        range: times::range(&selection.range)?,
+        filters: selection
+            .conditions
             .iter()
             .map(|text| conditions::condition(record_type, text))
             .collect::<Result<_, _>>()?,
         limit,
         aggregations: None,
-    })
+    };
+    Ok((record_type, search))
 }
 
 /// Prints the newest `limit` records that match, oldest first.
 pub(crate) async fn run(
     cx: &Context,
-    name: &str,
-    range: &RangeArgs,
-    conditions: &[String],
+    selection: &Selection,
     limit: usize,
     format: Format,
 ) -> Result<Outcome, Failure> {
-    let record_type = cx.find(name)?;
-    let search = request(record_type, range, conditions, limit)?;
+    let (record_type, search) = request(cx, selection, limit)?;
     let store = cx.open_store()?;
     let results = record_type.operations().search(&store, &search).await?;
     let records: Vec<Value> = results.hits.into_iter().map(|hit| hit.record).collect();

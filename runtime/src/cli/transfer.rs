@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::{Context, Failure, Outcome, RangeArgs, search};
+use super::{Context, Failure, Outcome, Selection, search};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
 use crate::store::Store;
@@ -107,14 +107,8 @@ pub(crate) async fn import(
 
 /// Prints every record of the type that matches, oldest first, one JSON
 /// object a line.
-pub(crate) async fn export(
-    cx: &Context,
-    name: &str,
-    range: &RangeArgs,
-    conditions: &[String],
-) -> Result<Outcome, Failure> {
-    let record_type = cx.find(name)?;
-    let mut request = search::request(record_type, range, conditions, 0)?;
+pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcome, Failure> {
+    let (record_type, mut request) = search::request(cx, selection, 0)?;
     let store = cx.open_store()?;
     let operations = record_type.operations();
     let total = operations.search(&store, &request).await?.total;

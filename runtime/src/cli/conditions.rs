@@ -219,3 +219,104 @@ fn value(record_type: &RecordType, path: &str, kind: Kind, raw: &str) -> Result<
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::Record;
+
+    #[derive(crate::Composite, serde::Serialize, serde::Deserialize)]
+    struct Timing {
+        p99_ms: f64,
+    }
+
+    #[derive(Record, serde::Serialize, serde::Deserialize)]
+    #[record(app_label = "clitest")]
+    struct Visit {
+        timestamp: DateTime<Utc>,
+        item_id: u64,
+        offset: i32,
+        path: String,
+        #[record(text)]
+        comment: String,
+        cached: bool,
+        timing: Timing,
+        tags: BTreeMap<String, String>,
+        counters: BTreeMap<String, u64>,
+    }
+
+    fn clause(text: &str) -> Result<Value, Failure> {
+        condition(Visit::record_type(), text).map(Query::into_json)
+    }
+
+    #[test]
+    fn each_comparison_is_the_clause_for_the_fields_type() {
+        assert_eq!(clause("item_id=7"), Ok(json!({"term": {"item_id": 7}})));
+        assert_eq!(
+            clause("offset < -3"),
+            Ok(json!({"range": {"offset": {"lt": -3}}}))
+        );
+        assert_eq!(
+            clause("timing.p99_ms>=2.5"),
+            Ok(json!({"range": {"timing.p99_ms": {"gte": 2.5}}}))
+        );
+        assert_eq!(clause("cached=true"), Ok(json!({"term": {"cached": true}})));
+        assert_eq!(clause("path=/a=b"), Ok(json!({"term": {"path": "/a=b"}})));
+        assert_eq!(
+            clause("path!=/"),
+            Ok(json!({"bool": {"must_not": [{"term": {"path": "/"}}]}}))
+        );
+        assert_eq!(
+            clause("comment=red shoes"),
+            Ok(json!({"match": {"comment": "red shoes"}}))
+        );
+        assert_eq!(
+            clause("tags.platform=linux"),
+            Ok(json!({"term": {"tags.platform": "linux"}}))
+        );
+        assert_eq!(
+            clause("counters.hits>10"),
+            Ok(json!({"range": {"counters.hits": {"gt": 10}}}))
+        );
+        assert_eq!(
+            clause("timestamp=2024-03-05T10:00:00Z"),
+            Ok(json!({"bool": {"filter": [
+                {"range": {"timestamp": {"gte": "2024-03-05T10:00:00Z"}}},
+                {"range": {"timestamp": {"lte": "2024-03-05T10:00:00Z"}}}
+            ]}}))
+        );
+    }
+
+    #[test]
+    fn a_bad_condition_names_the_field_the_type_and_what_to_write() {
+        let message = |text: &str| {
+            clause(text)
+                .err()
+                .map(|f| (f.code, f.message))
+                .unwrap_or_default()
+        };
+        let (code, text) = message("item_id=-1");
+        assert_eq!(code, 2);
+        assert!(
+            text.contains("field item_id of clitest_visit")
+                && text.contains("non-negative integer"),
+            "{text}"
+        );
+        assert!(message("counters.hits=many").1.contains("counters.hits"));
+        assert!(message("timing.p99_ms=NaN").1.contains("a number"));
+        assert!(message("cached=yes").1.contains("true or false"));
+        let (_, text) = message("timing.p50_ms=1");
+        assert!(
+            text.contains("no field \"timing.p50_ms\"") && text.contains("timing.p99_ms"),
+            "{text}"
+        );
+        assert!(message("timing=1").1.contains("no field \"timing\""));
+        assert!(message("cached>true").1.contains("has no order"));
+        assert!(message("=3").1.contains("names no field"));
+        assert!(message("item_id 3").1.contains("FIELD=VALUE"));
+    }
+}

@@ -183,6 +183,16 @@ pub struct HostLoad {
     pub uptime: Uptime,
 }
 
+/// A support ticket: a subject searched as full text.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(app_label = "support")]
+pub struct Ticket {
+    pub timestamp: DateTime<Utc>,
+    #[record(text)]
+    pub subject: String,
+    pub priority: u8,
+}
+
 /// A fresh, empty directory for one test's data, below the system's
 /// temporary directory.
 pub fn fresh_dir(name: &str) -> std::path::PathBuf {

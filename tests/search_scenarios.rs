@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use esrecord::{Query, Record, Search, Store};
-use esrecord_tests::{HostLoad, Latency, PageView, Uptime};
+use esrecord_tests::{HostLoad, Latency, PageView, Ticket, Uptime};
 
 const VIEWS: u64 = 600;
 const PATHS: [&str; 4] = ["/", "/cart", "/items", "/checkout"];
@@ -520,4 +520,83 @@ pub(crate) async fn streaming_pages_through_every_hit_once(store: &Store) {
         items,
         [MANY - 1, MANY - 2, MANY - 3, MANY - 4, MANY - 5, MANY - 6]
     );
+}
+
+/// Full text: `matches` finds the records whose subject has any of the
+/// words, whatever their case; `exists` those with a subject; and the
+/// words combine with exact filters on other fields.
+pub(crate) async fn text_fields_match_by_their_words(store: &Store) {
+    let subjects = [
+        "Checkout button does nothing",
+        "checkout page slow on mobile",
+        "Refund not received",
+        "Login fails after password reset",
+        "Slow search results",
+        "",
+    ];
+    let start = chrono::DateTime::from_timestamp(1_709_251_200, 0).unwrap();
+    let tickets: Vec<Ticket> = (0..60)
+        .map(|i| Ticket {
+            timestamp: start + chrono::Duration::minutes(i * 97),
+            subject: subjects[i as usize % subjects.len()].to_owned(),
+            priority: (i % 3) as u8,
+        })
+        .collect();
+    for ticket in &tickets {
+        store.record(ticket.clone()).unwrap();
+    }
+    assert!(store.flush().await.unwrap().is_complete());
+    let f = Ticket::fields();
+    let has_word = |t: &Ticket, words: &[&str]| {
+        t.subject
+            .split_whitespace()
+            .any(|w| words.contains(&w.to_lowercase().as_str()))
+    };
+    let cases: Vec<(&str, Query, usize)> = vec![
+        (
+            "one word, any case",
+            f.subject.matches("CHECKOUT"),
+            tickets
+                .iter()
+                .filter(|t| has_word(t, &["checkout"]))
+                .count(),
+        ),
+        (
+            "any of the words",
+            f.subject.matches("refund slow"),
+            tickets
+                .iter()
+                .filter(|t| has_word(t, &["refund", "slow"]))
+                .count(),
+        ),
+        (
+            "words and an exact filter",
+            f.subject.matches("slow") & f.priority.eq(0u8),
+            tickets
+                .iter()
+                .filter(|t| has_word(t, &["slow"]) && t.priority == 0)
+                .count(),
+        ),
+        ("a word no subject has", f.subject.matches("invoice"), 0),
+    ];
+    for (what, query, expected) in cases {
+        let results = Ticket::search()
+            .filter(query)
+            .size(100)
+            .fetch(store)
+            .await
+            .unwrap();
+        assert_eq!(results.total as usize, expected, "{what}");
+        assert_eq!(results.hits.len(), expected, "{what}");
+    }
+    // Elasticsearch answers `exists` on text from the field's norms, which
+    // an empty text (no words) does not have.
+    let with_subject = Ticket::search()
+        .filter(f.subject.exists())
+        .size(0)
+        .fetch(store)
+        .await
+        .unwrap();
+    let non_empty = tickets.iter().filter(|t| !t.subject.is_empty()).count();
+    assert_eq!(with_subject.total as usize, non_empty);
 }

@@ -82,6 +82,9 @@ fn handle_type(field: &Field) -> TokenStream {
     match field.kind {
         FieldKind::Flatten => projection(ty, quote!(::esrecord::__private::Composite), "Fields"),
         FieldKind::Literal(_) => quote!(::esrecord::__private::Field<#ty>),
+        FieldKind::Text => quote!(
+            ::esrecord::__private::Field<::esrecord::__private::String, ::esrecord::__private::FullText>
+        ),
         _ => projection(ty, quote!(::esrecord::__private::FieldType), "Handle"),
     }
 }
@@ -183,7 +186,9 @@ fn handles_fn(cx: &Container) -> TokenStream {
                 let fields_at = projection(ty, quote!(__esrecord::Composite), "fields_at");
                 quote!(#member: #fields_at(prefix))
             }
-            FieldKind::Literal(_) => quote!(#member: __esrecord::Field::new(#path)),
+            FieldKind::Literal(_) | FieldKind::Text => {
+                quote!(#member: __esrecord::Field::new(#path))
+            }
             _ => {
                 let handle = projection(ty, quote!(__esrecord::FieldType), "handle");
                 quote!(#member: #handle(#path))

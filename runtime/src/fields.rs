@@ -10,19 +10,32 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A field of type `T` at a dotted path in the stored document.
+/// A field of type `T` at a dotted path in the stored document. `K` says
+/// how it is searched: [`Exact`] values (the default: compared, sorted and
+/// aggregated), or [`FullText`] (a `#[record(text)]` field, searched by its
+/// words with `matches`, which is all Elasticsearch does well with one).
 ///
 /// ```
 /// use esrecord::Field;
 /// let field: Field<f64> = Field::new("latency.p99_ms".to_owned());
 /// assert_eq!(field.path(), "latency.p99_ms");
 /// ```
-pub struct Field<T> {
+pub struct Field<T, K = Exact> {
     path: String,
-    value: PhantomData<fn() -> T>,
+    value: PhantomData<fn() -> (T, K)>,
 }
 
-impl<T> Field<T> {
+/// How a [`Field`] of exact values is searched: `eq`, `one_of`, ranges,
+/// sorting, aggregations.
+#[derive(Debug)]
+pub enum Exact {}
+
+/// How a [`Field`] of full text (`#[record(text)]`) is searched: by its
+/// words, with `matches`.
+#[derive(Debug)]
+pub enum FullText {}
+
+impl<T, K> Field<T, K> {
     /// A handle on the field at `path`. Generated code builds these; build one
     /// by hand only for a field the derive does not describe.
     pub fn new(path: String) -> Self {
@@ -38,13 +51,13 @@ impl<T> Field<T> {
     }
 }
 
-impl<T> Clone for Field<T> {
+impl<T, K> Clone for Field<T, K> {
     fn clone(&self) -> Self {
         Field::new(self.path.clone())
     }
 }
 
-impl<T> fmt::Debug for Field<T> {
+impl<T, K> fmt::Debug for Field<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Field<{}>({})", std::any::type_name::<T>(), self.path)
     }

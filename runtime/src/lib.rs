@@ -125,7 +125,7 @@ pub mod __private {
     #[cfg(feature = "cli")]
     pub use crate::cli::main as cli_main;
     pub use crate::document_id::UniqueKey;
-    pub use crate::fields::{Field, join_path};
+    pub use crate::fields::{Field, FullText, join_path};
     pub use crate::mapping::{
         DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
     };

@@ -26,7 +26,7 @@ use std::ops::{BitAnd, BitOr, Not};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::fields::Field;
+use crate::fields::{Field, FullText};
 
 /// A query clause in Elasticsearch's JSON, as the typed filters build it.
 /// Combine clauses with `&` (both), `|` (either) and `!` (not), or with
@@ -189,11 +189,16 @@ impl<T> Field<T> {
     }
 }
 
-impl Field<String> {
-    /// Records whose field matches the words of `text` (a `match` query:
-    /// full text on a `text` field, the exact value on a keyword).
+impl<T> Field<T, FullText> {
+    /// Records whose text has any of the words of `text` (a `match`
+    /// query, analyzed as the field is).
     pub fn matches(&self, text: &str) -> Query {
         Query(json!({"match": {self.path(): text}}))
+    }
+
+    /// Records that have text in the field.
+    pub fn exists(&self) -> Query {
+        Query(json!({"exists": {"field": self.path()}}))
     }
 }
 
@@ -209,6 +214,7 @@ mod tests {
     fn each_filter_is_the_elasticsearch_clause() {
         let item = field::<u64>("item_id");
         let path = field::<String>("path");
+        let message: Field<String, FullText> = Field::new("message".to_owned());
         let when = field::<chrono::DateTime<chrono::Utc>>("timestamp");
         let start = chrono::DateTime::from_timestamp(1_709_251_200, 0).unwrap_or_default();
         assert_eq!(item.eq(7).into_json(), json!({"term": {"item_id": 7}}));
@@ -234,8 +240,8 @@ mod tests {
             json!({"exists": {"field": "item_id"}})
         );
         assert_eq!(
-            path.matches("red shoes").into_json(),
-            json!({"match": {"path": "red shoes"}})
+            message.matches("red shoes").into_json(),
+            json!({"match": {"message": "red shoes"}})
         );
     }
 

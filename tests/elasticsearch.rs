@@ -193,7 +193,12 @@ async fn search_names_the_patterns_and_ignores_missing_indexes() {
         "shop-pageview-2024.03.01".to_owned(),
         "shop-pageview-2024.03.02".to_owned(),
     ];
-    let response = plain(&server).search(&patterns, &body).await.unwrap();
+    let response = plain(&server)
+        .search(&patterns, &body)
+        .await
+        .unwrap()
+        .into_response()
+        .unwrap();
     assert_eq!(response.hits.total.map(|t| t.value), Some(20));
     let first = &response.hits.hits[0];
     assert_eq!(

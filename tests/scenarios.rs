@@ -435,7 +435,12 @@ pub(crate) async fn paging_with_search_after_has_no_gaps_or_duplicates(
         if let Some(after) = &after {
             body["search_after"] = after.clone();
         }
-        let page = backend.search(&patterns, &body).await.unwrap();
+        let page = backend
+            .search(&patterns, &body)
+            .await
+            .unwrap()
+            .into_response()
+            .unwrap();
         assert_eq!(page.hits.total.as_ref().unwrap().value, 10_000);
         let Some(last) = page.hits.hits.last() else {
             break;

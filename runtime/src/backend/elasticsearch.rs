@@ -25,7 +25,7 @@ use elasticsearch::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchResponse};
+use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchAnswer};
 use crate::config::{Auth, ElasticsearchConfig};
 use crate::error::{Error, Result};
 
@@ -194,7 +194,7 @@ impl Backend for ElasticsearchBackend {
         Ok(response.items.into_iter().map(item_result).collect())
     }
 
-    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchAnswer> {
         if patterns.is_empty() {
             // An empty list would search every index of the cluster.
             return Err(Error::BadRequest(
@@ -211,7 +211,8 @@ impl Backend for ElasticsearchBackend {
             .body(body)
             .send()
             .await;
-        answer(&request, sent).await
+        let text = answer_text(&request, sent).await?;
+        Ok(SearchAnswer::Json { request, text })
     }
 
     async fn open_point_in_time(
@@ -237,14 +238,16 @@ impl Backend for ElasticsearchBackend {
         Ok(Some(opened.id))
     }
 
-    async fn search_point_in_time(&self, body: &Value) -> Result<SearchResponse> {
+    async fn search_point_in_time(&self, body: &Value) -> Result<SearchAnswer> {
         let sent = self
             .client
             .search(SearchParts::None)
             .body(body)
             .send()
             .await;
-        answer("POST _search (point in time)", sent).await
+        let request = "POST _search (point in time)".to_owned();
+        let text = answer_text(&request, sent).await?;
+        Ok(SearchAnswer::Json { request, text })
     }
 
     async fn close_point_in_time(&self, id: &str) -> Result<()> {
@@ -422,6 +425,13 @@ async fn answer<T: DeserializeOwned>(request: &str, sent: Sent) -> Result<T> {
     let (status, text) = read(request, sent).await?;
     check(request, status, &text)?;
     decode(request, status, &text)
+}
+
+/// The text of a successful answer, for the caller to read.
+async fn answer_text(request: &str, sent: Sent) -> Result<String> {
+    let (status, text) = read(request, sent).await?;
+    check(request, status, &text)?;
+    Ok(text)
 }
 
 /// Like [`answer`], with `None` for a 404 (a missing template or index).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What a bulk item does with its document, and the request bodies bulk
 /// writes take.
@@ -84,6 +84,48 @@ pub struct SearchResponse {
     pub pit_id: Option<String>,
 }
 
+/// What a backend answers a search with: a response already in its
+/// envelope (the embedded engine's), or Elasticsearch's JSON text as the
+/// server sent it, so that typed hits are read from it in one pass
+/// ([`Search::read_answer`](crate::Search::read_answer)).
+#[derive(Debug, Clone)]
+pub enum SearchAnswer {
+    /// A response in its envelope, sources as raw JSON.
+    Parsed(SearchResponse),
+    /// The text of a successful search response.
+    Json {
+        /// The request it answers (`POST shop_pageview_*/_search`), for
+        /// error messages.
+        request: String,
+        /// The response body.
+        text: String,
+    },
+}
+
+impl SearchAnswer {
+    /// The response in its envelope (parsing the text when it is one).
+    pub fn into_response(self) -> Result<SearchResponse> {
+        match self {
+            SearchAnswer::Parsed(response) => Ok(response),
+            SearchAnswer::Json { request, text } => {
+                serde_json::from_str(&text).map_err(|e| not_a_search_response(&request, &text, &e))
+            }
+        }
+    }
+}
+
+/// The error for an answer to a search that does not read as a search
+/// response.
+pub(crate) fn not_a_search_response(request: &str, text: &str, error: &serde_json::Error) -> Error {
+    let preview: String = text.chars().take(200).collect();
+    Error::Elasticsearch {
+        request: request.to_owned(),
+        status: Some(200),
+        error_type: None,
+        reason: format!("the answer is not a search response ({error}); it began {preview}"),
+    }
+}
+
 /// The `hits` object of a search response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hits {
@@ -151,7 +193,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// Runs an Elasticsearch search body over the indexes matching any of
     /// `patterns` (missing indexes are ignored) and returns the response.
-    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse>;
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchAnswer>;
 
     /// Opens a point in time over `patterns`, kept `keep_alive` (`"1m"`)
     /// between searches, for paging through a search that does not shift
@@ -168,7 +210,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
     }
 
     /// Runs a search body that names its point in time (`"pit": {"id"}`).
-    async fn search_point_in_time(&self, body: &Value) -> Result<SearchResponse> {
+    async fn search_point_in_time(&self, body: &Value) -> Result<SearchAnswer> {
         let _ = body;
         Err(crate::error::Error::Unsupported {
             what: "searching a point in time".into(),

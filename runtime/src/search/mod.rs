@@ -3,6 +3,7 @@
 //! hits.
 
 pub mod aggs;
+mod answer;
 mod columns;
 mod pages;
 mod query;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::backend::{RawHit, SearchResponse};
+use crate::backend::{SearchAnswer, SearchResponse};
 use crate::error::{Error, Result};
 use crate::fields::Field;
 use crate::naming::{TimeBound, TimeRange};
@@ -353,8 +354,8 @@ impl<R: Record> Search<R> {
     pub async fn fetch(&self, store: &Store) -> Result<SearchResults<R>> {
         let (backend, named) = store.backend_for::<R>()?;
         let patterns = self.patterns(&named)?;
-        let response = backend.search(&patterns, &self.to_json()?).await?;
-        self.read_response(response)
+        let answer = backend.search(&patterns, &self.to_json()?).await?;
+        self.read_answer(answer)
     }
 
     /// The typed results of a search response in Elasticsearch's shape
@@ -373,20 +374,46 @@ impl<R: Record> Search<R> {
     /// assert_eq!((results.total, results.hits[0].record.path.as_str()), (1, "/"));
     /// ```
     pub fn read_response(&self, response: SearchResponse) -> Result<SearchResults<R>> {
-        let mut hits: Vec<Hit<R>> = response
-            .hits
-            .hits
-            .into_iter()
-            .map(typed_hit)
-            .collect::<Result<_>>()?;
+        self.read_answer(SearchAnswer::Parsed(response))
+    }
+
+    /// The typed results of a backend's answer: from Elasticsearch's JSON
+    /// text in one pass, each `_source` read straight into its record.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # use esrecord::backend::SearchAnswer;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize, Debug)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: String }
+    /// let text = r#"{"took": 1, "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [
+    ///     {"_index": "shop_pageview_2024.03.01", "_id": "a", "_score": null, "_source": {"timestamp": "2024-03-01T10:00:00Z", "path": "/"}}
+    /// ]}}"#;
+    /// let answer = SearchAnswer::Json { request: "POST shop_pageview_*/_search".into(), text: text.into() };
+    /// let results = PageView::search().read_answer(answer).unwrap();
+    /// assert_eq!((results.hits[0].id.as_str(), results.hits[0].record.path.as_str()), ("a", "/"));
+    ///
+    /// let other = text.replace(r#""path": "/""#, r#""path": 7"#);
+    /// let answer = SearchAnswer::Json { request: "POST shop_pageview_*/_search".into(), text: other };
+    /// let error = PageView::search().read_answer(answer).unwrap_err().to_string();
+    /// assert!(error.contains("document a in shop_pageview_2024.03.01 does not read as"), "{error}");
+    /// ```
+    pub fn read_answer(&self, answer: SearchAnswer) -> Result<SearchResults<R>> {
+        self.read_answer_and_point_in_time(answer)
+            .map(|(results, _)| results)
+    }
+
+    /// [`read_answer`](Self::read_answer), with the point in time the
+    /// answer names.
+    pub(crate) fn read_answer_and_point_in_time(
+        &self,
+        answer: SearchAnswer,
+    ) -> Result<(SearchResults<R>, Option<String>)> {
+        let (mut results, point_in_time) = answer::read::<R>(answer)?;
         if self.reversed {
-            hits.reverse();
+            results.hits.reverse();
         }
-        Ok(SearchResults {
-            total: response.hits.total.map_or(0, |t| t.value),
-            hits,
-            aggregations: response.aggregations,
-        })
+        Ok((results, point_in_time))
     }
 }
 
@@ -436,7 +463,10 @@ impl<R: Record> Search<R> {
         };
         let (backend, named) = store.backend_for::<R>()?;
         let patterns = search.patterns(&named)?;
-        let response = backend.search(&patterns, &search.to_json()?).await?;
+        let response = backend
+            .search(&patterns, &search.to_json()?)
+            .await?
+            .into_response()?;
         let mut rows = Vec::with_capacity(response.hits.hits.len());
         for hit in &response.hits.hits {
             let source: Value = match &hit.source {
@@ -463,22 +493,4 @@ impl<R: Record> Search<R> {
         }
         Ok(columns)
     }
-}
-
-fn typed_hit<R: Record>(hit: RawHit) -> Result<Hit<R>> {
-    let source = hit.source.as_ref().map_or("null", |raw| raw.get());
-    let record = serde_json::from_str(source).map_err(|e| {
-        Error::BadRequest(format!(
-            "the stored document {} in {} does not read as a {}: {e}; its type changed since it was written",
-            hit.id,
-            hit.index,
-            R::record_type().rust_path()
-        ))
-    })?;
-    Ok(Hit {
-        id: hit.id,
-        index: hit.index,
-        record,
-        sort: hit.sort,
-    })
 }

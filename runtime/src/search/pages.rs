@@ -67,18 +67,17 @@ impl<R: Record> Pages<R> {
         if let Some(after) = &self.after {
             body["search_after"] = Value::Array(after.clone());
         }
-        let response = match &self.point_in_time {
+        let answer = match &self.point_in_time {
             Some(id) => {
                 body["pit"] = json!({"id": id, "keep_alive": KEEP_ALIVE});
                 self.backend.search_point_in_time(&body).await?
             }
             None => self.backend.search(&self.patterns, &body).await?,
         };
-        if let (Some(id), Some(point_in_time)) = (response.pit_id.clone(), &mut self.point_in_time)
-        {
+        let (results, next_point_in_time) = self.search.read_answer_and_point_in_time(answer)?;
+        if let (Some(id), Some(point_in_time)) = (next_point_in_time, &mut self.point_in_time) {
             *point_in_time = id;
         }
-        let results = self.search.read_response(response)?;
         let hits = results.hits;
         if hits.len() < self.search.size || hits.is_empty() {
             self.done = true;

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use self::partition::Partition;
 use self::search_idle::SearchActivity;
-use super::{Backend, BulkBody, IndexInfo, ItemResult, ScheduledRefresh, SearchResponse};
+use super::{Backend, BulkBody, IndexInfo, ItemResult, ScheduledRefresh, SearchAnswer};
 use crate::error::{Error, Result};
 use crate::naming::{glob_matches, validate_index_name};
 
@@ -146,12 +146,12 @@ impl Backend for EmbeddedBackend {
         self.blocking(move |inner| inner.bulk(&body)).await
     }
 
-    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchResponse> {
+    async fn search(&self, patterns: &[String], body: &Value) -> Result<SearchAnswer> {
         let (patterns, body) = (patterns.to_vec(), body.clone());
         self.blocking(move |inner| {
             inner.note_search()?;
             let partitions = inner.matching_partitions(&patterns)?;
-            search::search(&partitions, &body)
+            search::search(&partitions, &body).map(SearchAnswer::Parsed)
         })
         .await
     }

@@ -574,10 +574,47 @@ fn indexes_lists_partitions_and_deletes_expired_ones_only_when_told() {
             .count(),
         3
     );
+    // An index under the type's pattern that is none of its partitions (a
+    // restored copy) is listed, and kept.
+    {
+        let store =
+            esrecord::Store::with_config(esrecord::config::Config::embedded(ws.path("data")))
+                .unwrap();
+        let mut bulk = esrecord::bulk::BulkBuilder::default();
+        let source = page_views(1)[0].to_string();
+        bulk.push(
+            esrecord::bulk::BulkAction::Create,
+            "shop_pageview_2024.03.01-restored",
+            "copy-1",
+            source.as_bytes(),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let backend = store.backend("default").unwrap();
+        let items = runtime.block_on(backend.bulk(bulk.finish())).unwrap();
+        assert_eq!(items.len(), 1);
+        runtime.block_on(backend.refresh()).unwrap();
+        runtime.block_on(store.close()).unwrap();
+    }
+    let (table, _) = ws.expect(0, &["indexes"]);
+    let restored = table
+        .lines()
+        .find(|l| l.contains("2024.03.01-restored"))
+        .unwrap();
+    assert!(
+        restored.contains("not one of the type's partitions; kept"),
+        "{restored}"
+    );
     let (_, stderr) = ws.expect(0, &["indexes", "--delete-expired", "--yes"]);
     assert!(stderr.contains("deleted 3 partitions"), "{stderr}");
-    let (stdout, _) = ws.expect(0, &["indexes"]);
-    assert_eq!(stdout.trim(), "no partitions");
+    let (stdout, _) = ws.expect(0, &["indexes", "--json"]);
+    let left: Vec<Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(left.len(), 1, "{stdout}");
+    assert_eq!(left[0]["index"], "shop_pageview_2024.03.01-restored");
+    assert_eq!(left[0]["docs"], 1);
 }
 
 #[test]

@@ -185,7 +185,7 @@ async fn delete(cx: &Context, store: &Store, partitions: &[Partition]) -> Result
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut failures = Vec::new();
+    let (mut deleted, mut failures) = (0, Vec::new());
     for partition in partitions {
         // Only what parsed as a partition of its type can have expired.
         if partition.start.is_none() {
@@ -193,13 +193,13 @@ async fn delete(cx: &Context, store: &Store, partitions: &[Partition]) -> Result
         }
         bar.set_message(partition.info.name.clone());
         let backend = store.backend(partition.record_type.backend())?;
-        if let Err(error) = backend.delete_index(&partition.info.name).await {
-            failures.push(format!("{}: {error}", partition.info.name));
+        match backend.delete_index(&partition.info.name).await {
+            Ok(()) => deleted += 1,
+            Err(error) => failures.push(format!("{}: {error}", partition.info.name)),
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let deleted = partitions.len() - failures.len();
     if !cx.quiet {
         eprintln!("deleted {deleted} partitions");
     }

@@ -316,6 +316,10 @@ enum SortValue {
     U64(u64),
     F64(f64),
     Str(String),
+    /// A string by its ordinal in one segment's dictionary: only compared
+    /// with ordinals of the same segment, and resolved before it leaves
+    /// the segment's collector.
+    Ordinal(u64),
     Missing,
 }
 
@@ -329,6 +333,7 @@ impl SortValue {
             (SortValue::U64(a), SortValue::U64(b)) => a.cmp(b),
             (SortValue::F64(a), SortValue::F64(b)) => a.total_cmp(b),
             (SortValue::Str(a), SortValue::Str(b)) => a.cmp(b),
+            (SortValue::Ordinal(a), SortValue::Ordinal(b)) => a.cmp(b),
             // Partitions created from different templates may disagree on a
             // field's type; order by type, then stably.
             (a, b) => a.rank().cmp(&b.rank()),
@@ -344,7 +349,7 @@ impl SortValue {
             SortValue::I64(_) => 0,
             SortValue::U64(_) => 1,
             SortValue::F64(_) => 2,
-            SortValue::Str(_) => 3,
+            SortValue::Str(_) | SortValue::Ordinal(_) => 3,
             SortValue::Missing => 4,
         }
     }
@@ -355,7 +360,7 @@ impl SortValue {
             SortValue::U64(n) => json!(n),
             SortValue::F64(x) => json!(x),
             SortValue::Str(s) => json!(s),
-            SortValue::Missing => Value::Null,
+            SortValue::Ordinal(_) | SortValue::Missing => Value::Null,
         }
     }
 }
@@ -446,6 +451,8 @@ struct SortSegmentCollector {
     partition: u32,
     hits: Vec<SortedHit>,
     orders: Vec<Order>,
+    /// The key of the worst hit kept, once `limit` are kept.
+    worst: Option<Vec<SortValue>>,
 }
 
 impl Collector for SortCollector<'_> {
@@ -491,6 +498,7 @@ impl Collector for SortCollector<'_> {
             segment,
             partition: self.partition,
             hits: Vec::new(),
+            worst: None,
         })
     }
 
@@ -526,17 +534,40 @@ impl SegmentCollector for SortSegmentCollector {
     type Fruit = Vec<SortedHit>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let key: Vec<SortValue> = self
-            .readers
-            .iter()
-            .map(|(reader, _)| read_value(reader, doc, self.segment, self.partition))
-            .collect();
-        // search_after: only what sorts strictly after the given values.
-        if let Some(after) = &self.after
-            && compare_values(&key, after, &self.orders) != Ordering::Greater
-        {
+        // Keys are read as they are needed: the first alone settles most
+        // documents (those before the search_after values, and those after
+        // the worst hit kept), and strings are compared by their ordinals
+        // in the segment's dictionary, resolved only for the hits kept.
+        let Some((first_reader, first_order)) = self.readers.first() else {
+            return;
+        };
+        let first = read_ordinal(first_reader, doc, self.segment, self.partition);
+        if let Some(after) = &self.after {
+            let first_text = resolve(first_reader, first.clone());
+            let ordering = after
+                .first()
+                .map_or(Ordering::Greater, |a| first_text.compare(a, *first_order));
+            let tied_after = ordering == Ordering::Equal
+                && compare_values(&self.text_key(doc), after, &self.orders) != Ordering::Greater;
+            if ordering == Ordering::Less || tied_after {
+                return;
+            }
+        }
+        let after_worst = |worst: &[SortValue]| {
+            worst
+                .first()
+                .is_some_and(|w| first.compare(w, *first_order) == Ordering::Greater)
+        };
+        if self.worst.as_deref().is_some_and(after_worst) {
             return;
         }
+        let mut key = Vec::with_capacity(self.readers.len());
+        key.push(first);
+        key.extend(
+            self.readers[1..]
+                .iter()
+                .map(|(reader, _)| read_ordinal(reader, doc, self.segment, self.partition)),
+        );
         self.hits.push(SortedHit {
             key,
             score: None,
@@ -551,15 +582,61 @@ impl SegmentCollector for SortSegmentCollector {
 
     fn harvest(mut self) -> Vec<SortedHit> {
         self.trim();
-        self.hits
+        let mut hits = std::mem::take(&mut self.hits);
+        for hit in &mut hits {
+            for (value, (reader, _)) in hit.key.iter_mut().zip(&self.readers) {
+                *value = resolve(reader, std::mem::replace(value, SortValue::Missing));
+            }
+        }
+        hits
     }
 }
 
 impl SortSegmentCollector {
+    /// Keeps the best `limit` hits, and remembers the worst of them once
+    /// there are `limit`: nothing that sorts after it can make the page.
     fn trim(&mut self) {
         let orders = &self.orders;
         self.hits.sort_by(|a, b| compare_keys(a, b, orders));
         self.hits.truncate(self.limit);
+        if self.hits.len() == self.limit {
+            self.worst = self.hits.last().map(|hit| hit.key.clone());
+        }
+    }
+
+    /// Every key of `doc`, strings as text (to compare with search_after
+    /// values).
+    fn text_key(&self, doc: DocId) -> Vec<SortValue> {
+        self.readers
+            .iter()
+            .map(|(reader, _)| read_value(reader, doc, self.segment, self.partition))
+            .collect()
+    }
+}
+
+/// A sort value as [`read_value`] reads it, but a string as its ordinal in
+/// the segment's dictionary (ordinals order as the strings do).
+fn read_ordinal(reader: &Reader, doc: DocId, segment: SegmentOrdinal, partition: u32) -> SortValue {
+    match reader {
+        Reader::Str(column) => column
+            .as_ref()
+            .and_then(|c| c.term_ords(doc).next())
+            .map_or(SortValue::Missing, SortValue::Ordinal),
+        other => read_value(other, doc, segment, partition),
+    }
+}
+
+/// `value` with a string ordinal turned back into its string.
+fn resolve(reader: &Reader, value: SortValue) -> SortValue {
+    match (reader, value) {
+        (Reader::Str(Some(column)), SortValue::Ordinal(ord)) => {
+            let mut text = String::new();
+            match column.ord_to_str(ord, &mut text) {
+                Ok(true) => SortValue::Str(text),
+                _ => SortValue::Missing,
+            }
+        }
+        (_, value) => value,
     }
 }
 

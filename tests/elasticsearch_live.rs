@@ -85,6 +85,7 @@ live_scenario!(
 live_scenario!(search_scenarios::aggregations_read_back_typed_with_the_answers_the_data_gives);
 live_scenario!(search_scenarios::streaming_pages_through_every_hit_once);
 live_scenario!(search_scenarios::text_fields_match_by_their_words);
+live_scenario!(search_scenarios::sorted_pages_across_partitions_follow_the_sort);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

@@ -27,3 +27,4 @@ embedded_scenario!(columns_are_aligned_with_timestamps_and_none_where_a_record_l
 embedded_scenario!(aggregations_read_back_typed_with_the_answers_the_data_gives);
 embedded_scenario!(streaming_pages_through_every_hit_once);
 embedded_scenario!(text_fields_match_by_their_words);
+embedded_scenario!(sorted_pages_across_partitions_follow_the_sort);

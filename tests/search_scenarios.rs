@@ -600,3 +600,82 @@ pub(crate) async fn text_fields_match_by_their_words(store: &Store) {
     let non_empty = tickets.iter().filter(|t| !t.subject.is_empty()).count();
     assert_eq!(with_subject.total as usize, non_empty);
 }
+
+/// Sorted searches over many partitions give exactly the records sorted in
+/// memory, page after page: by the timestamp (partitions apart in time,
+/// which the embedded engine skips once a page is full) both ways, and by
+/// a field whose values every partition shares.
+pub(crate) async fn sorted_pages_across_partitions_follow_the_sort(store: &Store) {
+    let views: Vec<PageView> = (0..900u64)
+        .map(|i| {
+            // Ten days, out of order, several views a minute.
+            let minute = (i * 7919) % (10 * 24 * 60);
+            let mut view = esrecord_tests::page_view(minute, i);
+            view.latency.p99_ms = ((i * 37) % 101) as f64;
+            view
+        })
+        .collect();
+    for view in &views {
+        store.record(view.clone()).unwrap();
+    }
+    assert!(store.flush().await.unwrap().is_complete());
+    let f = PageView::fields();
+    let mut by_time: Vec<(chrono::DateTime<chrono::Utc>, u64)> =
+        views.iter().map(|v| (v.timestamp, v.item_id)).collect();
+    by_time.sort();
+    let by_latency: Vec<u64> = {
+        let mut sorted: Vec<&PageView> = views.iter().collect();
+        sorted.sort_by(|a, b| {
+            b.latency
+                .p99_ms
+                .total_cmp(&a.latency.p99_ms)
+                .then(a.item_id.cmp(&b.item_id))
+        });
+        sorted.iter().map(|v| v.item_id).collect()
+    };
+    for size in [7, 250] {
+        // Oldest first, page by page, ties broken by item id.
+        let mut found = Vec::new();
+        let mut cursor = None;
+        loop {
+            let mut search = PageView::search()
+                .sort_asc(&f.timestamp)
+                .sort_asc(&f.item_id)
+                .size(size);
+            if let Some(cursor) = cursor.take() {
+                search = search.after(cursor);
+            }
+            let page = search.fetch(store).await.unwrap();
+            assert_eq!(page.total, 900);
+            let Some(last) = page.hits.last() else { break };
+            cursor = Some(last.sort.clone());
+            found.extend(
+                page.hits
+                    .iter()
+                    .map(|h| (h.record.timestamp, h.record.item_id)),
+            );
+        }
+        assert_eq!(found, by_time, "timestamp ascending, pages of {size}");
+        // Newest first, one page.
+        let newest = PageView::search()
+            .sort_desc(&f.timestamp)
+            .sort_desc(&f.item_id)
+            .size(size)
+            .fetch(store)
+            .await
+            .unwrap();
+        let expected: Vec<u64> = by_time.iter().rev().take(size).map(|(_, id)| *id).collect();
+        let items: Vec<u64> = newest.hits.iter().map(|h| h.record.item_id).collect();
+        assert_eq!(items, expected, "timestamp descending, {size}");
+        // A field every partition has values of.
+        let slowest = PageView::search()
+            .sort_desc(&f.latency.p99_ms)
+            .sort_asc(&f.item_id)
+            .size(size)
+            .fetch(store)
+            .await
+            .unwrap();
+        let items: Vec<u64> = slowest.hits.iter().map(|h| h.record.item_id).collect();
+        assert_eq!(items, by_latency[..size], "latency descending, {size}");
+    }
+}

@@ -207,7 +207,15 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
     let mut total = 0u64;
     let mut hits: Vec<SortedHit> = Vec::new();
     let mut partials = Vec::new();
-    for (ordinal, (partition, searcher)) in partitions.iter().zip(&searchers).enumerate() {
+    let counting_only = request.size == 0 && request.from == 0;
+    let sorted = !by_score && !counting_only;
+    let mut pruning = if sorted {
+        Pruning::new(partitions, &searchers, &request)?
+    } else {
+        Pruning::none(partitions.len())
+    };
+    for ordinal in pruning.visiting_order() {
+        let (partition, searcher) = (&partitions[ordinal], &searchers[ordinal]);
         let query = build_query(request.query, &partition.schema)?;
         let partition_ordinal = u32::try_from(ordinal).unwrap_or(u32::MAX);
         // One pass over the matches collects the count, the hits and the
@@ -216,7 +224,9 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
             .aggs
             .as_ref()
             .map(|agg_request| aggs::collector(agg_request, partition.index.tokenizers()));
-        let (count, partition_hits, partial) = if request.size == 0 && request.from == 0 {
+        let only_count =
+            (request.size == 0 && request.from == 0) || !pruning.may_reach_page(ordinal);
+        let (count, partition_hits, partial) = if only_count {
             let (count, partial) = searcher.search(&query, &(Count, aggregation))?;
             (count, Vec::new(), partial)
         } else if by_score {
@@ -243,7 +253,14 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
             searcher.search(&query, &(Count, collector, aggregation))?
         };
         total += count as u64;
-        hits.extend(partition_hits);
+        if !partition_hits.is_empty() {
+            hits.extend(partition_hits);
+            if sorted {
+                sort_hits(&mut hits, &request.sort);
+                hits.truncate(limit);
+                pruning.page_so_far(&hits, limit);
+            }
+        }
         partials.extend(partial);
     }
 
@@ -277,6 +294,158 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
         },
         aggregations,
     })
+}
+
+/// Which partitions a sorted search must collect hits from. When every
+/// document of a partition has a value in the first sort key (a number or
+/// a date: a record's timestamp), the partition's least and greatest
+/// values tell whether any of its documents can sort after the
+/// search_after values and before the last hit of the page found so far;
+/// the partitions are visited in the order of their first values, so
+/// that the page fills early and the rest are only counted.
+struct Pruning {
+    /// Per partition: its values of the first key, first and last in the
+    /// sort's order; `None` when it cannot be bounded.
+    bounds: Vec<Option<(SortValue, SortValue)>>,
+    order: Order,
+    /// Per partition: the first search_after value, typed like the first
+    /// key there.
+    after: Vec<Option<SortValue>>,
+    /// The first key of the last hit of a full page, once one is full.
+    last_of_page: Option<SortValue>,
+}
+
+impl Pruning {
+    /// Nothing is skipped (searches by score, counts).
+    fn none(partitions: usize) -> Self {
+        Pruning {
+            bounds: vec![None; partitions],
+            order: Order::Asc,
+            after: vec![None; partitions],
+            last_of_page: None,
+        }
+    }
+
+    fn new(
+        partitions: &[Arc<Partition>],
+        searchers: &[Searcher],
+        request: &SearchRequest,
+    ) -> Result<Self> {
+        let mut pruning = Pruning::none(partitions.len());
+        let Some(SortKey::Field { order, .. } | SortKey::Doc(order)) = request.sort.first() else {
+            return Ok(pruning);
+        };
+        pruning.order = *order;
+        for (ordinal, (partition, searcher)) in partitions.iter().zip(searchers).enumerate() {
+            let keys = resolve_keys(&request.sort, partition)?;
+            let Some((source, _)) = keys.first() else {
+                continue;
+            };
+            if let Some(values) = request.search_after {
+                pruning.after[ordinal] = after_values(values, &keys)?.into_iter().next();
+            }
+            pruning.bounds[ordinal] =
+                value_bounds(source, searcher)?.map(|(least, greatest)| match order {
+                    Order::Asc => (least, greatest),
+                    Order::Desc => (greatest, least),
+                });
+        }
+        Ok(pruning)
+    }
+
+    /// The partitions to visit: those without bounds first, then by their
+    /// first value in the sort's order.
+    fn visiting_order(&self) -> Vec<usize> {
+        let mut ordinals: Vec<usize> = (0..self.bounds.len()).collect();
+        ordinals.sort_by(|a, b| match (&self.bounds[*a], &self.bounds[*b]) {
+            (None, None) => a.cmp(b),
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some((x, _)), Some((y, _))) => x.compare(y, self.order).then(a.cmp(b)),
+        });
+        ordinals
+    }
+
+    /// Whether a document of the partition can make the page: not all of
+    /// its values sort before the search_after value, and not all after
+    /// the last hit of a full page (ties are collected).
+    fn may_reach_page(&self, ordinal: usize) -> bool {
+        let Some(Some((first, last))) = self.bounds.get(ordinal) else {
+            return true;
+        };
+        let past_cursor = self
+            .after
+            .get(ordinal)
+            .and_then(Option::as_ref)
+            .is_none_or(|after| last.compare(after, self.order) != Ordering::Less);
+        let before_end = self
+            .last_of_page
+            .as_ref()
+            .is_none_or(|end| first.compare(end, self.order) != Ordering::Greater);
+        past_cursor && before_end
+    }
+
+    /// Notes the hits collected so far (sorted, at most `limit`).
+    fn page_so_far(&mut self, hits: &[SortedHit], limit: usize) {
+        if hits.len() >= limit {
+            self.last_of_page = hits.last().and_then(|hit| hit.key.first().cloned());
+        }
+    }
+}
+
+/// The least and greatest value of a numeric or date key in a partition,
+/// when every document there has one.
+fn value_bounds(source: &KeySource, searcher: &Searcher) -> Result<Option<(SortValue, SortValue)>> {
+    let KeySource::Field { path, kind } = source else {
+        return Ok(None);
+    };
+    let mut bounds: Option<(SortValue, SortValue)> = None;
+    for segment in searcher.segment_readers() {
+        let fast = segment.fast_fields();
+        let segment_bounds = match kind {
+            FieldKind::I64 => full(fast.column_opt::<i64>(path)?)
+                .map(|c| (SortValue::I64(c.min_value()), SortValue::I64(c.max_value()))),
+            FieldKind::U64 => full(fast.column_opt::<u64>(path)?)
+                .map(|c| (SortValue::U64(c.min_value()), SortValue::U64(c.max_value()))),
+            FieldKind::F64 => full(fast.column_opt::<f64>(path)?)
+                .map(|c| (SortValue::F64(c.min_value()), SortValue::F64(c.max_value()))),
+            FieldKind::Date => full(fast.column_opt::<tantivy::DateTime>(path)?).map(|c| {
+                (
+                    SortValue::I64(c.min_value().into_timestamp_millis()),
+                    SortValue::I64(c.max_value().into_timestamp_millis()),
+                )
+            }),
+            _ => None,
+        };
+        // A segment some documents of which lack the key: no bounds.
+        let Some((least, greatest)) = segment_bounds else {
+            return Ok(None);
+        };
+        bounds = Some(match bounds {
+            None => (least, greatest),
+            Some((l, g)) => (
+                if least.compare(&l, Order::Asc) == Ordering::Less {
+                    least
+                } else {
+                    l
+                },
+                if greatest.compare(&g, Order::Asc) == Ordering::Greater {
+                    greatest
+                } else {
+                    g
+                },
+            ),
+        });
+    }
+    Ok(bounds)
+}
+
+/// The column, when every document has a value in it.
+fn full<T>(column: Option<Column<T>>) -> Option<Column<T>>
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    column.filter(|c| c.get_cardinality() == tantivy::columnar::Cardinality::Full)
 }
 
 /// A collected hit and the values it sorts by.

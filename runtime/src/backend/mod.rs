@@ -116,7 +116,7 @@ impl SearchAnswer {
 
 /// The error for an answer to a search that does not read as a search
 /// response.
-pub(crate) fn not_a_search_response(request: &str, text: &str, error: &serde_json::Error) -> Error {
+fn not_a_search_response(request: &str, text: &str, error: &serde_json::Error) -> Error {
     let preview: String = text.chars().take(200).collect();
     Error::Elasticsearch {
         request: request.to_owned(),

@@ -45,6 +45,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::naming::{Timedepth, validate_prefix};
+use crate::record_type::RecordType;
 use crate::secret::Secret;
 
 /// Where the embedded store lives when nothing else is configured.
@@ -340,6 +341,30 @@ impl Config {
             autosetup: true,
             writer: WriterConfig::default(),
         }
+    }
+
+    /// `record_type` as this configuration names it: with its backend's
+    /// `index_prefix` (none when the backend is not configured), the
+    /// default timedepth and the pattern limit.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc> }
+    /// let mut config = esrecord::config::Config::embedded("/tmp/records");
+    /// config.backends.get_mut("default").unwrap().index_prefix = "dev-".into();
+    /// assert_eq!(config.named_type(PageView::record_type()).template_name(), "dev-shop_pageview");
+    /// ```
+    pub fn named_type(&self, record_type: &RecordType) -> RecordType {
+        let prefix = self
+            .backends
+            .get(record_type.backend())
+            .map_or("", |backend| backend.index_prefix.as_str());
+        record_type
+            .with_prefix(prefix.to_owned())
+            .with_default_timedepth(self.default_timedepth)
+            .with_pattern_limit(self.pattern_limit)
     }
 
     /// The configuration `Store::open()` uses: the file named by

@@ -45,7 +45,6 @@ struct Inner {
 
 struct NamedBackend {
     backend: Arc<dyn Backend>,
-    prefix: String,
     writer: Writer,
 }
 
@@ -181,26 +180,18 @@ impl Store {
                     Arc::new(ElasticsearchBackend::connect(cluster)?)
                 }
             };
-            let prefix = backend_config.index_prefix.clone();
-            let naming = Naming::new(&config, &prefix);
+            let naming = config.clone();
             let writer = Writer::start(
                 name,
                 Target {
                     backend: Arc::clone(&backend),
-                    name_type: Box::new(move |t| naming.apply(t)),
+                    name_type: Box::new(move |t| naming.named_type(t)),
                     autosetup: config.autosetup,
                     config: config.writer.clone(),
                     hooks: hooks.clone(),
                 },
             )?;
-            backends.insert(
-                name.clone(),
-                NamedBackend {
-                    backend,
-                    prefix,
-                    writer,
-                },
-            );
+            backends.insert(name.clone(), NamedBackend { backend, writer });
         }
         Ok(Store {
             inner: Arc::new(Inner {
@@ -234,8 +225,9 @@ impl Store {
     /// `record_type` as this store names it: its backend's prefix, the
     /// store's default timedepth and pattern limit.
     pub fn named_type(&self, record_type: &RecordType) -> Result<RecordType> {
-        let named = self.named(record_type.backend())?;
-        Ok(Naming::new(&self.inner.config, &named.prefix).apply(record_type))
+        // An unconfigured backend is an error that says how to add it.
+        self.named(record_type.backend())?;
+        Ok(self.inner.config.named_type(record_type))
     }
 
     /// The backend `R` is stored in, and `R` as that backend names it.
@@ -552,31 +544,6 @@ fn compare_template(
     stored: Option<&serde_json::Value>,
 ) -> Option<TemplateDiff> {
     stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
-}
-
-/// How a store names types: prefix, default timedepth, pattern limit.
-#[derive(Clone)]
-struct Naming {
-    prefix: String,
-    default_timedepth: crate::Timedepth,
-    pattern_limit: usize,
-}
-
-impl Naming {
-    fn new(config: &Config, prefix: &str) -> Self {
-        Naming {
-            prefix: prefix.to_owned(),
-            default_timedepth: config.default_timedepth,
-            pattern_limit: config.pattern_limit,
-        }
-    }
-
-    fn apply(&self, record_type: &RecordType) -> RecordType {
-        record_type
-            .with_prefix(self.prefix.clone())
-            .with_default_timedepth(self.default_timedepth)
-            .with_pattern_limit(self.pattern_limit)
-    }
 }
 
 /// What `setup` did to each template.

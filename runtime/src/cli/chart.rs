@@ -264,6 +264,12 @@ fn format_value(value: f64) -> String {
     }
 }
 
+/// Whether [`write_image`] can write `path` (an `.svg` or a `.png`, by its
+/// extension); the error says what to use.
+pub(crate) fn check_image_path(path: &Path) -> Result<(), String> {
+    ImageFormat::of(path).map(drop)
+}
+
 /// The image formats [`write_image`] can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ImageFormat {

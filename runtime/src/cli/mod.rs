@@ -218,19 +218,6 @@ impl Context {
         }
     }
 
-    /// `record_type` as the configuration names it: with its backend's
-    /// index prefix and the configured default timedepth.
-    fn named(&self, record_type: &RecordType) -> RecordType {
-        let prefix = self
-            .config
-            .backends
-            .get(record_type.backend())
-            .map_or("", |backend| backend.index_prefix.as_str());
-        record_type
-            .with_prefix(prefix.to_owned())
-            .with_default_timedepth(self.config.default_timedepth)
-    }
-
     /// Opens the store (and with it the embedded engine's directory).
     fn open_store(&self) -> Result<Store, Failure> {
         Store::with_config(self.config.clone()).map_err(Failure::from)

@@ -39,8 +39,9 @@ pub(crate) async fn run(
     let store = cx.open_store()?;
     let results = record_type.operations().search(&store, &search).await?;
     let records: Vec<Value> = results.hits.into_iter().map(|hit| hit.record).collect();
+    let shown = records.len();
     match format {
-        Format::Json => print_json(&Value::Array(records.clone()))?,
+        Format::Json => print_json(&Value::Array(records))?,
         Format::Ndjson => {
             let lines: Vec<String> = records.iter().map(Value::to_string).collect();
             if !lines.is_empty() {
@@ -53,9 +54,9 @@ pub(crate) async fn run(
     if !cx.quiet {
         eprintln!(
             "{} of {} matching records{}",
-            records.len(),
+            shown,
             results.total,
-            if (records.len() as u64) < results.total {
+            if (shown as u64) < results.total {
                 " (the newest)"
             } else {
                 ""

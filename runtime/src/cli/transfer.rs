@@ -56,7 +56,7 @@ pub(crate) async fn import(
                 return Ok(accepted);
             }
             number += 1;
-            let text = trim_line(&line);
+            let text = line.trim_ascii();
             if text.is_empty() {
                 continue;
             }
@@ -111,9 +111,14 @@ pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcom
     let (record_type, mut request) = search::request(cx, selection, 0)?;
     let store = cx.open_store()?;
     let operations = record_type.operations();
-    let total = operations.search(&store, &request).await?.total;
+    // The count is for the progress bar only.
+    let total = if cx.progress() {
+        Some(operations.search(&store, &request).await?.total)
+    } else {
+        None
+    };
     request.limit = 1_000;
-    let bar = progress_bar(cx, Some(total), "{bar:40} {pos}/{len} records");
+    let bar = progress_bar(cx, total, "{bar:40} {pos}/{len} records");
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut pipe_closed = false;
     let mut write = |hit: crate::search::Hit<Value>| -> crate::Result<()> {
@@ -205,11 +210,6 @@ fn rejected_path_for(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
     name.push(".rejected.ndjson");
     PathBuf::from(name)
-}
-
-/// The line without its line ending and surrounding blanks.
-fn trim_line(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
 }
 
 /// A progress bar on stderr when [`Context::progress`] allows one.

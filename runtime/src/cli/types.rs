@@ -10,7 +10,10 @@ use crate::record_type::RecordType;
 pub(crate) fn run(cx: &Context, as_json: bool) -> Result<Outcome, Failure> {
     let types = cx.types();
     if as_json {
-        let described: Vec<Value> = types.iter().map(|t| describe(&cx.named(t))).collect();
+        let described: Vec<Value> = types
+            .iter()
+            .map(|t| describe(&cx.config.named_type(t)))
+            .collect();
         print_json(&Value::Array(described))?;
         return Ok(Outcome::Success);
     }
@@ -23,7 +26,7 @@ pub(crate) fn run(cx: &Context, as_json: bool) -> Result<Outcome, Failure> {
     let rows = types
         .iter()
         .map(|t| {
-            let t = &cx.named(t);
+            let t = &cx.config.named_type(t);
             vec![
                 type_name(t),
                 t.rust_path().to_owned(),

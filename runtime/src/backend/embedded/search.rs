@@ -209,8 +209,17 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
     let mut partials = Vec::new();
     let counting_only = request.size == 0 && request.from == 0;
     let sorted = !by_score && !counting_only;
+    // The sort keys as each partition reads them.
+    let keys: Vec<Vec<(KeySource, Order)>> = if sorted {
+        partitions
+            .iter()
+            .map(|partition| resolve_keys(&request.sort, partition))
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
     let mut pruning = if sorted {
-        Pruning::new(partitions, &searchers, &request)?
+        Pruning::new(&keys, &searchers, &request)?
     } else {
         Pruning::none(partitions.len())
     };
@@ -245,7 +254,7 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
             (count, top, partial)
         } else {
             let collector = SortCollector {
-                keys: resolve_keys(&request.sort, partition)?,
+                keys: keys.get(ordinal).map_or(&[], Vec::as_slice),
                 limit,
                 after: request.search_after,
                 partition: partition_ordinal,
@@ -255,7 +264,7 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
         total += count as u64;
         if !partition_hits.is_empty() {
             hits.extend(partition_hits);
-            if sorted {
+            if pruning.can_skip() {
                 sort_hits(&mut hits, &request.sort);
                 hits.truncate(limit);
                 pruning.page_so_far(&hits, limit);
@@ -327,22 +336,21 @@ impl Pruning {
     }
 
     fn new(
-        partitions: &[Arc<Partition>],
+        keys: &[Vec<(KeySource, Order)>],
         searchers: &[Searcher],
         request: &SearchRequest,
     ) -> Result<Self> {
-        let mut pruning = Pruning::none(partitions.len());
+        let mut pruning = Pruning::none(keys.len());
         let Some(SortKey::Field { order, .. } | SortKey::Doc(order)) = request.sort.first() else {
             return Ok(pruning);
         };
         pruning.order = *order;
-        for (ordinal, (partition, searcher)) in partitions.iter().zip(searchers).enumerate() {
-            let keys = resolve_keys(&request.sort, partition)?;
+        for (ordinal, (keys, searcher)) in keys.iter().zip(searchers).enumerate() {
             let Some((source, _)) = keys.first() else {
                 continue;
             };
             if let Some(values) = request.search_after {
-                pruning.after[ordinal] = after_values(values, &keys)?.into_iter().next();
+                pruning.after[ordinal] = after_values(values, keys)?.into_iter().next();
             }
             pruning.bounds[ordinal] =
                 value_bounds(source, searcher)?.map(|(least, greatest)| match order {
@@ -383,6 +391,11 @@ impl Pruning {
             .as_ref()
             .is_none_or(|end| first.compare(end, self.order) != Ordering::Greater);
         past_cursor && before_end
+    }
+
+    /// Whether any partition is bounded, so that the page so far matters.
+    fn can_skip(&self) -> bool {
+        self.bounds.iter().any(Option::is_some)
     }
 
     /// Notes the hits collected so far (sorted, at most `limit`).
@@ -594,7 +607,7 @@ fn resolve_keys(keys: &[SortKey], partition: &Partition) -> Result<Vec<(KeySourc
 
 /// Keeps the first `limit` documents in sort order, after `after` if given.
 struct SortCollector<'a> {
-    keys: Vec<(KeySource, Order)>,
+    keys: &'a [(KeySource, Order)],
     limit: usize,
     after: Option<&'a [Value]>,
     partition: u32,
@@ -635,7 +648,7 @@ impl Collector for SortCollector<'_> {
     ) -> tantivy::Result<SortSegmentCollector> {
         let fast = reader.fast_fields();
         let mut readers = Vec::with_capacity(self.keys.len());
-        for (source, order) in &self.keys {
+        for (source, order) in self.keys {
             let reader = match source {
                 KeySource::Doc => Reader::Doc,
                 KeySource::Id => Reader::Str(fast.str(ID_FIELD)?),
@@ -654,7 +667,7 @@ impl Collector for SortCollector<'_> {
         }
         let after = match self.after {
             Some(values) => Some(
-                after_values(values, &self.keys)
+                after_values(values, self.keys)
                     .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
             ),
             None => None,

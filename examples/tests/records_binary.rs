@@ -536,6 +536,14 @@ fn plot_charts_in_the_terminal_and_writes_png_and_svg_of_the_size_asked() {
     );
     let (_, stderr) = ws.expect(
         2,
+        &["plot", "pageview", "latency.p99_ms", "--out", "chart.gif"],
+    );
+    assert!(
+        stderr.contains("--out") && stderr.contains(".svg or .png"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(
+        2,
         &["plot", "pageview", "latency.p99_ms", "--interval", "hourly"],
     );
     assert!(stderr.contains("--interval"), "{stderr}");

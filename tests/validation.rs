@@ -1,16 +1,19 @@
-//! Records are checked before they are queued: a value Elasticsearch cannot
-//! store (NaN, an infinity, a date outside the years 0000..=9999) is
-//! refused with the type, the stored path of the field and what to do.
+//! Records are checked before they are queued: a value Elasticsearch or the
+//! embedded engine cannot store (NaN, an infinity, a date outside the years
+//! 0000..=9999, a keyword longer than one term, a map key that cannot name
+//! a field) is refused with the type, the stored path of the field and what
+//! to do.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use esrecord::mapping::{FieldType, InvalidReason};
 use esrecord::{Error, Record};
 use esrecord_tests::{HostLoad, Latency, PageView, Probe, Uptime};
 use serde::{Deserialize, Serialize, Serializer};
+use uuid::Uuid;
 
 fn host_load() -> HostLoad {
     HostLoad {
@@ -338,4 +341,288 @@ fn written_fields_are_checked_whatever_their_mapping() {
     let mut record = attributed();
     record.level = f64::INFINITY;
     assert_eq!(attributed_refusal(&record), Some(at("level", inf)));
+}
+
+/// Strings and maps: keywords, full text, a flattened map and a numeric map.
+#[derive(Record, Serialize, Deserialize, Debug, Clone)]
+#[record(app_label = "lab")]
+struct Keyed {
+    timestamp: DateTime<Utc>,
+    name: String,
+    aliases: Vec<String>,
+    id: Uuid,
+    #[record(text)]
+    body: String,
+    #[record(text)]
+    notes: Option<Vec<String>>,
+    tags: BTreeMap<String, String>,
+    counts: HashMap<String, u64>,
+    gauges: BTreeMap<String, f32>,
+}
+
+fn keyed() -> Keyed {
+    Keyed {
+        timestamp: utc(2024),
+        name: "web-1".into(),
+        aliases: vec!["web".into(), "www".into()],
+        id: Uuid::nil(),
+        body: "a short note".into(),
+        notes: None,
+        tags: BTreeMap::from([("platform".into(), "ios".into())]),
+        counts: HashMap::from([("hits".into(), 1)]),
+        gauges: BTreeMap::from([("cpu".into(), 0.5)]),
+    }
+}
+
+fn keyed_refusal(edit: impl FnOnce(&mut Keyed)) -> Option<(String, InvalidReason)> {
+    let mut record = keyed();
+    edit(&mut record);
+    match record.validate() {
+        Ok(()) => None,
+        Err(Error::InvalidRecord {
+            record_type,
+            field,
+            reason,
+        }) => {
+            assert_eq!(record_type, "lab.keyed");
+            Some((field, reason))
+        }
+        Err(other) => panic!("expected InvalidRecord, got {other:?}"),
+    }
+}
+
+/// Lucene's limit on one term, in UTF-8 bytes.
+const TERM: usize = 32_766;
+
+#[test]
+fn keywords_longer_than_one_term_are_refused() {
+    assert_eq!(keyed_refusal(|r| r.name = "x".repeat(TERM)), None);
+    let too_long = InvalidReason::KeywordTooLong { bytes: TERM + 1 };
+    assert_eq!(
+        keyed_refusal(|r| r.name = "x".repeat(TERM + 1)),
+        Some(at("name", too_long))
+    );
+    // Bytes count, not characters: 16,384 two-byte characters are 32,768 bytes.
+    let accents = "é".repeat(16_384);
+    assert_eq!(accents.chars().count(), 16_384);
+    assert_eq!(
+        keyed_refusal(|r| r.name = accents),
+        Some(at("name", InvalidReason::KeywordTooLong { bytes: 32_768 }))
+    );
+    assert_eq!(
+        keyed_refusal(|r| r.aliases[1] = "x".repeat(TERM + 1)),
+        Some(at("aliases[1]", too_long))
+    );
+    let message = {
+        let mut record = keyed();
+        record.name = "x".repeat(TERM + 1);
+        record.validate().unwrap_err().to_string()
+    };
+    assert!(
+        message.starts_with("lab.keyed: field name is 32767 bytes long; "),
+        "{message}"
+    );
+    assert!(message.contains("#[record(text)]"), "{message}");
+}
+
+#[test]
+fn full_text_has_no_term_limit() {
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.body = "word ".repeat(20_000);
+            r.notes = Some(vec![String::new(), "x".repeat(TERM + 1)]);
+        }),
+        None
+    );
+}
+
+#[test]
+fn flattened_entries_longer_than_one_term_are_refused() {
+    // Elasticsearch indexes each entry of a flattened field as the term
+    // `key\0value`: "k", the separator and the value must fit.
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.tags.insert("k".into(), "x".repeat(TERM - 2));
+        }),
+        None
+    );
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.tags.insert("k".into(), "x".repeat(TERM - 1));
+        }),
+        Some(at(
+            "tags.k",
+            InvalidReason::MapEntryTooLong {
+                key_bytes: 1,
+                value_bytes: TERM - 1
+            }
+        ))
+    );
+}
+
+#[test]
+fn map_keys_that_cannot_name_a_field_are_refused() {
+    let empty = InvalidReason::EmptyKeyPart;
+    for key in ["", ".", "a.", ".a", "a..b"] {
+        let expected = if key.is_empty() {
+            "tags".to_owned()
+        } else {
+            format!("tags.{key}")
+        };
+        assert_eq!(
+            keyed_refusal(|r| {
+                r.tags.insert(key.into(), "v".into());
+            }),
+            Some((expected, empty)),
+            "{key:?}"
+        );
+    }
+    // Dotted keys are sub-keys of a flattened field, up to 20 parts deep.
+    let twenty = vec!["k"; 20].join(".");
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.tags.insert(twenty.clone(), "v".into());
+        }),
+        None
+    );
+    let deep = format!("{twenty}.k");
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.tags.insert(deep.clone(), "v".into());
+        }),
+        Some((
+            format!("tags.{deep}"),
+            InvalidReason::KeyTooDeep { parts: 21 }
+        ))
+    );
+    for key in ["a\u{0}b", "\u{1}"] {
+        assert_eq!(
+            keyed_refusal(|r| {
+                r.tags.insert(key.into(), "v".into());
+            }),
+            Some((
+                format!("tags.{key}"),
+                InvalidReason::KeyWithReservedCharacter
+            )),
+            "{key:?}"
+        );
+        assert_eq!(
+            keyed_refusal(|r| {
+                r.counts.insert(key.into(), 1);
+            }),
+            Some((
+                format!("counts.{key}"),
+                InvalidReason::KeyWithReservedCharacter
+            )),
+            "{key:?}"
+        );
+    }
+    // Keys that start with `_` or hold spaces are fine below the root.
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.tags.insert("_id".into(), "v".into());
+            r.tags.insert(" ".into(), "v".into());
+            r.counts.insert("_id".into(), 1);
+            r.gauges.insert("load avg".into(), 1.0);
+        }),
+        None
+    );
+}
+
+#[test]
+fn numeric_map_keys_are_single_field_names() {
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.counts.insert(String::new(), 1);
+        }),
+        Some(at("counts", InvalidReason::EmptyKeyPart))
+    );
+    for key in ["cpu.user", ".", "a."] {
+        assert_eq!(
+            keyed_refusal(|r| {
+                r.gauges.insert(key.into(), 1.0);
+            }),
+            Some((format!("gauges.{key}"), InvalidReason::DottedKey)),
+            "{key:?}"
+        );
+    }
+    for key in [" ", "\t\n"] {
+        assert_eq!(
+            keyed_refusal(|r| {
+                r.counts.insert(key.into(), 1);
+            }),
+            Some((format!("counts.{key}"), InvalidReason::BlankKey)),
+            "{key:?}"
+        );
+    }
+    // Each key is a field of the index, which holds 1,000 by default.
+    let many = |n: usize| (0..n).map(|i| (format!("k{i}"), 1.0)).collect();
+    assert_eq!(keyed_refusal(|r| r.gauges = many(1_000)), None);
+    assert_eq!(
+        keyed_refusal(|r| r.gauges = many(1_001)),
+        Some(at("gauges", InvalidReason::TooManyKeys { keys: 1_001 }))
+    );
+    let message = {
+        let mut record = keyed();
+        record.gauges.insert("cpu.user".into(), 1.0);
+        record.validate().unwrap_err().to_string()
+    };
+    assert!(
+        message.starts_with("lab.keyed: field gauges.cpu.user has a dot in its key; "),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_lists_maps_and_nones_in_lists_are_valid() {
+    assert_eq!(
+        keyed_refusal(|r| {
+            r.aliases.clear();
+            r.tags.clear();
+            r.counts.clear();
+            r.gauges.clear();
+            r.notes = Some(Vec::new());
+        }),
+        None
+    );
+    assert!(vec![None, Some(1.0_f64), None].check_value().is_ok());
+    let err = vec![None, Some(f64::NAN)].check_value().unwrap_err();
+    assert_eq!(
+        (err.path(), err.reason()),
+        ("[1]", InvalidReason::NotANumber)
+    );
+}
+
+#[test]
+fn floats_at_the_edges_are_valid_and_round_trip_through_json() {
+    let doubles = [
+        f64::MAX,
+        f64::MIN,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -0.0,
+        f64::EPSILON,
+        0.1 + 0.2,
+        2.225_073_858_507_201e-308,
+    ];
+    for value in doubles {
+        assert!(value.check_value().is_ok());
+        let back: f64 = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+        assert_eq!(back.to_bits(), value.to_bits(), "{value:e}");
+    }
+    let singles = [f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1e-45, -0.0, 0.1];
+    for value in singles {
+        assert!(value.check_value().is_ok());
+        let back: f32 = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+        assert_eq!(back.to_bits(), value.to_bits(), "{value:e}");
+    }
+    // Any finite double, as serde writes it and reads it back.
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..100_000 {
+        let value = f64::from_bits(rng.u64(..));
+        if value.is_finite() {
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), value.to_bits(), "{value:e}");
+        }
+    }
 }

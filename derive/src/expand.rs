@@ -205,12 +205,14 @@ fn handles_fn(cx: &Container) -> TokenStream {
 
 /// `fn __check(value) -> Checked`: the values of the stored fields, checked
 /// in order by the runtime (see `FieldRef` there); the first invalid one
-/// is the error, with its stored path.
+/// is the error, with its stored path. `#[record(text)]` fields (strings,
+/// analysed into words) have nothing to refuse: a string is refused only
+/// as a keyword longer than one term.
 fn check_fn(cx: &Container) -> TokenStream {
     let ident = cx.ident;
     let checks = cx
         .stored_fields()
-        .filter(|field| !field.custom_serialize)
+        .filter(|field| !field.custom_serialize && !matches!(field.kind, FieldKind::Text))
         .map(|field| {
             let member = field.member;
             let name = &field.stored_name;

@@ -5,7 +5,8 @@
 //! runtime implements it for scalars, `Option`, `Vec`, string-keyed maps and
 //! (through `#[derive(Composite)]`) nested structs. It also checks a value
 //! before it is recorded ([`FieldType::check_value`]), so a value that
-//! Elasticsearch cannot store is refused with a clear [`InvalidValue`].
+//! Elasticsearch or the embedded engine cannot store is refused with a
+//! clear [`InvalidValue`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -43,11 +44,14 @@ pub trait FieldType {
     /// The handle for a field of this type at `path`.
     fn handle(path: String) -> Self::Handle;
 
-    /// Checks that Elasticsearch can store this value as serde writes it:
-    /// finite `f32`/`f64` (JSON has no NaN or infinity, and serde_json would
-    /// write `null`), dates within the years 0000..=9999, and the same for
-    /// what `Option`, `Box`, `Vec`, numeric maps and composites hold. The
-    /// default accepts every value.
+    /// Checks that Elasticsearch and the embedded engine can store this
+    /// value as serde writes it: finite `f32`/`f64` (JSON has no NaN or
+    /// infinity, and serde_json would write `null`), dates within the years
+    /// 0000..=9999, strings of at most [`MAX_TERM_BYTES`] bytes (a keyword
+    /// is one term; the derive does not check `#[record(text)]` fields, which
+    /// have no such limit), map keys that can name a field (see
+    /// [`MapValue`]), and the same for what `Option`, `Box`, `Vec`, maps and
+    /// composites hold. The default accepts every value.
     ///
     /// It costs a few comparisons and never allocates when the value is
     /// valid; the error's [path](InvalidValue::path) is built on the way out.
@@ -78,7 +82,60 @@ pub enum InvalidReason {
         /// The year it has.
         year: i32,
     },
+    /// A keyword (a `String` that is not `#[record(text)]`) longer than one
+    /// Lucene term, [`MAX_TERM_BYTES`] bytes of UTF-8.
+    KeywordTooLong {
+        /// Its length in UTF-8 bytes.
+        bytes: usize,
+    },
+    /// An entry of a map of strings (a `flattened` field) whose key, a NUL
+    /// separator and value, Elasticsearch's term for it, are longer than
+    /// [`MAX_TERM_BYTES`] bytes.
+    MapEntryTooLong {
+        /// The key's length in UTF-8 bytes.
+        key_bytes: usize,
+        /// The value's length in UTF-8 bytes.
+        value_bytes: usize,
+    },
+    /// A map key that is empty, or has an empty dotted part (it starts or
+    /// ends with a dot, or has two in a row).
+    EmptyKeyPart,
+    /// A map key with a NUL or U+0001 character, which both backends use to
+    /// encode paths.
+    KeyWithReservedCharacter,
+    /// A key of a map of strings with more than [`MAX_KEY_PARTS`] dotted parts.
+    KeyTooDeep {
+        /// The parts it has.
+        parts: usize,
+    },
+    /// A key of a map of numbers with a dot: each key is a field of the
+    /// index, and a dot would make objects of it.
+    DottedKey,
+    /// A key of a map of numbers that is only whitespace.
+    BlankKey,
+    /// A map of numbers with more than [`MAX_NUMERIC_MAP_KEYS`] keys.
+    TooManyKeys {
+        /// The keys it has.
+        keys: usize,
+    },
 }
+
+/// The longest keyword both backends index, in UTF-8 bytes: Lucene's limit
+/// on one term. Longer strings are refused, unless the field is
+/// `#[record(text)]` (analysed into words, with no such limit).
+pub const MAX_TERM_BYTES: usize = 32_766;
+
+/// The most dotted parts a key of a map of strings may have: the embedded
+/// engine nests each part, and nests no deeper than this (as
+/// Elasticsearch's `index.mapping.depth.limit` and `flattened` fields'
+/// `depth_limit` default to).
+pub const MAX_KEY_PARTS: usize = 20;
+
+/// The most keys one map of numbers may hold. Each key is a field of the
+/// index in Elasticsearch, and an index holds at most
+/// `index.mapping.total_fields.limit` fields (1,000 by default): a map with
+/// more keys can never be stored there.
+pub const MAX_NUMERIC_MAP_KEYS: usize = 1_000;
 
 impl fmt::Display for InvalidReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,6 +147,37 @@ impl fmt::Display for InvalidReason {
             InvalidReason::YearOutOfRange { year } => write!(
                 f,
                 "has the year {year}; index names and Elasticsearch's default date format hold four-digit years: record a date within the years 0000 to 9999"
+            ),
+            InvalidReason::KeywordTooLong { bytes } => write!(
+                f,
+                "is {bytes} bytes long; a keyword is indexed as one term of at most {MAX_TERM_BYTES} bytes (UTF-8): record a shorter value, or declare the field #[record(text)] to store it as full text"
+            ),
+            InvalidReason::MapEntryTooLong {
+                key_bytes,
+                value_bytes,
+            } => write!(
+                f,
+                "has a key of {key_bytes} bytes and a value of {value_bytes} bytes; Elasticsearch indexes an entry of a map of strings as one term, key and value, of at most {MAX_TERM_BYTES} bytes (UTF-8): record a shorter value"
+            ),
+            InvalidReason::EmptyKeyPart => f.write_str(
+                "has a key that is empty, starts or ends with a dot, or has two dots in a row; such a key names no field: record a non-empty key without empty dotted parts",
+            ),
+            InvalidReason::KeyWithReservedCharacter => f.write_str(
+                "has a key with a NUL or U+0001 character, which the backends use to encode field paths: remove the character from the key",
+            ),
+            InvalidReason::KeyTooDeep { parts } => write!(
+                f,
+                "has a key of {parts} dotted parts; each part is a level of nesting, and the backends nest at most {MAX_KEY_PARTS} levels: use fewer dots in the key"
+            ),
+            InvalidReason::DottedKey => f.write_str(
+                "has a dot in its key; each key of a map of numbers is a field of the index, and a dot would make `a.b` an object `a`, which no other record could then record as a number: use another separator, such as `_` or `/`",
+            ),
+            InvalidReason::BlankKey => f.write_str(
+                "has a key that is only whitespace, which Elasticsearch refuses as a field name: record a key with a visible character",
+            ),
+            InvalidReason::TooManyKeys { keys } => write!(
+                f,
+                "has {keys} keys; each key of a map of numbers is a field of the index, and an index holds at most {MAX_NUMERIC_MAP_KEYS} fields by default: record fewer keys, or store values that need not be aggregated as a map of strings (one field, whatever its keys)"
             ),
         }
     }
@@ -191,6 +279,68 @@ fn check_float(value: f64) -> Result<(), InvalidValue> {
             InvalidReason::NegativeInfinity
         }))
     }
+}
+
+fn check_keyword(value: &String) -> Result<(), InvalidValue> {
+    if value.len() <= MAX_TERM_BYTES {
+        Ok(())
+    } else {
+        Err(too_long(value.len()))
+    }
+}
+
+#[cold]
+fn too_long(bytes: usize) -> InvalidValue {
+    InvalidValue::new(InvalidReason::KeywordTooLong { bytes })
+}
+
+/// What both backends refuse in any map key: a NUL or U+0001 (path
+/// encodings), an empty key or an empty dotted part.
+fn check_key(key: &str) -> Result<(), InvalidReason> {
+    if key.contains(['\u{0}', '\u{1}']) {
+        Err(InvalidReason::KeyWithReservedCharacter)
+    } else if key.is_empty() {
+        Err(InvalidReason::EmptyKeyPart)
+    } else {
+        Ok(())
+    }
+}
+
+/// A key of a map of strings: dotted parts are levels of the `flattened`
+/// field (in the embedded engine), each non-empty, at most
+/// [`MAX_KEY_PARTS`] of them.
+fn check_flattened_key(key: &str) -> Result<(), InvalidReason> {
+    check_key(key)?;
+    let mut parts = 0;
+    for part in key.split('.') {
+        if part.is_empty() {
+            return Err(InvalidReason::EmptyKeyPart);
+        }
+        parts += 1;
+    }
+    if parts > MAX_KEY_PARTS {
+        return Err(InvalidReason::KeyTooDeep { parts });
+    }
+    Ok(())
+}
+
+/// A key of a map of numbers: one field name of the index, without dots
+/// and not blank.
+fn check_numeric_key(key: &str) -> Result<(), InvalidReason> {
+    check_key(key)?;
+    if key.contains('.') {
+        Err(InvalidReason::DottedKey)
+    } else if key.chars().all(char::is_whitespace) {
+        Err(InvalidReason::BlankKey)
+    } else {
+        Ok(())
+    }
+}
+
+/// The error for the entry `key` of a map.
+#[cold]
+fn invalid_entry(key: &str, reason: InvalidReason) -> InvalidValue {
+    InvalidValue::new(reason).in_field(key)
 }
 
 fn check_f32(value: &f32) -> Result<(), InvalidValue> {
@@ -297,7 +447,7 @@ macro_rules! scalar_field_types {
 }
 
 scalar_field_types! {
-    String => "keyword",
+    String => "keyword" checked by check_keyword,
     bool => "boolean",
     i8 => "byte",
     i16 => "short",
@@ -315,6 +465,7 @@ scalar_field_types! {
     DateTime<FixedOffset> => "date" checked by check_fixed_offset,
     NaiveDateTime => "date" checked by check_naive_date_time,
     NaiveDate => "date" checked by check_naive_date,
+    // 36 bytes as serde writes it: always one term.
     uuid::Uuid => "keyword",
     IpAddr => "ip",
     Ipv4Addr => "ip",
@@ -359,32 +510,57 @@ transparent_field_types! {
 /// Maps of strings become one `flattened` field, whose keys can be filtered
 /// on (`tags.platform`); maps of numbers become an object whose keys are
 /// mapped by a dynamic template, so they can be aggregated.
+///
+/// Checking a map checks its keys as well as its values: no key may be
+/// empty or hold a NUL or U+0001. A key of a map of strings may have dotted
+/// parts (sub-keys, at most [`MAX_KEY_PARTS`], none empty) and an entry,
+/// key and value, must fit in one term ([`MAX_TERM_BYTES`]). A key of a map
+/// of numbers is one field name: no dots, not blank, and at most
+/// [`MAX_NUMERIC_MAP_KEYS`] keys.
+///
+/// ```
+/// use esrecord::mapping::{FieldType, InvalidReason};
+/// use std::collections::BTreeMap;
+/// let load = BTreeMap::from([("cpu.user".to_owned(), 0.5)]);
+/// let err = load.check_value().unwrap_err();
+/// assert_eq!((err.path(), err.reason()), ("cpu.user", InvalidReason::DottedKey));
+/// let tags = BTreeMap::from([("os.name".to_owned(), "linux".to_owned())]);
+/// assert!(tags.check_value().is_ok());
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the value type of a map field",
     label = "unsupported map value",
     note = "map fields hold strings (a `flattened` field) or numbers (an object with a numeric dynamic template); store other values as strings, or declare a `Composite` struct with one named field per key"
 )]
 pub trait MapValue {
+    /// The most keys a map of this value type may hold, if any limit.
+    const MAX_KEYS: Option<usize> = None;
+
     /// The mapping of a map field at `path` with this value type.
     fn map_mapping(path: &str, templates: &mut DynamicTemplates) -> Value;
 
-    /// Checks a map's values, for [`FieldType::check_value`]; an error's
-    /// path starts with the key. The default, for value types that are
-    /// always valid, does not look at them.
-    fn check_entries<'a>(
-        entries: impl Iterator<Item = (&'a String, &'a Self)>,
-    ) -> Result<(), InvalidValue>
-    where
-        Self: 'a,
-    {
-        let _ = entries;
-        Ok(())
-    }
+    /// Checks one entry of a map, for [`FieldType::check_value`]; an
+    /// error's path starts with the key.
+    fn check_entry(key: &str, value: &Self) -> Result<(), InvalidValue>;
 }
 
 impl MapValue for String {
     fn map_mapping(_path: &str, _templates: &mut DynamicTemplates) -> Value {
         typed("flattened")
+    }
+
+    #[inline]
+    fn check_entry(key: &str, value: &Self) -> Result<(), InvalidValue> {
+        check_flattened_key(key).map_err(|reason| invalid_entry(key, reason))?;
+        // Elasticsearch's term for the entry is `key\0value`.
+        if key.len() + 1 + value.len() > MAX_TERM_BYTES {
+            let reason = InvalidReason::MapEntryTooLong {
+                key_bytes: key.len(),
+                value_bytes: value.len(),
+            };
+            return Err(invalid_entry(key, reason));
+        }
+        Ok(())
     }
 }
 
@@ -395,38 +571,44 @@ fn numeric_map_mapping<T: FieldType>(path: &str, templates: &mut DynamicTemplate
     json!({ "type": "object", "dynamic": true })
 }
 
+/// Numbers as map values: keys checked as field names, values by their
+/// type (NaN and infinities cannot be stored).
 macro_rules! numeric_map_values {
     ($($ty:ty),*) => {$(
         impl MapValue for $ty {
+            const MAX_KEYS: Option<usize> = Some(MAX_NUMERIC_MAP_KEYS);
+
             fn map_mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
                 numeric_map_mapping::<$ty>(path, templates)
+            }
+
+            #[inline]
+            fn check_entry(key: &str, value: &Self) -> Result<(), InvalidValue> {
+                check_numeric_key(key).map_err(|reason| invalid_entry(key, reason))?;
+                value.check_value().map_err(|e| e.in_field(key))
             }
         }
     )*};
 }
 
-numeric_map_values!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+numeric_map_values!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize, f32, f64);
 
-/// Float values are checked: NaN and infinities cannot be stored.
-macro_rules! float_map_values {
-    ($($ty:ty),*) => {$(
-        impl MapValue for $ty {
-            fn map_mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
-                numeric_map_mapping::<$ty>(path, templates)
-            }
-            fn check_entries<'a>(
-                entries: impl Iterator<Item = (&'a String, &'a Self)>,
-            ) -> Result<(), InvalidValue> {
-                for (key, value) in entries {
-                    value.check_value().map_err(|e| e.in_field(key))?;
-                }
-                Ok(())
-            }
-        }
-    )*};
+/// Checks a map of `len` entries.
+#[inline]
+fn check_map<'a, V: MapValue + 'a>(
+    len: usize,
+    entries: impl Iterator<Item = (&'a String, &'a V)>,
+) -> Result<(), InvalidValue> {
+    if let Some(max) = V::MAX_KEYS
+        && len > max
+    {
+        return Err(InvalidValue::new(InvalidReason::TooManyKeys { keys: len }));
+    }
+    for (key, value) in entries {
+        V::check_entry(key, value)?;
+    }
+    Ok(())
 }
-
-float_map_values!(f32, f64);
 
 impl<V: MapValue> FieldType for BTreeMap<String, V> {
     type Handle = MapField<V>;
@@ -438,7 +620,7 @@ impl<V: MapValue> FieldType for BTreeMap<String, V> {
     }
     #[inline]
     fn check_value(&self) -> Result<(), InvalidValue> {
-        V::check_entries(self.iter())
+        check_map(self.len(), self.iter())
     }
 }
 
@@ -452,7 +634,7 @@ impl<V: MapValue, S> FieldType for HashMap<String, V, S> {
     }
     #[inline]
     fn check_value(&self) -> Result<(), InvalidValue> {
-        V::check_entries(self.iter())
+        check_map(self.len(), self.iter())
     }
 }
 
@@ -495,5 +677,83 @@ pub trait TimestampField {
 impl TimestampField for DateTime<Utc> {
     fn instant(&self) -> DateTime<Utc> {
         *self
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_measured_in_bytes() {
+        assert!("x".repeat(MAX_TERM_BYTES).check_value().is_ok());
+        // Three bytes a character: 10,923 characters are 32,769 bytes.
+        let err = "€".repeat(10_923).check_value().unwrap_err();
+        assert_eq!(
+            err.reason(),
+            InvalidReason::KeywordTooLong { bytes: 32_769 }
+        );
+        let err = Some(vec![String::new(), "x".repeat(MAX_TERM_BYTES + 1)])
+            .check_value()
+            .unwrap_err();
+        assert_eq!(err.path(), "[1]");
+    }
+
+    #[test]
+    fn map_keys_are_checked_by_value_type() {
+        for (key, reason) in [
+            ("", InvalidReason::EmptyKeyPart),
+            ("a..b", InvalidReason::EmptyKeyPart),
+            ("a.", InvalidReason::EmptyKeyPart),
+            ("a\u{0}", InvalidReason::KeyWithReservedCharacter),
+        ] {
+            assert_eq!(check_flattened_key(key), Err(reason), "{key:?}");
+        }
+        assert_eq!(check_flattened_key("a.b c._d"), Ok(()));
+        assert_eq!(check_flattened_key(" "), Ok(()));
+        for (key, reason) in [
+            ("", InvalidReason::EmptyKeyPart),
+            ("a.b", InvalidReason::DottedKey),
+            ("\u{1}.", InvalidReason::KeyWithReservedCharacter),
+            ("\u{a0} ", InvalidReason::BlankKey),
+        ] {
+            assert_eq!(check_numeric_key(key), Err(reason), "{key:?}");
+        }
+        assert_eq!(check_numeric_key("p99 ms"), Ok(()));
+        assert_eq!(check_numeric_key("_total"), Ok(()));
+    }
+
+    #[test]
+    fn map_errors_name_the_key() {
+        let tags = HashMap::from([("os".to_owned(), "x".repeat(MAX_TERM_BYTES - 2))]);
+        let err = tags.check_value().unwrap_err();
+        assert_eq!(err.path(), "os");
+        assert_eq!(
+            err.reason(),
+            InvalidReason::MapEntryTooLong {
+                key_bytes: 2,
+                value_bytes: MAX_TERM_BYTES - 2
+            }
+        );
+        let err = BTreeMap::from([("ok".to_owned(), 1.0), ("".to_owned(), 2.0)])
+            .check_value()
+            .unwrap_err();
+        assert_eq!(
+            (err.path(), err.reason()),
+            ("", InvalidReason::EmptyKeyPart)
+        );
+        let many: BTreeMap<String, u8> = (0..=MAX_NUMERIC_MAP_KEYS)
+            .map(|i| (i.to_string(), 0))
+            .collect();
+        assert_eq!(
+            many.check_value().unwrap_err().reason(),
+            InvalidReason::TooManyKeys { keys: 1_001 }
+        );
+        // A map of strings is one field, whatever its keys.
+        let many: BTreeMap<String, String> = (0..=MAX_NUMERIC_MAP_KEYS)
+            .map(|i| (i.to_string(), String::new()))
+            .collect();
+        assert!(many.check_value().is_ok());
     }
 }

@@ -46,9 +46,10 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// `None` for types whose ids the writer makes (a UUIDv7, once per record).
     fn unique_id(&self) -> Result<Option<String>>;
 
-    /// Checks that every stored field holds a value Elasticsearch can store
+    /// Checks that every stored field holds a value both backends can store
     /// (see [`FieldType::check_value`]): no NaN or infinite floats, no dates
-    /// outside the years 0000..=9999, at any depth. The error,
+    /// outside the years 0000..=9999, no keyword longer than one term, no
+    /// map key that cannot name a field, at any depth. The error,
     /// [`Error::InvalidRecord`], names the type, the field's stored path and
     /// what to do. It takes a few nanoseconds and never allocates for a
     /// valid record, so it can run before each record is queued.
@@ -57,7 +58,10 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// checked, nor are fields written by custom code (`#[serde(with)]`,
     /// whose shape the type does not tell), nor fields whose
     /// `#[record(mapping = ...)]` type has no [`FieldType`]; a field with
-    /// `skip_serializing_if` is checked when it is written. The default, for
+    /// `skip_serializing_if` is checked when it is written. `#[record(text)]`
+    /// strings are not checked (full text has no term limit); a string with
+    /// a `mapping` override is checked as a keyword whatever the mapping
+    /// says, the safe side for a keyword subfield. The default, for
     /// a hand-written implementation, accepts every record.
     ///
     /// ```

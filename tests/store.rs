@@ -6,10 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use esrecord::backend::{BulkAction, BulkBuilder};
 use esrecord::{Error, Record};
 use esrecord_tests::{DailyReport, PageView, fresh_store};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[path = "scenarios.rs"]
@@ -238,4 +241,91 @@ async fn concurrent_writes_of_one_template_all_succeed() {
             .unwrap()
             .is_some()
     );
+}
+
+/// Values at the edges of what validation accepts, for the embedded engine.
+#[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[record(app_label = "lab")]
+struct Edges {
+    timestamp: DateTime<Utc>,
+    big: u64,
+    bigs: Vec<u64>,
+    counters: BTreeMap<String, u64>,
+    doubles: Vec<f64>,
+    singles: Vec<f32>,
+    gauges: BTreeMap<String, f64>,
+    maybe: Vec<Option<u32>>,
+    tags: BTreeMap<String, String>,
+    names: Vec<String>,
+    longest: String,
+    empty_counters: BTreeMap<String, u64>,
+    empty_names: Vec<String>,
+}
+
+#[tokio::test]
+async fn edge_values_are_stored_and_read_back_exactly() {
+    let store = fresh_store("edges").unwrap();
+    let above_i64 = i64::MAX as u64 + 1;
+    let doubles = vec![
+        f64::MAX,
+        f64::MIN,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -0.0,
+        0.1 + 0.2,
+    ];
+    let singles = vec![f32::MAX, f32::MIN_POSITIVE, 1e-45, -0.0, 0.1];
+    let record = Edges {
+        timestamp: at(2024, 3, 5, 7, 0, 0),
+        big: u64::MAX,
+        bigs: vec![0, above_i64, u64::MAX],
+        counters: BTreeMap::from([("big".into(), above_i64), ("max".into(), u64::MAX)]),
+        doubles: doubles.clone(),
+        singles: singles.clone(),
+        gauges: BTreeMap::from([("tiny".into(), 5e-324), ("zero".into(), -0.0)]),
+        maybe: vec![None, Some(7), None],
+        tags: BTreeMap::from([("a.b".into(), "x".repeat(32_762))]),
+        names: vec![String::new(), "x".repeat(32_766)],
+        longest: "é".repeat(16_383),
+        empty_counters: BTreeMap::new(),
+        empty_names: Vec::new(),
+    };
+    record.validate().unwrap();
+    store.save(&record).await.unwrap();
+    store.refresh().await.unwrap();
+    let found = Edges::search()
+        .range((2024, 3, 5), (2024, 3, 6))
+        .fetch(&store)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    let back = &found.hits[0].record;
+    assert_eq!(back, &record);
+    // Bit for bit: -0.0 stays negative, subnormals and extremes exact.
+    let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&back.doubles), bits(&doubles));
+    let bits32 = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits32(&back.singles), bits32(&singles));
+    assert_eq!(back.gauges["zero"].to_bits(), (-0.0_f64).to_bits());
+
+    // u64 above i64::MAX are kept as unsigned, in fields and numeric maps.
+    for (clause, expected) in [
+        (json!({"term": {"big": u64::MAX}}), 1),
+        (json!({"term": {"bigs": above_i64}}), 1),
+        (json!({"range": {"bigs": {"gt": i64::MAX}}}), 1),
+        (json!({"term": {"counters.big": above_i64}}), 1),
+        (json!({"range": {"counters.max": {"gte": above_i64}}}), 1),
+        (json!({"range": {"counters.big": {"gt": above_i64}}}), 0),
+        (json!({"term": {"maybe": 7}}), 1),
+        (json!({"term": {"tags.a.b": "x".repeat(32_762)}}), 1),
+        (json!({"range": {"gauges.tiny": {"gt": 0.0}}}), 1),
+    ] {
+        let found = Edges::search()
+            .query_json(clause.clone())
+            .size(0)
+            .fetch(&store)
+            .await
+            .unwrap();
+        assert_eq!(found.total, expected, "{clause}");
+    }
 }

@@ -119,3 +119,70 @@ fn numeric_maps_get_dynamic_templates() {
         &json!({"gauges_values": {"path_match": "gauges.*", "mapping": {"type": "double"}}})
     ));
 }
+
+/// Composites nested one in another, `Level0` the deepest.
+macro_rules! nested_composites {
+    ($leaf:ident $(, $outer:ident($inner:ident))*) => {
+        #[derive(esrecord::Composite, serde::Serialize, serde::Deserialize)]
+        struct $leaf {
+            value: u64,
+        }
+        $(
+            #[derive(esrecord::Composite, serde::Serialize, serde::Deserialize)]
+            struct $outer {
+                inner: $inner,
+            }
+        )*
+    };
+}
+
+nested_composites!(
+    Level0,
+    Level1(Level0),
+    Level2(Level1),
+    Level3(Level2),
+    Level4(Level3),
+    Level5(Level4),
+    Level6(Level5),
+    Level7(Level6),
+    Level8(Level7),
+    Level9(Level8),
+    Level10(Level9),
+    Level11(Level10),
+    Level12(Level11),
+    Level13(Level12),
+    Level14(Level13),
+    Level15(Level14),
+    Level16(Level15),
+    Level17(Level16),
+    Level18(Level17),
+    Level19(Level18)
+);
+
+/// Objects 20 deep below the root (`a.inner...inner.value`): Elasticsearch's
+/// depth limit counts the root too, so this is 21 levels.
+#[derive(Record, serde::Serialize, serde::Deserialize)]
+#[record(app_label = "lab")]
+struct TooDeep {
+    timestamp: chrono::DateTime<chrono::Utc>,
+    a: Level19,
+}
+
+/// One level less: at the limit.
+#[derive(Record, serde::Serialize, serde::Deserialize)]
+#[record(app_label = "lab")]
+struct DeepEnough {
+    timestamp: chrono::DateTime<chrono::Utc>,
+    a: Level18,
+}
+
+#[test]
+fn mappings_deeper_than_elasticsearch_allows_are_refused() {
+    DeepEnough::record_type().validate().unwrap();
+    let err = TooDeep::record_type().validate().unwrap_err().to_string();
+    assert!(
+        err.contains("TooDeep: the mapping nests objects 21 levels deep"),
+        "{err}"
+    );
+    assert!(err.contains("#[serde(flatten)]"), "{err}");
+}

@@ -472,6 +472,7 @@ impl RecordType {
     /// the index-name rules, a pattern that matches the type's own index
     /// names, and room for the time parts within 255 bytes.
     pub fn validate(&self) -> Result<()> {
+        self.check_mapping_limits()?;
         naming::validate_prefix(&self.prefix)?;
         let template_name = self.template_name();
         naming::validate_index_name(&template_name)?;
@@ -496,8 +497,128 @@ impl RecordType {
     }
 }
 
+impl RecordType {
+    /// Checks the type's mapping against Elasticsearch's mapping limits
+    /// (`index.mapping.depth.limit`, 20, and
+    /// `index.mapping.total_fields.limit`, 1,000): a mapping beyond them
+    /// cannot be set up, so the type's records could never be stored.
+    fn check_mapping_limits(&self) -> Result<()> {
+        let mut templates = DynamicTemplates::default();
+        let properties = (self.spec.properties)(&mut templates);
+        let limits = MappingLimits::of(&properties);
+        if limits.depth > MappingLimits::DEPTH {
+            return Err(Error::Config(format!(
+                "{}: the mapping nests objects {} levels deep (the root is one), beyond Elasticsearch's mapping depth limit of {}; nest fewer composites, or merge one into its parent with #[serde(flatten)]",
+                self.spec.rust_path,
+                limits.depth,
+                MappingLimits::DEPTH
+            )));
+        }
+        if limits.fields > MappingLimits::FIELDS {
+            return Err(Error::Config(format!(
+                "{}: the mapping has {} fields, beyond Elasticsearch's limit of {} fields an index; store fewer fields, or values that need not be aggregated in a map of strings (one field, whatever its keys)",
+                self.spec.rust_path,
+                limits.fields,
+                MappingLimits::FIELDS
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How deep a mapping's objects nest and how many fields it has, as
+/// Elasticsearch counts them: the root is depth 1 and each object (a
+/// composite, a map of numbers) one more; every property, object or leaf,
+/// and every multi-field is a field. The keys of maps of numbers are fields
+/// too, made as records come: the type's mapping leaves room for them only
+/// when it is below the limit, and [`MAX_NUMERIC_MAP_KEYS`] bounds one map.
+///
+/// [`MAX_NUMERIC_MAP_KEYS`]: crate::mapping::MAX_NUMERIC_MAP_KEYS
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MappingLimits {
+    pub(crate) depth: usize,
+    pub(crate) fields: usize,
+}
+
+impl MappingLimits {
+    /// Elasticsearch's default `index.mapping.depth.limit`.
+    pub(crate) const DEPTH: usize = 20;
+    /// Elasticsearch's default `index.mapping.total_fields.limit`.
+    pub(crate) const FIELDS: usize = 1_000;
+
+    pub(crate) fn of(properties: &Map<String, Value>) -> Self {
+        let mut limits = MappingLimits {
+            depth: 1,
+            fields: 0,
+        };
+        limits.walk(properties, 1);
+        limits
+    }
+
+    fn walk(&mut self, properties: &Map<String, Value>, depth: usize) {
+        for mapping in properties.values() {
+            self.fields += 1;
+            if let Some(Value::Object(fields)) = mapping.get("fields") {
+                self.fields += fields.len();
+            }
+            let is_object = mapping.get("properties").is_some()
+                || mapping.get("type").and_then(Value::as_str) == Some("object");
+            if is_object {
+                self.depth = self.depth.max(depth + 1);
+                if let Some(Value::Object(inner)) = mapping.get("properties") {
+                    self.walk(inner, depth + 1);
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Display for RecordType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.template_name(), self.spec.rust_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Objects nested `levels` deep, one leaf at the bottom.
+    fn nested(levels: usize) -> Map<String, Value> {
+        let mut properties = Map::new();
+        properties.insert("leaf".into(), json!({"type": "long"}));
+        for _ in 0..levels {
+            let mut outer = Map::new();
+            outer.insert("inner".into(), json!({ "properties": properties }));
+            properties = outer;
+        }
+        properties
+    }
+
+    #[test]
+    fn mapping_depth_and_fields_are_counted_as_elasticsearch_does() {
+        // All at the root: depth 1.
+        let flat = json!({"a": {"type": "long"}, "b": {"type": "keyword", "fields": {"raw": {"type": "keyword"}}}});
+        let flat = flat.as_object().unwrap();
+        assert_eq!(
+            MappingLimits::of(flat),
+            MappingLimits {
+                depth: 1,
+                fields: 3
+            }
+        );
+        // `inner.inner.leaf`: two objects below the root.
+        assert_eq!(
+            MappingLimits::of(&nested(2)),
+            MappingLimits {
+                depth: 3,
+                fields: 3
+            }
+        );
+        // A map of numbers is an object of its own.
+        let map = json!({"load": {"type": "object", "dynamic": true}});
+        assert_eq!(MappingLimits::of(map.as_object().unwrap()).depth, 2);
+        assert_eq!(MappingLimits::of(&nested(19)).depth, 20);
+        assert_eq!(MappingLimits::of(&nested(20)).depth, 21);
     }
 }

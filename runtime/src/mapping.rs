@@ -281,7 +281,7 @@ fn check_float(value: f64) -> Result<(), InvalidValue> {
     }
 }
 
-fn check_keyword(value: &String) -> Result<(), InvalidValue> {
+fn check_keyword(value: &str) -> Result<(), InvalidValue> {
     if value.len() <= MAX_TERM_BYTES {
         Ok(())
     } else {

@@ -21,6 +21,9 @@ mod scenarios;
 #[path = "search_scenarios.rs"]
 mod search_scenarios;
 
+#[path = "date_scenarios.rs"]
+mod date_scenarios;
+
 const URL_VARIABLE: &str = "ESRECORD_TEST_ELASTICSEARCH_URL";
 
 /// A store on the cluster with `default` and `archive` backends, under
@@ -86,6 +89,16 @@ live_scenario!(search_scenarios::aggregations_read_back_typed_with_the_answers_t
 live_scenario!(search_scenarios::streaming_pages_through_every_hit_once);
 live_scenario!(search_scenarios::text_fields_match_by_their_words);
 live_scenario!(search_scenarios::sorted_pages_across_partitions_follow_the_sort);
+live_scenario!(date_scenarios::every_date_from_year_1_to_9999_is_found_in_its_own_partition);
+live_scenario!(date_scenarios::ranges_include_from_and_exclude_until_before_1970_and_after_2262);
+live_scenario!(
+    date_scenarios::ranges_inside_partitions_at_both_ends_find_exactly_the_records_inside
+);
+live_scenario!(date_scenarios::ranges_name_the_partitions_they_touch_in_every_age);
+live_scenario!(date_scenarios::date_fields_filter_sort_and_page_across_the_ages);
+live_scenario!(date_scenarios::min_and_max_of_date_fields_are_the_earliest_and_latest_instants);
+live_scenario!(date_scenarios::date_histograms_by_local_month_in_time_zones_across_1970);
+live_scenario!(date_scenarios::daily_histograms_fill_empty_days_across_1970);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

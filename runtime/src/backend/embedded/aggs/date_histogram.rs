@@ -1,0 +1,446 @@
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use serde_json::{Map, Value};
+
+use super::parse::{Bounds, Ctx, Parsed, parse_bounds, write_bounds};
+use super::{HINT_FORMAT, Kind};
+use crate::error::Result;
+
+const SECOND_MS: i64 = 1_000;
+pub(super) const MINUTE_MS: i64 = 60 * SECOND_MS;
+pub(super) const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+const WEEK_MS: i64 = 7 * DAY_MS;
+/// 1970-01-05T00:00:00Z, the first Monday after the epoch. Elasticsearch's
+/// calendar weeks start on Mondays, so weekly buckets are the fixed 7-day
+/// grid shifted by this much.
+const FIRST_MONDAY_MS: i64 = 4 * DAY_MS;
+/// The longest interval or offset tantivy accepts: it works in nanoseconds.
+const MAX_SPAN_MS: i64 = i64::MAX / 1_000_000;
+/// Time zones that are UTC under another name.
+const UTC_NAMES: [&str; 15] = [
+    "UTC",
+    "Z",
+    "+00:00",
+    "-00:00",
+    "+00",
+    "+0000",
+    "Etc/UTC",
+    "GMT",
+    "Etc/GMT",
+    "UCT",
+    "Etc/UCT",
+    "Universal",
+    "Etc/Universal",
+    "Zulu",
+    "Etc/Zulu",
+];
+/// Date formats whose output is the default, `strict_date_optional_time`.
+const DEFAULT_DATE_FORMATS: [&str; 4] = [
+    "strict_date_optional_time",
+    "strict_date_optional_time||epoch_millis",
+    "date_optional_time",
+    "date_optional_time||epoch_millis",
+];
+
+const HINT_CALENDAR: &str = "months, quarters and years have no fixed length; use fixed_interval (e.g. \"30d\") or calendar_interval up to \"week\", or run this search on Elasticsearch";
+const HINT_TIME_ZONE: &str = "the embedded engine buckets dates in UTC only; leave time_zone out (or give \"UTC\") and shift the bucket keys on the client, or run this search on Elasticsearch";
+const HINT_INTERVAL: &str = "`interval` is deprecated in Elasticsearch; use fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\")";
+const HINT_DATE_MATH: &str = "give bounds as epoch milliseconds or ISO-8601 dates (2024-03-05T07:00:00Z); date math such as now-1d is not evaluated";
+const HINT_INTERVAL_UNIT: &str =
+    "intervals are whole numbers of ms, s, m, h or d on the embedded engine";
+
+pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -> Result<Parsed> {
+    let mut field = None;
+    let mut fixed = None;
+    let mut calendar = None;
+    let mut offset: i64 = 0;
+    let mut min_doc_count = 0;
+    let mut extended = None;
+    let mut hard = None;
+    let mut keyed = false;
+    for (key, value) in params {
+        match key.as_str() {
+            "field" => field = Some(ctx.string(key, value)?),
+            "fixed_interval" => fixed = Some(ctx.string(key, value)?),
+            "calendar_interval" => calendar = Some(ctx.string(key, value)?),
+            "interval" => return Err(ctx.unsupported("`interval`", HINT_INTERVAL)),
+            "time_zone" => {
+                let zone = ctx.string(key, value)?;
+                if !UTC_NAMES.contains(&zone) {
+                    return Err(ctx.unsupported(format_args!("time_zone `{zone}`"), HINT_TIME_ZONE));
+                }
+            }
+            "format" => {
+                let format = ctx.string(key, value)?;
+                if !DEFAULT_DATE_FORMATS.contains(&format) {
+                    return Err(ctx.unsupported(format_args!("format `{format}`"), HINT_FORMAT));
+                }
+            }
+            "offset" => offset = parse_date_offset(ctx, value)?,
+            "min_doc_count" => min_doc_count = ctx.count(key, value)?,
+            "extended_bounds" => {
+                extended = Some(parse_bounds(ctx, key, value, |k, v| date_bound(ctx, k, v))?)
+            }
+            "hard_bounds" => {
+                hard = Some(parse_bounds(ctx, key, value, |k, v| date_bound(ctx, k, v))?)
+            }
+            "keyed" => keyed = ctx.boolean(key, value)?,
+            "order" => ctx.key_ascending_order(value)?,
+            other => return Err(ctx.common_unsupported(other)),
+        }
+    }
+    let field = ctx.field(field)?;
+    let (interval, grid_offset) = match (fixed, calendar) {
+        (Some(_), Some(_)) => {
+            return Err(ctx.bad("give either fixed_interval or calendar_interval, not both"));
+        }
+        (None, None) => {
+            return Err(ctx.bad(
+                "fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\") is required",
+            ));
+        }
+        (Some(fixed), None) => (parse_fixed_interval(ctx, fixed)?, 0),
+        (None, Some(calendar)) => parse_calendar_interval(ctx, calendar)?,
+    };
+    let offset = offset
+        .checked_add(grid_offset)
+        .filter(|o| o.unsigned_abs() <= MAX_SPAN_MS.unsigned_abs())
+        .ok_or_else(|| ctx.bad("`offset` is too large"))?;
+
+    let mut out = Map::new();
+    out.insert(String::from("field"), Value::from(field.as_str()));
+    out.insert(
+        String::from("fixed_interval"),
+        Value::from(format!("{interval}ms")),
+    );
+    if offset != 0 {
+        out.insert(String::from("offset"), Value::from(format!("{offset}ms")));
+    }
+    out.insert(String::from("min_doc_count"), Value::from(min_doc_count));
+    // Elasticsearch keeps a bucket when its key k has min <= k < max; tantivy
+    // keeps a value v when min <= v <= max. With values in whole
+    // milliseconds these are the same documents when the value bounds are
+    // the first grid point at or after `min`, and one millisecond before the
+    // first grid point at or after `max`.
+    let hard = hard.map(|Bounds { min, max }| {
+        let lo = min.map_or(f64::MIN, |m| grid_ceil(m, interval, offset) as f64);
+        let hi = max.map_or(f64::MAX, |m| (grid_ceil(m, interval, offset) - 1) as f64);
+        (lo, hi)
+    });
+    let extended = extended.map(|Bounds { min, max }| Bounds {
+        min: min.map(|m| m as f64),
+        max: max.map(|m| m as f64),
+    });
+    let grid = write_bounds(
+        ctx,
+        &mut out,
+        (interval as f64, offset as f64),
+        min_doc_count,
+        extended,
+        hard,
+    )?;
+    Ok(Parsed {
+        kind: Kind::DateHistogram { keyed, grid },
+        field,
+        missing: false,
+        tantivy: Value::Object(out),
+    })
+}
+
+/// The first point of the grid `offset + k * interval` at or after `x`.
+fn grid_ceil(x: i64, interval: i64, offset: i64) -> i128 {
+    let (x, interval, offset) = (i128::from(x), i128::from(interval), i128::from(offset));
+    let steps = (x - offset).div_euclid(interval);
+    let floor = offset + steps * interval;
+    if floor == x { floor } else { floor + interval }
+}
+
+/// Why a duration could not be read.
+enum DurationError {
+    /// Not a whole number followed by a unit.
+    Malformed,
+    /// A unit Elasticsearch knows and the engine does not (`nanos`, `micros`).
+    Unit,
+    /// More than tantivy can hold.
+    TooLong,
+}
+
+/// A duration as Elasticsearch writes it: a whole number of ms, s, m, h or
+/// d (`"90m"`), in milliseconds.
+fn duration_ms(text: &str) -> std::result::Result<i64, DurationError> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => SECOND_MS,
+        "m" => MINUTE_MS,
+        "h" => HOUR_MS,
+        "d" => DAY_MS,
+        "nanos" | "micros" => return Err(DurationError::Unit),
+        _ => return Err(DurationError::Malformed),
+    };
+    let count: i64 = number.parse().map_err(|_| DurationError::Malformed)?;
+    count
+        .checked_mul(unit_ms)
+        .filter(|ms| *ms <= MAX_SPAN_MS)
+        .ok_or(DurationError::TooLong)
+}
+
+/// A `fixed_interval`, in milliseconds.
+fn parse_fixed_interval(ctx: &Ctx<'_>, interval: &str) -> Result<i64> {
+    match duration_ms(interval) {
+        Ok(0) => Err(ctx.bad(format!("fixed_interval `{interval}` must be longer than zero"))),
+        Ok(ms) => Ok(ms),
+        Err(DurationError::Unit) => {
+            Err(ctx.unsupported(format_args!("fixed_interval `{interval}`"), HINT_INTERVAL_UNIT))
+        }
+        Err(DurationError::TooLong) => Err(ctx.bad(format!("fixed_interval `{interval}` is too long"))),
+        Err(DurationError::Malformed) => Err(ctx.bad(format!(
+            "fixed_interval `{interval}` is not a whole number of ms, s, m, h or d (e.g. \"90m\"); for calendar units use calendar_interval"
+        ))),
+    }
+}
+
+/// A `calendar_interval` with a fixed length in UTC, as the equal fixed
+/// interval and the offset of its grid.
+fn parse_calendar_interval(ctx: &Ctx<'_>, interval: &str) -> Result<(i64, i64)> {
+    match interval {
+        "second" | "1s" => Ok((SECOND_MS, 0)),
+        "minute" | "1m" => Ok((MINUTE_MS, 0)),
+        "hour" | "1h" => Ok((HOUR_MS, 0)),
+        "day" | "1d" => Ok((DAY_MS, 0)),
+        "week" | "1w" => Ok((WEEK_MS, FIRST_MONDAY_MS)),
+        "month" | "1M" | "quarter" | "1q" | "year" | "1y" => {
+            Err(ctx.unsupported(format_args!("calendar_interval `{interval}`"), HINT_CALENDAR))
+        }
+        _ => Err(ctx.bad(format!(
+            "calendar_interval `{interval}` is not a calendar unit; use minute, hour, day or week (or 1m, 1h, 1d, 1w), or a fixed_interval such as \"2d\""
+        ))),
+    }
+}
+
+/// A date histogram's `offset`: milliseconds, or a duration with an
+/// optional sign (`"+6h"`, `"-30m"`).
+fn parse_date_offset(ctx: &Ctx<'_>, value: &Value) -> Result<i64> {
+    if let Value::Number(n) = value {
+        return n
+            .as_i64()
+            .filter(|ms| ms.unsigned_abs() <= MAX_SPAN_MS.unsigned_abs())
+            .ok_or_else(|| {
+                ctx.bad(format!(
+                    "`offset` must be whole milliseconds or a duration like \"+6h\", not {value}"
+                ))
+            });
+    }
+    let text = ctx.string("offset", value)?;
+    let (negative, duration) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let ms = match duration_ms(duration) {
+        Ok(ms) => ms,
+        Err(DurationError::Unit) => {
+            return Err(ctx.unsupported(format_args!("offset `{text}`"), HINT_INTERVAL_UNIT));
+        }
+        Err(_) => {
+            return Err(ctx.bad(format!(
+                "`offset` {text:?} is not a duration like \"+6h\" or \"-30m\""
+            )));
+        }
+    };
+    Ok(if negative { -ms } else { ms })
+}
+
+/// One side of a date histogram's bounds, in epoch milliseconds.
+fn date_bound(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| {
+                ctx.bad(format!(
+                    "`{key}` must be epoch milliseconds or a date, not {value}"
+                ))
+            }),
+        Value::String(text) => {
+            if let Some(ms) = parse_date_ms(text) {
+                Ok(ms)
+            } else if text.starts_with("now") || text.contains("||") {
+                Err(ctx.unsupported(
+                    format_args!("date math `{text}` in `{key}`"),
+                    HINT_DATE_MATH,
+                ))
+            } else {
+                Err(ctx.bad(format!(
+                    "`{key}` {text:?} is not a date; give epoch milliseconds or an ISO-8601 date such as 2024-03-05T07:00:00Z"
+                )))
+            }
+        }
+        _ => Err(ctx.bad(format!(
+            "`{key}` must be epoch milliseconds or a date, not {value}"
+        ))),
+    }
+}
+
+/// A date as `strict_date_optional_time||epoch_millis` reads it (dates
+/// without a zone are UTC).
+fn parse_date_ms(text: &str) -> Option<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    if let Ok(date) = DateTime::parse_from_rfc3339(text) {
+        return Some(date.timestamp_millis());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(date) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(date.and_utc().timestamp_millis());
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|date| date.and_utc().timestamp_millis())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+
+    use super::super::parse;
+    use super::super::tests::{Doc, base, fixture, hourly_buckets, iso, run};
+    use super::*;
+
+    #[test]
+    fn date_histogram_hourly_buckets_fill_gaps_across_partitions() {
+        let f = fixture();
+        let result = run(
+            &f,
+            json!({"per_hour": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
+        );
+        let buckets = result["per_hour"]["buckets"].as_array().unwrap();
+        assert_eq!(buckets, &hourly_buckets(&f.docs));
+        assert_eq!(buckets[0]["key_as_string"], "2024-03-05T07:00:00.000Z");
+        assert!(buckets[0]["key"].is_i64());
+        assert!(
+            buckets.iter().any(|b| b["doc_count"] == 0),
+            "the empty hour is returned"
+        );
+        let total: u64 = buckets
+            .iter()
+            .map(|b| b["doc_count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(total, f.docs.len() as u64);
+    }
+
+    #[test]
+    fn calendar_interval_hour_equals_fixed_interval_hour() {
+        let f = fixture();
+        let fixed = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
+        );
+        for calendar in ["1h", "hour"] {
+            let result = run(
+                &f,
+                json!({"h": {"date_histogram": {"field": "timestamp", "calendar_interval": calendar, "time_zone": "UTC"}}}),
+            );
+            assert_eq!(result, fixed);
+        }
+    }
+
+    #[test]
+    fn calendar_weeks_start_on_monday() {
+        let f = fixture();
+        let result = run(
+            &f,
+            json!({"w": {"date_histogram": {"field": "timestamp", "calendar_interval": "week"}}}),
+        );
+        // 2024-03-05 is a Tuesday.
+        assert_eq!(
+            result["w"]["buckets"],
+            json!([{"key": base() - DAY_MS - 7 * HOUR_MS, "key_as_string": "2024-03-04T00:00:00.000Z", "doc_count": f.docs.len()}])
+        );
+    }
+
+    #[test]
+    fn date_histogram_bounds_and_min_doc_count() {
+        let f = fixture();
+        // Hard bounds keep the buckets whose key k has min <= k < max.
+        let (min, max) = (base() + 30 * MINUTE_MS, base() + 3 * HOUR_MS);
+        let result = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "60m",
+                "hard_bounds": {"min": min, "max": iso(max)}}}}),
+        );
+        let kept: Vec<&Doc> = f
+            .docs
+            .iter()
+            .filter(|d| d.hour() >= min && d.hour() < max)
+            .collect();
+        let expected: Vec<Value> = kept
+            .iter()
+            .map(|d| d.hour())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|key| json!({"key": key, "key_as_string": iso(key), "doc_count": kept.iter().filter(|d| d.hour() == key).count()}))
+            .collect();
+        assert_eq!(result["h"]["buckets"], json!(expected));
+
+        // Extended bounds add empty buckets on both sides.
+        let result = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h",
+                "extended_bounds": {"min": base() - 2 * HOUR_MS, "max": "2024-03-05T13:00:00Z"}}}}),
+        );
+        let buckets = result["h"]["buckets"].as_array().unwrap();
+        assert_eq!(buckets.len(), 9);
+        assert_eq!(buckets[0]["key_as_string"], "2024-03-05T05:00:00.000Z");
+        assert_eq!(buckets[8]["key_as_string"], "2024-03-05T13:00:00.000Z");
+
+        // min_doc_count drops the empty hour.
+        let result = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "min_doc_count": 1}}}),
+        );
+        let expected: Vec<Value> = hourly_buckets(&f.docs)
+            .into_iter()
+            .filter(|b| b["doc_count"] != 0)
+            .collect();
+        assert_eq!(result["h"]["buckets"], json!(expected));
+    }
+
+    #[test]
+    fn offset_shifts_the_bucket_grid() {
+        let f = fixture();
+        let result = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "offset": "+30m"}}}),
+        );
+        let first = result["h"]["buckets"][0].clone();
+        assert_eq!(first["key_as_string"], "2024-03-05T06:30:00.000Z");
+        let count = f.docs.iter().filter(|d| d.minute < 30).count();
+        assert_eq!(first["doc_count"], count);
+    }
+
+    #[test]
+    fn week_interval_is_rewritten_as_seven_days_from_monday() {
+        let request = parse(&json!({"w": {"date_histogram": {"field": "t", "calendar_interval": "1w", "offset": "-1h"}}})).unwrap();
+        let tantivy = serde_json::to_value(&request.tantivy).unwrap();
+        assert_eq!(
+            tantivy["w"]["date_histogram"]["fixed_interval"],
+            format!("{WEEK_MS}ms")
+        );
+        assert_eq!(
+            tantivy["w"]["date_histogram"]["offset"],
+            format!("{}ms", FIRST_MONDAY_MS - HOUR_MS)
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! Aggregations on the embedded engine: Elasticsearch aggregation requests
+//! run by tantivy and answered in Elasticsearch's response shape.
+//!
+//! A search hands the `aggs` (or `aggregations`) object of its body to
+//! [`parse()`], which checks it against the supported subset and rewrites it
+//! into tantivy's request. [`AggRequest::resolve_fields`] then looks the
+//! aggregated fields up in a partition's schema (optional, but without it
+//! date fields and double-valued terms keys come back as tantivy gives
+//! them, see below). Every partition searcher runs its own [`collector`];
+//! [`finalize`] merges their results and reshapes them into the JSON
+//! Elasticsearch returns under `aggregations`.
+//!
+//! # Supported
+//!
+//! - `date_histogram`: `field`, `fixed_interval` (whole `ms`, `s`, `m`, `h`
+//!   or `d`), `calendar_interval` for units of fixed length in UTC
+//!   (`second`/`1s`, `minute`/`1m`, `hour`/`1h`, `day`/`1d`, `week`/`1w`,
+//!   weeks starting on Monday as in Elasticsearch), `time_zone` only when it
+//!   names UTC, `format` only when it is the default, `offset`,
+//!   `min_doc_count`, `extended_bounds`, `hard_bounds`, `keyed`, and `order`
+//!   only as `{"_key": "asc"}`.
+//! - `histogram`: `field`, `interval`, `offset`, `min_doc_count`,
+//!   `extended_bounds`, `hard_bounds`, `keyed`, `order` as `{"_key": "asc"}`.
+//! - `terms`: `field`, `size`, `shard_size`, `min_doc_count`, `order` by
+//!   `_count` or `_key` (an object, or an array of one, or `_count` then
+//!   `{"_key": "asc"}`), `missing` (not on dates),
+//!   `show_term_doc_count_error: false`, and the execution hints
+//!   `execution_hint` and `collect_mode`.
+//! - `avg`, `min`, `max`, `sum`, `stats`: `field`, `missing` (a number).
+//! - `value_count`: `field`. `cardinality`: `field`, `precision_threshold`.
+//! - `percentiles`: `field`, `percents`, `keyed`, `missing`, `tdigest`.
+//! - `meta` on any aggregation, and sub-aggregations (`aggs` or
+//!   `aggregations`) under the bucket aggregations.
+//!
+//! Everything else is [`Error::Unsupported`] naming the aggregation type or
+//! the parameter and the aggregation's name: no key of the request is ever
+//! ignored. The only keys accepted without effect are the hints that tune
+//! how Elasticsearch computes an approximation or executes the aggregation
+//! (`precision_threshold`, `tdigest`, `execution_hint`, `collect_mode`):
+//! the engine's own approximations are used whatever they say.
+//!
+//! # Differences from Elasticsearch that remain
+//!
+//! - `percentiles` come from a DDSketch (relative error about 1%), where
+//!   Elasticsearch uses a t-digest; for the same data the two differ in the
+//!   last digits, and neither interpolates the way the other does.
+//! - `cardinality` is a HyperLogLog estimate; Elasticsearch is exact below
+//!   `precision_threshold` (default 3000), the engine only nearly so.
+//! - `terms` cuts each segment at `shard_size` (default `10 * size`, where
+//!   Elasticsearch uses `1.5 * size + 10` per shard), so approximate counts,
+//!   `doc_count_error_upper_bound` and `sum_other_doc_count` can differ from
+//!   Elasticsearch's on data with more distinct terms than that.
+//! - On a `double` field, which buckets a `terms` aggregation keeps when it
+//!   cuts at `size` can differ from Elasticsearch when keys with and without
+//!   a fractional part mix and the order is `_key` (or counts tie at the
+//!   cut): tantivy sorts whole-number keys apart from the others. The
+//!   buckets returned are re-sorted into Elasticsearch's order.
+//! - Date values are formatted as `strict_date_optional_time`
+//!   (`2024-03-05T07:00:00.000Z`) whatever `format` the field's mapping
+//!   declares.
+//! - `avg`, `sum` and `percentiles` of a date field are computed on
+//!   nanoseconds and converted to milliseconds, so their last digits can
+//!   differ; `min` and `max` are exact.
+//! - `doc_count_error_upper_bound` is 0 for `_key` order and tantivy's
+//!   per-segment bound for `_count` order; Elasticsearch computes it per
+//!   shard (and reports -1 for `_count` ascending when shards were cut).
+//! - `terms` with `min_doc_count: 0` adds zero-count terms of keyword
+//!   fields only.
+//! - `extended_bounds` combined with a non-zero `offset` is applied to the
+//!   offset bucket grid; Elasticsearch rounds the bounds without the offset
+//!   first, which can add or drop one empty bucket at either end.
+//! - A histogram over a date field, nested under `terms`, across
+//!   partitions of which one does not map the field (an older template),
+//!   can fail with "more than 65000 buckets": tantivy then takes the
+//!   unmapped partition's result as one over numbers. At the top level and
+//!   under histograms this is repaired when [`AggRequest::resolve_fields`]
+//!   knows the field is a date.
+//! - More than 65,000 buckets in one response, or more than 500 MB of
+//!   aggregation state per partition, is an error (Elasticsearch's
+//!   `search.max_buckets` defaults to 65,536).
+
+use serde_json::Value;
+use tantivy::TantivyError;
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::intermediate_agg_result::{
+    IntermediateAggregationResult, IntermediateAggregationResults, IntermediateBucketResult,
+};
+use tantivy::aggregation::{
+    AggContextParams, AggregationError, AggregationLimitsGuard, DEFAULT_BUCKET_LIMIT,
+    DistributedAggregationCollector,
+};
+use tantivy::tokenizer::TokenizerManager;
+
+use self::parse::parse_level;
+use self::reshape::reshape_level;
+use super::schema::{FieldKind, LeafKind, PartitionSchema};
+use crate::error::{Error, Result};
+
+mod date_histogram;
+mod histogram;
+mod metrics;
+mod parse;
+mod reshape;
+mod terms;
+#[cfg(test)]
+mod tests;
+
+/// The most buckets one histogram may fill in; tantivy's limit for a response.
+const BUCKET_LIMIT: f64 = DEFAULT_BUCKET_LIMIT as f64;
+/// How many intervals from the origin a bucket may be (2^53: beyond it,
+/// positions are no longer whole numbers in a double).
+const MAX_BUCKET_POSITION: f64 = 9_007_199_254_740_992.0;
+
+const HINT_FORMAT: &str = "dates are formatted as strict_date_optional_time (2024-03-05T07:00:00.000Z); leave `format` out and format `key` (epoch milliseconds) on the client";
+const HINT_FLATTENED_ROOT: &str = "aggregate on one key below the field (e.g. `tags.platform`), or run this search on Elasticsearch";
+const HINT_DATE_MISSING: &str = "`missing` is supported for numeric fields only; leave it out and count the documents without the field with a query";
+
+/// A parsed aggregation request: tantivy's request, and the tree of
+/// aggregations that [`finalize`] walks to give the response
+/// Elasticsearch's shape.
+#[derive(Debug, Clone)]
+pub(crate) struct AggRequest {
+    /// What tantivy runs.
+    tantivy: Aggregations,
+    /// The aggregations at the top level, in the order of the request.
+    nodes: Vec<Node>,
+}
+
+/// One aggregation of the request.
+#[derive(Debug, Clone)]
+struct Node {
+    /// Its name, the key of its result.
+    name: String,
+    /// Its names from the top level joined with `>`, for messages.
+    path: String,
+    /// The field it aggregates.
+    field: String,
+    kind: Kind,
+    /// What the field holds, once [`AggRequest::resolve_fields`] knows.
+    values: Values,
+    /// Whether the request gives `missing`.
+    missing: bool,
+    /// `meta`, returned as given.
+    meta: Option<Value>,
+    /// Its sub-aggregations.
+    subs: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    DateHistogram { keyed: bool, grid: Grid },
+    Histogram { keyed: bool, grid: Grid },
+    Terms { order: TermsOrder },
+    Avg,
+    Min,
+    Max,
+    Sum,
+    ValueCount,
+    Stats,
+    Cardinality,
+    Percentiles { keyed: bool },
+}
+
+impl Kind {
+    fn is_bucket(&self) -> bool {
+        matches!(
+            self,
+            Kind::DateHistogram { .. } | Kind::Histogram { .. } | Kind::Terms { .. }
+        )
+    }
+
+    /// Whether the aggregation takes numbers (and dates, which are numbers
+    /// of milliseconds).
+    fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            Kind::Histogram { .. }
+                | Kind::Avg
+                | Kind::Min
+                | Kind::Max
+                | Kind::Sum
+                | Kind::Stats
+                | Kind::Percentiles { .. }
+        )
+    }
+}
+
+/// What decides how many buckets a histogram fills in.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    /// The width of the buckets (milliseconds for dates).
+    interval: f64,
+    /// The offset of the bucket grid (milliseconds for dates).
+    offset: f64,
+    /// The extended bounds given to tantivy (milliseconds for dates).
+    extended_min: Option<f64>,
+    extended_max: Option<f64>,
+    /// Whether empty buckets are filled in (`min_doc_count` 0).
+    fills: bool,
+}
+
+impl Grid {
+    /// An error when the buckets between `min` and `max` are more than a
+    /// response may hold: tantivy would build them all before saying so.
+    fn check_span(&self, ctx_path: &str, min: f64, max: f64, unit: f64) -> Result<()> {
+        if !self.fills || min > max {
+            return Ok(());
+        }
+        let buckets = (max - min) / (self.interval * unit);
+        if buckets <= BUCKET_LIMIT {
+            Ok(())
+        } else {
+            Err(Error::BadRequest(format!(
+                "histogram `{ctx_path}` would return more than {BUCKET_LIMIT} buckets; use a wider interval, narrower bounds or a narrower time range, or set min_doc_count to 1"
+            )))
+        }
+    }
+
+    /// An error when a bucket key is further from the grid's origin than
+    /// tantivy can count in intervals (it then puts values in wrong buckets).
+    fn check_key(&self, ctx_path: &str, key: f64, unit: f64) -> Result<()> {
+        let position = (key - self.offset * unit) / (self.interval * unit);
+        if position.abs() < MAX_BUCKET_POSITION {
+            Ok(())
+        } else {
+            Err(Error::BadRequest(format!(
+                "the interval of histogram `{ctx_path}` is too small for the values aggregated; use a wider interval"
+            )))
+        }
+    }
+}
+
+/// What a field holds, as far as the response depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// Not looked up, or not mapped in the partitions seen.
+    Unknown,
+    Date,
+    Float,
+    Integer,
+    Boolean,
+    Keyword,
+    Ip,
+    Text,
+}
+
+impl Values {
+    fn of(kind: FieldKind) -> Self {
+        match kind {
+            FieldKind::Date => Values::Date,
+            FieldKind::F64 | FieldKind::DynamicObject(LeafKind::F64) => Values::Float,
+            FieldKind::I64
+            | FieldKind::U64
+            | FieldKind::DynamicObject(LeafKind::I64 | LeafKind::U64) => Values::Integer,
+            FieldKind::Bool => Values::Boolean,
+            FieldKind::Keyword
+            | FieldKind::Flattened
+            | FieldKind::DynamicObject(LeafKind::Keyword) => Values::Keyword,
+            FieldKind::Ip => Values::Ip,
+            FieldKind::Text => Values::Text,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Values::Unknown => "unknown",
+            Values::Date => "date",
+            Values::Float => "double",
+            Values::Integer => "long",
+            Values::Boolean => "boolean",
+            Values::Keyword => "keyword",
+            Values::Ip => "ip",
+            Values::Text => "text",
+        }
+    }
+}
+
+/// The order of terms buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TermsOrder {
+    by_key: bool,
+    ascending: bool,
+}
+
+impl AggRequest {
+    /// Looks the aggregated fields up in a partition's schema. Call it with
+    /// the schema of each partition searched (or at least one that maps the
+    /// fields): it rejects aggregations Elasticsearch rejects for the
+    /// field's type (any aggregation on `text`, a numeric aggregation on a
+    /// keyword, the root of a flattened field), and records the types the
+    /// response depends on. Without it, dates in `avg`/`min`/`max`/`sum`/
+    /// `stats`/`percentiles` come back as tantivy's nanoseconds without
+    /// `value_as_string`, `terms` on a date field has tantivy's RFC 3339
+    /// string keys, and `terms` on a `double` field has whole-number keys
+    /// as integers (`2` where Elasticsearch says `2.0`). It also lets
+    /// [`finalize`] repair date histograms over partitions that do not map
+    /// the field. The first schema that maps a field decides its type.
+    pub(crate) fn resolve_fields(&mut self, schema: &PartitionSchema) -> Result<()> {
+        resolve_nodes(&mut self.nodes, schema)
+    }
+}
+
+fn resolve_nodes(nodes: &mut [Node], schema: &PartitionSchema) -> Result<()> {
+    for node in nodes.iter_mut() {
+        if let Some(resolved) = schema.resolve(&node.field) {
+            let json_root = matches!(
+                resolved.kind,
+                FieldKind::Flattened | FieldKind::DynamicObject(_)
+            ) && resolved.json_path.is_empty();
+            if json_root {
+                return Err(Error::Unsupported {
+                    what: format!(
+                        "aggregating on `{}`, an object of keys (in `{}`)",
+                        node.field, node.path
+                    ),
+                    hint: HINT_FLATTENED_ROOT,
+                });
+            }
+            let values = Values::of(resolved.kind);
+            check_field_type(node, values)?;
+            if node.values == Values::Unknown {
+                node.values = values;
+            }
+        }
+        resolve_nodes(&mut node.subs, schema)?;
+    }
+    Ok(())
+}
+
+fn check_field_type(node: &Node, values: Values) -> Result<()> {
+    if values == Values::Text {
+        return Err(Error::BadRequest(format!(
+            "aggregation `{}` is on `{}`, a text field: text fields are analysed and cannot be aggregated; aggregate on a keyword field instead",
+            node.path, node.field
+        )));
+    }
+    let numeric = matches!(
+        values,
+        Values::Date | Values::Float | Values::Integer | Values::Boolean
+    );
+    let accepted = match node.kind {
+        Kind::DateHistogram { .. } => {
+            matches!(values, Values::Date | Values::Float | Values::Integer)
+        }
+        _ if node.kind.is_numeric() => numeric,
+        _ => true,
+    };
+    if !accepted {
+        return Err(Error::BadRequest(format!(
+            "field `{}` of type `{}` cannot be aggregated by `{}` (in `{}`); use a terms, cardinality or value_count aggregation on it, or aggregate a numeric field",
+            node.field,
+            values.name(),
+            type_name(&node.kind),
+            node.path
+        )));
+    }
+    if values == Values::Date && node.missing {
+        return Err(Error::Unsupported {
+            what: format!(
+                "`missing` on the date field `{}` (in `{}`)",
+                node.field, node.path
+            ),
+            hint: HINT_DATE_MISSING,
+        });
+    }
+    Ok(())
+}
+
+fn type_name(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::DateHistogram { .. } => "date_histogram",
+        Kind::Histogram { .. } => "histogram",
+        Kind::Terms { .. } => "terms",
+        Kind::Avg => "avg",
+        Kind::Min => "min",
+        Kind::Max => "max",
+        Kind::Sum => "sum",
+        Kind::ValueCount => "value_count",
+        Kind::Stats => "stats",
+        Kind::Cardinality => "cardinality",
+        Kind::Percentiles { .. } => "percentiles",
+    }
+}
+
+/// Reads the `aggs` object of a search body: checks every aggregation
+/// against the supported subset (see the module documentation) and
+/// rewrites it into tantivy's request. Anything outside the subset is
+/// [`Error::Unsupported`] naming it; a malformed body is
+/// [`Error::BadRequest`].
+pub(crate) fn parse(aggs: &Value) -> Result<AggRequest> {
+    let (nodes, tantivy_json) = parse_level(aggs, "")?;
+    let tantivy: Aggregations =
+        serde_json::from_value(Value::Object(tantivy_json)).map_err(|error| {
+            Error::BadRequest(format!(
+                "the aggregations could not be read by the embedded engine: {error}"
+            ))
+        })?;
+    Ok(AggRequest { tantivy, nodes })
+}
+
+/// A collector for one partition's searcher; its fruit goes to
+/// [`finalize`]. `tokenizers` is the partition index's tokenizer manager
+/// (`index.tokenizers()`). Limits are tantivy's defaults: 65,000 buckets
+/// and 500 MB.
+pub(crate) fn collector(
+    request: &AggRequest,
+    tokenizers: &TokenizerManager,
+) -> DistributedAggregationCollector {
+    let context = AggContextParams::new(AggregationLimitsGuard::default(), tokenizers.clone());
+    DistributedAggregationCollector::from_aggs(request.tantivy.clone(), context)
+}
+
+/// Merges the per-partition results of `request` and returns what
+/// Elasticsearch returns under `aggregations`. With no partials (no
+/// partition searched) every aggregation is empty, as Elasticsearch
+/// answers a search that matches nothing. The partials must come from
+/// [`collector`]s of this same request.
+pub(crate) fn finalize(
+    request: &AggRequest,
+    partials: Vec<IntermediateAggregationResults>,
+) -> Result<Value> {
+    let mut merged = IntermediateAggregationResults::default();
+    for partial in partials {
+        merged.merge_fruits(partial).map_err(engine_error)?;
+    }
+    mark_date_histograms(&request.nodes, &mut merged)?;
+    check_bucket_spans(&request.nodes, &merged)?;
+    let results = merged
+        .into_final_result(request.tantivy.clone(), AggregationLimitsGuard::default())
+        .map_err(engine_error)?;
+    Ok(Value::Object(reshape_level(&request.nodes, results)?))
+}
+
+/// Marks the histograms over date fields as such. Tantivy marks a partial
+/// histogram as one over dates when its segment's column holds dates, and
+/// merging keeps the first partial's mark: a partition whose schema lacks
+/// the field (an older template) has no column and says "not dates", and
+/// if it comes first the keys stay in nanoseconds. Only histograms at the
+/// top level or under histograms can be reached; see the module
+/// documentation for those under terms.
+fn mark_date_histograms(
+    nodes: &[Node],
+    results: &mut IntermediateAggregationResults,
+) -> Result<()> {
+    for node in nodes {
+        if !matches!(
+            node.kind,
+            Kind::DateHistogram { .. } | Kind::Histogram { .. }
+        ) {
+            continue;
+        }
+        let Some(result) = results.remove(&node.name) else {
+            continue;
+        };
+        let result = match result {
+            IntermediateAggregationResult::Bucket(IntermediateBucketResult::Histogram {
+                is_date_agg,
+                mut buckets,
+            }) => {
+                for bucket in &mut buckets {
+                    mark_date_histograms(&node.subs, &mut bucket.sub_aggregation)?;
+                }
+                IntermediateAggregationResult::Bucket(IntermediateBucketResult::Histogram {
+                    is_date_agg: is_date_agg || node.values == Values::Date,
+                    buckets,
+                })
+            }
+            other => other,
+        };
+        results
+            .push(node.name.clone(), result)
+            .map_err(engine_error)?;
+    }
+    Ok(())
+}
+
+/// Checks that no histogram would fill in more buckets than a response may
+/// hold, before tantivy builds them (it would overflow or exhaust memory on
+/// bounds or values far apart).
+fn check_bucket_spans(nodes: &[Node], results: &IntermediateAggregationResults) -> Result<()> {
+    for node in nodes {
+        let Some(IntermediateAggregationResult::Bucket(result)) = results.get(&node.name) else {
+            continue;
+        };
+        match result {
+            IntermediateBucketResult::Histogram {
+                is_date_agg,
+                buckets,
+            } => {
+                if let Kind::DateHistogram { grid, .. } | Kind::Histogram { grid, .. } = &node.kind
+                {
+                    // Tantivy's keys over a date column are nanoseconds.
+                    let unit = if *is_date_agg { 1_000_000.0 } else { 1.0 };
+                    let mut min = grid.extended_min.map_or(f64::INFINITY, |m| m * unit);
+                    let mut max = grid.extended_max.map_or(f64::NEG_INFINITY, |m| m * unit);
+                    for bucket in buckets {
+                        grid.check_key(&node.path, bucket.key, unit)?;
+                        min = min.min(bucket.key);
+                        max = max.max(bucket.key);
+                    }
+                    grid.check_span(&node.path, min, max, unit)?;
+                }
+                for bucket in buckets {
+                    check_bucket_spans(&node.subs, &bucket.sub_aggregation)?;
+                }
+            }
+            IntermediateBucketResult::Terms { buckets } => {
+                for (_, bucket) in buckets.entries() {
+                    check_bucket_spans(&node.subs, &bucket.sub_aggregation)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Turns tantivy's limit errors into a request error that says what to do.
+fn engine_error(error: TantivyError) -> Error {
+    match error {
+        TantivyError::AggregationError(AggregationError::BucketLimitExceeded {
+            limit,
+            current,
+        }) => Error::BadRequest(format!(
+            "the aggregations would return {current} buckets, more than the limit of {limit}; use a wider interval, a smaller size or a narrower time range"
+        )),
+        TantivyError::AggregationError(AggregationError::MemoryExceeded { limit, current }) => {
+            Error::BadRequest(format!(
+                "the aggregations need {current} of memory, more than the limit of {limit}; use a wider interval, a smaller size or a narrower time range"
+            ))
+        }
+        other => Error::from(other),
+    }
+}

@@ -1,0 +1,381 @@
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Number, Value, json};
+use tantivy::aggregation::Key;
+use tantivy::aggregation::agg_result::{
+    AggregationResult, AggregationResults, BucketEntries, BucketEntry, BucketResult, MetricResult,
+};
+use tantivy::aggregation::metric::{PercentileValues, Stats};
+
+use super::terms::reshape_terms;
+use super::{Kind, Node, Values, type_name};
+use crate::error::{Error, Result};
+
+pub(super) fn reshape_level(
+    nodes: &[Node],
+    mut results: AggregationResults,
+) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for node in nodes {
+        let result = results
+            .0
+            .remove(&node.name)
+            .ok_or_else(|| shape_error(node, "no result"))?;
+        let mut value = reshape(node, result)?;
+        if let (Some(meta), Value::Object(object)) = (&node.meta, &mut value) {
+            object.insert(String::from("meta"), meta.clone());
+        }
+        out.insert(node.name.clone(), value);
+    }
+    Ok(out)
+}
+
+fn shape_error(node: &Node, what: &str) -> Error {
+    Error::Engine(format!(
+        "aggregation `{}` ({}): unexpected result from the engine: {what}",
+        node.path,
+        type_name(&node.kind)
+    ))
+}
+
+fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
+    use AggregationResult::{BucketResult as B, MetricResult as M};
+    let date = node.values == Values::Date;
+    Ok(match (&node.kind, result) {
+        (Kind::Avg, M(MetricResult::Average(r))) => single_value(r.value, date, false),
+        (Kind::Min, M(MetricResult::Min(r))) | (Kind::Max, M(MetricResult::Max(r))) => {
+            single_value(r.value, date, true)
+        }
+        (Kind::Sum, M(MetricResult::Sum(r))) => {
+            single_value(Some(r.value.unwrap_or(0.0)), date, false)
+        }
+        (Kind::ValueCount, M(MetricResult::Count(r)))
+        | (Kind::Cardinality, M(MetricResult::Cardinality(r))) => {
+            json!({ "value": whole(r.value) })
+        }
+        (Kind::Stats, M(MetricResult::Stats(stats))) => reshape_stats(&stats, date),
+        (Kind::Percentiles { keyed }, M(MetricResult::Percentiles(result))) => {
+            let PercentileValues::Vec(entries) = result.values else {
+                return Err(shape_error(node, "percentiles as a map"));
+            };
+            let values = entries.into_iter().map(|entry| (entry.key, entry.value));
+            reshape_percentiles(values, *keyed, date)
+        }
+        (
+            Kind::Terms { order },
+            B(BucketResult::Terms {
+                buckets,
+                sum_other_doc_count,
+                doc_count_error_upper_bound,
+            }),
+        ) => {
+            let error_bound = if order.by_key {
+                0
+            } else {
+                doc_count_error_upper_bound.unwrap_or(0)
+            };
+            json!({
+                "doc_count_error_upper_bound": error_bound,
+                "sum_other_doc_count": sum_other_doc_count,
+                "buckets": reshape_terms(node, *order, buckets)?,
+            })
+        }
+        (Kind::DateHistogram { keyed, .. }, B(BucketResult::Histogram { buckets })) => {
+            let buckets = histogram_entries(node, buckets)?
+                .into_iter()
+                .map(|entry| {
+                    let ms = key_f64(&entry.key).round() as i64;
+                    let key_as_string = format_millis(ms);
+                    let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
+                    bucket.insert(
+                        String::from("key_as_string"),
+                        Value::from(key_as_string.as_str()),
+                    );
+                    bucket.insert(String::from("key"), Value::from(ms));
+                    bucket.insert(String::from("doc_count"), Value::from(entry.doc_count));
+                    Ok((key_as_string, bucket))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            json!({ "buckets": keyed_or_list(buckets, *keyed) })
+        }
+        (Kind::Histogram { keyed, .. }, B(BucketResult::Histogram { buckets })) => {
+            let buckets = histogram_entries(node, buckets)?
+                .into_iter()
+                .map(|entry| {
+                    let key = key_f64(&entry.key);
+                    let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
+                    if date {
+                        bucket.insert(
+                            String::from("key_as_string"),
+                            Value::from(format_millis(key as i64)),
+                        );
+                    }
+                    bucket.insert(String::from("key"), float(key));
+                    bucket.insert(String::from("doc_count"), Value::from(entry.doc_count));
+                    Ok((java_double(key), bucket))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            json!({ "buckets": keyed_or_list(buckets, *keyed) })
+        }
+        _ => return Err(shape_error(node, "a result of another aggregation type")),
+    })
+}
+
+/// `{"value": ...}` of avg, min, max and sum; dates (nanoseconds in
+/// tantivy) become epoch milliseconds with `value_as_string`.
+fn single_value(value: Option<f64>, date: bool, exact: bool) -> Value {
+    let value = value.filter(|v| v.is_finite());
+    if !date {
+        return json!({ "value": value.map_or(Value::Null, float) });
+    }
+    match value.map(|ns| millis(ns, exact)) {
+        Some(ms) => json!({ "value": float(ms), "value_as_string": format_millis(ms as i64) }),
+        None => json!({ "value": null }),
+    }
+}
+
+fn reshape_stats(stats: &Stats, date: bool) -> Value {
+    let convert = |value: f64, exact: bool| if date { millis(value, exact) } else { value };
+    let min = stats
+        .min
+        .filter(|v| v.is_finite())
+        .map(|v| convert(v, true));
+    let max = stats
+        .max
+        .filter(|v| v.is_finite())
+        .map(|v| convert(v, true));
+    let avg = stats
+        .avg
+        .filter(|v| v.is_finite())
+        .map(|v| convert(v, false));
+    let sum = convert(stats.sum, false);
+    let mut out = json!({
+        "count": stats.count,
+        "min": min.map_or(Value::Null, float),
+        "max": max.map_or(Value::Null, float),
+        "avg": avg.map_or(Value::Null, float),
+        "sum": float(sum),
+    });
+    if date
+        && stats.count > 0
+        && let (Value::Object(object), Some(min), Some(max), Some(avg)) = (&mut out, min, max, avg)
+    {
+        object.insert(
+            String::from("min_as_string"),
+            Value::from(format_millis(min as i64)),
+        );
+        object.insert(
+            String::from("max_as_string"),
+            Value::from(format_millis(max as i64)),
+        );
+        object.insert(
+            String::from("avg_as_string"),
+            Value::from(format_millis(avg as i64)),
+        );
+        object.insert(
+            String::from("sum_as_string"),
+            Value::from(format_millis(sum as i64)),
+        );
+    }
+    out
+}
+
+fn reshape_percentiles(values: impl Iterator<Item = (f64, f64)>, keyed: bool, date: bool) -> Value {
+    let values = values.map(|(percent, value)| {
+        let value = Some(value)
+            .filter(|v| v.is_finite())
+            .map(|v| if date { millis(v, false) } else { v });
+        (percent, value)
+    });
+    if keyed {
+        let mut out = Map::new();
+        for (percent, value) in values {
+            let key = java_double(percent);
+            if date && let Some(ms) = value {
+                out.insert(
+                    format!("{key}_as_string"),
+                    Value::from(format_millis(ms as i64)),
+                );
+            }
+            out.insert(key, value.map_or(Value::Null, float));
+        }
+        json!({ "values": out })
+    } else {
+        let list: Vec<Value> = values
+            .map(|(percent, value)| {
+                let mut entry =
+                    json!({ "key": float(percent), "value": value.map_or(Value::Null, float) });
+                if date && let (Some(ms), Value::Object(object)) = (value, &mut entry) {
+                    object.insert(
+                        String::from("value_as_string"),
+                        Value::from(format_millis(ms as i64)),
+                    );
+                }
+                entry
+            })
+            .collect();
+        json!({ "values": list })
+    }
+}
+
+fn histogram_entries(node: &Node, buckets: BucketEntries<BucketEntry>) -> Result<Vec<BucketEntry>> {
+    match buckets {
+        BucketEntries::Vec(entries) => Ok(entries),
+        BucketEntries::HashMap(_) => Err(shape_error(node, "histogram buckets as a map")),
+    }
+}
+
+/// Buckets as a list, or for `keyed` as an object by their key strings.
+fn keyed_or_list(buckets: Vec<(String, Map<String, Value>)>, keyed: bool) -> Value {
+    if keyed {
+        Value::Object(
+            buckets
+                .into_iter()
+                .map(|(key, bucket)| (key, Value::Object(bucket)))
+                .collect(),
+        )
+    } else {
+        Value::Array(
+            buckets
+                .into_iter()
+                .map(|(_, bucket)| Value::Object(bucket))
+                .collect(),
+        )
+    }
+}
+
+fn key_f64(key: &Key) -> f64 {
+    match key {
+        Key::F64(f) => *f,
+        Key::I64(i) => *i as f64,
+        Key::U64(u) => *u as f64,
+        Key::Str(text) => text.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// A JSON number, or null for what JSON cannot hold.
+pub(super) fn float(value: f64) -> Value {
+    Number::from_f64(value).map_or(Value::Null, Value::Number)
+}
+
+/// A count that tantivy gives as a float, as the integer it is.
+fn whole(value: Option<f64>) -> u64 {
+    value
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(0, |v| v.round() as u64)
+}
+
+/// Tantivy's date values (nanoseconds) in milliseconds; `exact` rounds to
+/// the whole millisecond a stored date always is.
+fn millis(nanos: f64, exact: bool) -> f64 {
+    let ms = nanos / 1_000_000.0;
+    if exact { ms.round() } else { ms }
+}
+
+/// Epoch milliseconds as `strict_date_optional_time` prints them.
+pub(super) fn format_millis(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(date) => date.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// A double as Java's `Double.toString` prints it, which is how
+/// Elasticsearch names percentiles (`"99.0"`) and keyed histogram buckets.
+fn java_double(value: f64) -> String {
+    if value == 0.0 {
+        return String::from(if value.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        });
+    }
+    if !value.is_finite() {
+        return String::from(if value.is_nan() {
+            "NaN"
+        } else if value > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        });
+    }
+    if (1e-3..1e7).contains(&value.abs()) {
+        let text = value.to_string();
+        if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        }
+    } else {
+        let text = format!("{value:e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_owned()
+        } else {
+            format!("{mantissa}.0")
+        };
+        format!("{mantissa}E{exponent}")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{Doc, fixture, hourly_buckets, iso, run};
+    use super::*;
+
+    #[test]
+    fn keyed_buckets_and_meta() {
+        let f = fixture();
+        let result = run(
+            &f,
+            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "keyed": true, "format": "strict_date_optional_time"}, "meta": {"panel": 3}}}),
+        );
+        assert_eq!(result["h"]["meta"], json!({"panel": 3}));
+        let buckets = result["h"]["buckets"].as_object().unwrap();
+        for expected in hourly_buckets(&f.docs) {
+            let key = expected["key_as_string"].as_str().unwrap();
+            assert_eq!(buckets[key], expected);
+        }
+    }
+
+    #[test]
+    fn date_fields_come_back_in_milliseconds() {
+        let f = fixture();
+        let result = run(
+            &f,
+            json!({
+                "first": {"min": {"field": "timestamp"}},
+                "last": {"max": {"field": "timestamp"}},
+                "span": {"stats": {"field": "timestamp"}},
+                "when": {"terms": {"field": "timestamp", "size": 1, "order": {"_key": "asc"}}}
+            }),
+        );
+        let first = f.docs.iter().map(Doc::timestamp).min().unwrap();
+        let last = f.docs.iter().map(Doc::timestamp).max().unwrap();
+        assert_eq!(
+            result["first"],
+            json!({"value": first as f64, "value_as_string": iso(first)})
+        );
+        assert_eq!(
+            result["last"],
+            json!({"value": last as f64, "value_as_string": iso(last)})
+        );
+        assert_eq!(result["span"]["min"], json!(first as f64));
+        assert_eq!(result["span"]["max_as_string"], json!(iso(last)));
+        assert_eq!(
+            result["when"]["buckets"],
+            json!([{"key": first, "key_as_string": iso(first), "doc_count": 1}])
+        );
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        assert_eq!(java_double(50.0), "50.0");
+        assert_eq!(java_double(99.9), "99.9");
+        assert_eq!(java_double(0.5), "0.5");
+        assert_eq!(java_double(0.0001), "1.0E-4");
+        assert_eq!(java_double(1.5e7), "1.5E7");
+    }
+}

@@ -196,6 +196,22 @@ pub enum Error {
     #[error("embedded engine: {0}")]
     Engine(String),
 
+    /// A partition of the embedded store was written in a layout this
+    /// version does not read (for example dates stored as tantivy
+    /// `DateTime`, before they were epoch milliseconds).
+    #[error(
+        "the index {index} in {} cannot be read by this version of esrecord: {reason}. Export its records with the version that wrote it (`records export TYPE`), delete the index directory, and import them with this version (`records import TYPE FILE`)",
+        dir.display()
+    )]
+    IncompatibleIndex {
+        /// The index's name.
+        index: String,
+        /// Its directory.
+        dir: std::path::PathBuf,
+        /// What differs.
+        reason: String,
+    },
+
     /// A record or one of its fields could not be turned into JSON.
     #[error("cannot serialize {what}: {source}")]
     Serialize {

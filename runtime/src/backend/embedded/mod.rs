@@ -18,6 +18,7 @@
 //! searches count too.
 
 mod aggs;
+mod dates;
 mod document;
 mod partition;
 mod query;

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use rustc_hash::FxHashSet;
 use serde_json::{Value, json};
 use tantivy::indexer::UserOperation;
-use tantivy::schema::Term;
+use tantivy::schema::{Schema, Term};
 use tantivy::{FutureResult, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentMeta};
 
 use super::document::{DocumentParser, ItemError};
@@ -22,6 +22,33 @@ use crate::error::{Error, Result};
 /// The file beside a partition's segments that keeps the mapping it was
 /// created with (templates may change later; an index keeps its mapping).
 const MAPPING_FILE: &str = "esrecord-mapping.json";
+
+/// Checks that the index on disk was laid out as this version lays out an
+/// index of its mapping. An index written by an earlier version (dates as
+/// tantivy `DateTime`, before they were epoch milliseconds) would be misread,
+/// so it is refused, naming the field and what to do.
+fn check_layout(name: &str, dir: &Path, on_disk: &Schema, expected: &Schema) -> Result<()> {
+    if on_disk == expected {
+        return Ok(());
+    }
+    let differing = expected
+        .fields()
+        .map(|(_, entry)| entry)
+        .find(|entry| {
+            on_disk
+                .get_field(entry.name())
+                .map_or(true, |field| on_disk.get_field_entry(field) != *entry)
+        })
+        .map_or_else(
+            || "the set of fields".to_owned(),
+            |entry| format!("the field `{}`", entry.name()),
+        );
+    Err(Error::IncompatibleIndex {
+        index: name.to_owned(),
+        dir: dir.to_owned(),
+        reason: format!("{differing} is stored as another version of esrecord stored it"),
+    })
+}
 
 /// Memory for one partition's writer before it flushes a segment. Several
 /// partitions are written at once (a backfill over 30 days), so each gets
@@ -92,6 +119,7 @@ impl Partition {
         })?;
         let schema = PartitionSchema::from_mappings(&stored["mappings"])?;
         let index = Index::open_in_dir(dir)?;
+        check_layout(name, dir, &index.schema(), &schema.schema)?;
         Self::with_index(name, dir, index, schema).map(Some)
     }
 

@@ -341,7 +341,7 @@ enum Equality {
 /// The term for `value` on the field, or `Other` when equality needs a
 /// range; `None` when no document can hold the value (1.5 on a `long`).
 fn equality_term(resolved: &Resolved<'_>, value: &Value) -> Result<Option<Equality>> {
-    if matches!(resolved.kind, FieldKind::Date | FieldKind::F64)
+    if matches!(resolved.kind, FieldKind::Date(_) | FieldKind::F64)
         || (resolved.kind == FieldKind::Ip && values::ip_prefix(resolved.path, value)?.is_some())
     {
         return Ok(Some(Equality::Other));
@@ -370,7 +370,7 @@ fn equality(
             Bound::Included(high),
         )));
     }
-    if matches!(resolved.kind, FieldKind::Date | FieldKind::F64) {
+    if matches!(resolved.kind, FieldKind::Date(_) | FieldKind::F64) {
         return range(schema, resolved, Some((value, true)), Some((value, true)));
     }
     let record = if resolved.kind == FieldKind::Text {
@@ -488,14 +488,11 @@ fn range(
     if lower.is_none() && upper.is_none() {
         return Ok(exists(schema, resolved));
     }
-    let precision = values::date_precision(&schema.schema, resolved.field);
-    Ok(
-        match values::range_terms(resolved, precision, lower, upper)? {
-            RangeMatch::Between(low, high) => Box::new(RangeQuery::new(low, high)),
-            RangeMatch::AnyOf(terms) => Box::new(TermSetQuery::new(terms)),
-            RangeMatch::Nothing => Box::new(EmptyQuery),
-        },
-    )
+    Ok(match values::range_terms(resolved, lower, upper)? {
+        RangeMatch::Between(low, high) => Box::new(RangeQuery::new(low, high)),
+        RangeMatch::AnyOf(terms) => Box::new(TermSetQuery::new(terms)),
+        RangeMatch::Nothing => Box::new(EmptyQuery),
+    })
 }
 
 /// `exists`: `{"field": "f"}`. On a mapped object, any field below it.

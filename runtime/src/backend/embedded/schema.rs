@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions,
-    JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions, JsonObjectOptions, NumericOptions,
+    STORED, STRING, Schema, TEXT, TextFieldIndexing,
 };
 
+use super::dates::DateUnit;
 use crate::error::{Error, Result};
 
 /// The name of the field that holds document ids.
@@ -38,8 +39,9 @@ pub(crate) enum FieldKind {
     F64,
     /// `boolean`.
     Bool,
-    /// `date` (millisecond precision) and `date_nanos`: fast, not indexed.
-    Date,
+    /// `date` (epoch milliseconds) and `date_nanos` (epoch nanoseconds):
+    /// an `i64` column, not indexed (see [`super::dates`]).
+    Date(DateUnit),
     /// `ip`.
     Ip,
     /// `flattened`: a JSON field whose leaves are keywords.
@@ -222,7 +224,8 @@ fn add_properties(
             "unsigned_long" => FieldKind::U64,
             "double" | "float" | "half_float" | "scaled_float" => FieldKind::F64,
             "boolean" => FieldKind::Bool,
-            "date" | "date_nanos" => FieldKind::Date,
+            "date" => FieldKind::Date(DateUnit::Millis),
+            "date_nanos" => FieldKind::Date(DateUnit::Nanos),
             "ip" => FieldKind::Ip,
             "flattened" => FieldKind::Flattened,
             "object" => match dynamic_templates.get(&path) {
@@ -232,18 +235,13 @@ fn add_properties(
             },
             other => return Err(unsupported(&path, other)),
         };
-        let field = add_field(builder, &path, kind, ty == Some("date_nanos"));
+        let field = add_field(builder, &path, kind);
         fields.insert(path, MappedField { field, kind });
     }
     Ok(())
 }
 
-fn add_field(
-    builder: &mut tantivy::schema::SchemaBuilder,
-    path: &str,
-    kind: FieldKind,
-    nanos: bool,
-) -> Field {
+fn add_field(builder: &mut tantivy::schema::SchemaBuilder, path: &str, kind: FieldKind) -> Field {
     let numeric = || NumericOptions::default() | INDEXED | FAST;
     match kind {
         FieldKind::Keyword => builder.add_text_field(path, STRING | FAST),
@@ -254,18 +252,12 @@ fn add_field(
         // a one-value range (see `query::equality`); no term per value.
         FieldKind::F64 => builder.add_f64_field(path, NumericOptions::default() | FAST),
         FieldKind::Bool => builder.add_bool_field(path, numeric()),
-        FieldKind::Date => {
-            let precision = if nanos {
-                DateTimePrecision::Nanoseconds
-            } else {
-                DateTimePrecision::Milliseconds
-            };
-            // A column only, like Elasticsearch's points and doc values:
-            // ranges, sorts and aggregations read the fast column, and
-            // equality is a one-instant range (see `query::equality`).
-            // Indexing terms too would add one per distinct instant.
-            builder.add_date_field(path, DateOptions::from(FAST).set_precision(precision))
-        }
+        // Epoch milliseconds (or nanoseconds) in a column only, like
+        // Elasticsearch's points and doc values: ranges, sorts and
+        // aggregations read the column, and equality is a one-instant range
+        // (see `query::equality`). Indexing terms too would add one per
+        // distinct instant.
+        FieldKind::Date(_) => builder.add_i64_field(path, NumericOptions::default() | FAST),
         FieldKind::Ip => builder.add_ip_addr_field(path, IpAddrOptions::from(INDEXED | FAST)),
         FieldKind::Flattened | FieldKind::DynamicObject(_) => {
             let indexing = TextFieldIndexing::default()

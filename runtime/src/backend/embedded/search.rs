@@ -16,6 +16,7 @@ use tantivy::schema::Value as _;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use super::aggs::{self, AggRequest};
+use super::dates;
 use super::partition::Partition;
 use super::query::build_query;
 use super::schema::{FieldKind, ID_FIELD};
@@ -416,18 +417,12 @@ fn value_bounds(source: &KeySource, searcher: &Searcher) -> Result<Option<(SortV
     for segment in searcher.segment_readers() {
         let fast = segment.fast_fields();
         let segment_bounds = match kind {
-            FieldKind::I64 => full(fast.column_opt::<i64>(path)?)
+            FieldKind::I64 | FieldKind::Date(_) => full(fast.column_opt::<i64>(path)?)
                 .map(|c| (SortValue::I64(c.min_value()), SortValue::I64(c.max_value()))),
             FieldKind::U64 => full(fast.column_opt::<u64>(path)?)
                 .map(|c| (SortValue::U64(c.min_value()), SortValue::U64(c.max_value()))),
             FieldKind::F64 => full(fast.column_opt::<f64>(path)?)
                 .map(|c| (SortValue::F64(c.min_value()), SortValue::F64(c.max_value()))),
-            FieldKind::Date => full(fast.column_opt::<tantivy::DateTime>(path)?).map(|c| {
-                (
-                    SortValue::I64(c.min_value().into_timestamp_millis()),
-                    SortValue::I64(c.max_value().into_timestamp_millis()),
-                )
-            }),
             _ => None,
         };
         // A segment some documents of which lack the key: no bounds.
@@ -619,7 +614,6 @@ enum Reader {
     U64(Option<Column<u64>>),
     F64(Option<Column<f64>>),
     Bool(Option<Column<bool>>),
-    Date(Option<Column<tantivy::DateTime>>),
     Str(Option<StrColumn>),
     Ip(Option<Column<std::net::Ipv6Addr>>),
     Unmapped,
@@ -654,11 +648,12 @@ impl Collector for SortCollector<'_> {
                 KeySource::Id => Reader::Str(fast.str(ID_FIELD)?),
                 KeySource::Unmapped => Reader::Unmapped,
                 KeySource::Field { path, kind } => match kind {
-                    FieldKind::I64 => Reader::I64(fast.column_opt(path)?),
+                    // Dates are epoch milliseconds (nanoseconds for
+                    // date_nanos), which are also their sort values.
+                    FieldKind::I64 | FieldKind::Date(_) => Reader::I64(fast.column_opt(path)?),
                     FieldKind::U64 => Reader::U64(fast.column_opt(path)?),
                     FieldKind::F64 => Reader::F64(fast.column_opt(path)?),
                     FieldKind::Bool => Reader::Bool(fast.column_opt(path)?),
-                    FieldKind::Date => Reader::Date(fast.column_opt(path)?),
                     FieldKind::Ip => Reader::Ip(fast.column_opt(path)?),
                     _ => Reader::Str(fast.str(path)?),
                 },
@@ -843,10 +838,6 @@ fn read_value(reader: &Reader, doc: DocId, segment: SegmentOrdinal, partition: u
             .as_ref()
             .and_then(|c| c.first(doc))
             .map(|b| SortValue::I64(i64::from(b))),
-        Reader::Date(column) => column
-            .as_ref()
-            .and_then(|c| c.first(doc))
-            .map(|d| SortValue::I64(d.into_timestamp_millis())),
         Reader::Ip(column) => column
             .as_ref()
             .and_then(|c| c.first(doc))
@@ -885,10 +876,14 @@ fn after_values(values: &[Value], keys: &[(KeySource, Order)]) -> Result<Vec<Sor
                 (
                     Value::String(s),
                     KeySource::Field {
-                        kind: FieldKind::Date,
+                        kind: FieldKind::Date(unit),
                         ..
                     },
-                ) => SortValue::I64(date_millis(s).ok_or_else(bad)?),
+                ) => SortValue::I64(
+                    dates::read_text(s)
+                        .and_then(|nanos| unit.stored(nanos))
+                        .ok_or_else(bad)?,
+                ),
                 (Value::String(s), _) => SortValue::Str(s.clone()),
                 (Value::Bool(b), _) => SortValue::I64(i64::from(*b)),
                 (
@@ -964,11 +959,4 @@ fn ip_to_string(ip: std::net::Ipv6Addr) -> String {
         Some(v4) => v4.to_string(),
         None => ip.to_string(),
     }
-}
-
-/// An RFC 3339 date as epoch milliseconds.
-fn date_millis(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
 }

@@ -4,25 +4,22 @@
 //! zone-less date-times (UTC) or epoch milliseconds, IPv4 as IPv4-mapped IPv6.
 //!
 //! Documents and queries go through the same conversions, so a value written
-//! in a query finds the document that held it. Dates are truncated to the
-//! field's precision on both sides (tantivy truncates indexed values; range
-//! bounds are truncated here), so `gte` a stored timestamp includes it and
-//! `gt` excludes it, as in Elasticsearch.
+//! in a query finds the document that held it. Dates are read by
+//! [`super::dates`] and floored to the field's unit (milliseconds for `date`)
+//! on both sides, so `gte` a stored timestamp includes it and `gt` excludes
+//! it, as in Elasticsearch.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
+use tantivy::Term;
 use tantivy::columnar::NumericalValue;
-use tantivy::schema::{DateTimePrecision, Field, FieldType, OwnedValue, Schema};
-use tantivy::{DateTime, Term};
+use tantivy::schema::OwnedValue;
 
+use super::dates::{self, DateUnit};
 use super::schema::{FieldKind, LeafKind, Resolved};
 use crate::error::{Error, Result};
-
-/// Nanoseconds in one millisecond.
-const NANOS_PER_MILLI: i128 = 1_000_000;
 
 /// A number as written in a document or query: a JSON number or a numeric
 /// string (Elasticsearch coerces `"42"` to 42).
@@ -63,7 +60,8 @@ pub(crate) fn type_name(kind: FieldKind) -> &'static str {
         FieldKind::U64 | FieldKind::DynamicObject(LeafKind::U64) => "unsigned_long",
         FieldKind::F64 | FieldKind::DynamicObject(LeafKind::F64) => "double",
         FieldKind::Bool => "boolean",
-        FieldKind::Date => "date",
+        FieldKind::Date(DateUnit::Millis) => "date",
+        FieldKind::Date(DateUnit::Nanos) => "date_nanos",
         FieldKind::Ip => "ip",
         FieldKind::Flattened => "flattened",
     }
@@ -101,7 +99,7 @@ pub(crate) fn document_value(kind: FieldKind, path: &str, value: &Value) -> Resu
         FieldKind::U64 => OwnedValue::U64(to_u64(kind, path, value)?),
         FieldKind::F64 => OwnedValue::F64(to_f64(kind, path, value)?),
         FieldKind::Bool => OwnedValue::Bool(to_bool(path, value)?),
-        FieldKind::Date => OwnedValue::Date(date(path, value)?),
+        FieldKind::Date(unit) => OwnedValue::I64(stored_date(unit, path, value)?),
         FieldKind::Ip => OwnedValue::IpAddr(ip(path, value)?),
         FieldKind::Flattened | FieldKind::DynamicObject(_) => {
             return Err(invalid(path, kind, value, "this field takes a JSON object"));
@@ -138,9 +136,8 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 }
 
 /// The term a `term` query looks for: the value converted as a document's
-/// value would be. Date terms are truncated to milliseconds (the precision
-/// of `date` fields); query code should match dates with
-/// [`range_terms`], which honours `date_nanos`. A value that no document of
+/// value would be (dates have no terms: query code matches them with
+/// [`range_terms`]). A value that no document of
 /// the field can hold (1.5 for a `long`) is an error here; see
 /// [`term_or_none`] to match nothing instead, as Elasticsearch does.
 #[cfg(test)]
@@ -174,10 +171,7 @@ pub(crate) fn term_or_none(resolved: &Resolved<'_>, value: &Value) -> Result<Opt
         },
         FieldKind::F64 => Term::from_field_f64(field, to_f64(kind, path, value)?),
         FieldKind::Bool => Term::from_field_bool(field, to_bool(path, value)?),
-        FieldKind::Date => Term::from_field_date(
-            field,
-            date(path, value)?.truncate(DateTimePrecision::Milliseconds),
-        ),
+        FieldKind::Date(unit) => Term::from_field_i64(field, stored_date(unit, path, value)?),
         FieldKind::Ip => Term::from_field_ip_addr(field, ip(path, value)?),
         FieldKind::Flattened | FieldKind::DynamicObject(_) => return json_term(resolved, value),
     }))
@@ -237,15 +231,6 @@ fn json_path_term(resolved: &Resolved<'_>) -> Result<Term> {
     ))
 }
 
-/// The precision of a date field's fast values (milliseconds for `date`,
-/// nanoseconds for `date_nanos`); milliseconds for any other field.
-pub(crate) fn date_precision(schema: &Schema, field: Field) -> DateTimePrecision {
-    match schema.get_field_entry(field).field_type() {
-        FieldType::Date(options) => options.get_precision(),
-        _ => DateTimePrecision::Milliseconds,
-    }
-}
-
 /// One end of a range: the value and whether it is included (`gte`, `lte`).
 pub(crate) type RangeEnd<'v> = Option<(&'v Value, bool)>;
 
@@ -275,18 +260,16 @@ impl From<Option<(Bound<Term>, Bound<Term>)>> for RangeMatch {
 }
 
 /// What a `range` query with these ends matches on the field, with the
-/// bounds converted as documents' values are. `precision` is the field's
-/// date precision (see [`date_precision`]); it only matters for dates.
+/// bounds converted as documents' values are.
 pub(crate) fn range_terms(
     resolved: &Resolved<'_>,
-    precision: DateTimePrecision,
     lower: RangeEnd<'_>,
     upper: RangeEnd<'_>,
 ) -> Result<RangeMatch> {
     if resolved.kind == FieldKind::Bool {
         return bool_range(resolved, lower, upper);
     }
-    range_bounds(resolved, precision, lower, upper).map(RangeMatch::from)
+    range_bounds(resolved, lower, upper).map(RangeMatch::from)
 }
 
 /// The booleans within a range, as terms.
@@ -319,7 +302,6 @@ fn bool_range(
 /// Range bounds for every kind but booleans; `None` when the range is empty.
 fn range_bounds(
     resolved: &Resolved<'_>,
-    precision: DateTimePrecision,
     lower: RangeEnd<'_>,
     upper: RangeEnd<'_>,
 ) -> Result<Option<(Bound<Term>, Bound<Term>)>> {
@@ -336,7 +318,7 @@ fn range_bounds(
         FieldKind::U64 => int_terms(resolved, lower, upper, 0, u64::MAX.into(), |int| {
             Term::from_field_u64(field, int as u64)
         }),
-        FieldKind::Date => date_terms(resolved, precision, lower, upper),
+        FieldKind::Date(unit) => date_terms(resolved, unit, lower, upper),
         FieldKind::DynamicObject(LeafKind::I64 | LeafKind::U64) => {
             json_int_terms(resolved, lower, upper)
         }
@@ -477,38 +459,26 @@ fn json_int_terms(
     Ok(Some((included(low, make), included(high, make))))
 }
 
-/// Range terms for a date field: bounds in nanoseconds, truncated to the
-/// field's precision like indexed values, then made inclusive and clamped.
+/// Range terms for a date field: bounds floored to the field's unit like
+/// stored values, then made inclusive and clamped to the column's range (a
+/// bound beyond it matches everything or nothing, as it would in
+/// Elasticsearch).
 fn date_terms(
     resolved: &Resolved<'_>,
-    precision: DateTimePrecision,
+    unit: DateUnit,
     lower: RangeEnd<'_>,
     upper: RangeEnd<'_>,
 ) -> Result<Option<(Bound<Term>, Bound<Term>)>> {
     let end = |end: RangeEnd<'_>| -> Result<NumberEnd> {
         end.map(|(value, inclusive)| {
-            let nanos = truncate(date_nanos(resolved.path, value)?, precision);
-            Ok((Number::Int(nanos), inclusive))
+            let stored = instant(resolved.path, value)?.div_euclid(unit.nanos());
+            Ok((Number::Int(stored), inclusive))
         })
         .transpose()
     };
     let bounds = int_bounds(end(lower)?, end(upper)?, i64::MIN.into(), i64::MAX.into());
-    let make = |nanos: i128| {
-        Term::from_field_date(resolved.field, DateTime::from_timestamp_nanos(nanos as i64))
-    };
+    let make = |stored: i128| Term::from_field_i64(resolved.field, stored as i64);
     Ok(bounds.map(|(low, high)| (included(low, make), included(high, make))))
-}
-
-/// Truncates nanoseconds toward zero to `precision`, as
-/// [`DateTime::truncate`] does for indexed values.
-fn truncate(nanos: i128, precision: DateTimePrecision) -> i128 {
-    let unit = match precision {
-        DateTimePrecision::Seconds => 1_000_000_000,
-        DateTimePrecision::Milliseconds => NANOS_PER_MILLI,
-        DateTimePrecision::Microseconds => 1_000,
-        DateTimePrecision::Nanoseconds => 1,
-    };
-    nanos - nanos % unit
 }
 
 /// The range of addresses of an IP prefix (`10.0.0.0/8`, `2001:db8::/32`),
@@ -647,100 +617,38 @@ fn ip(path: &str, value: &Value) -> Result<Ipv6Addr> {
     }
 }
 
-/// A value for a `date` field, at nanosecond precision; tantivy truncates
-/// it to the field's precision when indexing.
-fn date(path: &str, value: &Value) -> Result<DateTime> {
-    let nanos = date_nanos(path, value)?;
-    let nanos = i64::try_from(nanos).map_err(|_| {
-        invalid(
-            path,
-            FieldKind::Date,
-            value,
-            "the embedded engine stores dates between 1677-09-21 and 2262-04-11",
-        )
-    })?;
-    Ok(DateTime::from_timestamp_nanos(nanos))
+/// The stored value of a date field of `unit`: epoch milliseconds for
+/// `date`, nanoseconds for `date_nanos` (see [`super::dates`]).
+fn stored_date(unit: DateUnit, path: &str, value: &Value) -> Result<i64> {
+    let kind = FieldKind::Date(unit);
+    unit.stored(instant(path, value)?).ok_or_else(|| {
+        let takes = format!("a {} field holds {}", type_name(kind), unit.span());
+        invalid(path, kind, value, &takes)
+    })
 }
 
 /// Nanoseconds since the epoch of a date as Elasticsearch's default format
-/// reads it (`strict_date_optional_time||epoch_millis`): RFC 3339 with any
-/// offset, `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` in UTC, or epoch
-/// milliseconds as a number or a string of digits.
-fn date_nanos(path: &str, value: &Value) -> Result<i128> {
+/// reads it (`strict_date_optional_time||epoch_millis`): the text forms of
+/// [`dates::read_text`], or epoch milliseconds as a number.
+fn instant(path: &str, value: &Value) -> Result<i128> {
+    let kind = FieldKind::Date(DateUnit::Millis);
     let parsed = match value {
-        Value::String(text) if text.starts_with("now") || text.contains("||") => {
+        Value::String(text) if dates::is_date_math(text) => {
             return Err(Error::Unsupported {
                 what: format!("date math `{text}` (field `{path}`)"),
                 hint: "give an absolute date: RFC 3339 (2024-05-01T12:00:00Z) or epoch milliseconds",
             });
         }
-        Value::String(text) => parse_date_text(text),
-        Value::Number(_) => number(FieldKind::Date, path, value)
-            .ok()
-            .map(millis_to_nanos),
+        Value::String(text) => dates::read_text(text),
+        Value::Number(_) => number(kind, path, value).ok().map(|millis| match millis {
+            Number::Int(int) => dates::millis_to_nanos(int),
+            Number::Float(float) => dates::fractional_millis_to_nanos(float),
+        }),
         _ => None,
     };
     parsed.ok_or_else(|| {
-        invalid(path, FieldKind::Date, value, "give an RFC 3339 date (2024-05-01T12:00:00Z), a date (2024-05-01) or epoch milliseconds")
+        invalid(path, kind, value, "give an RFC 3339 date (2024-05-01T12:00:00Z), a date (2024-05-01) or epoch milliseconds")
     })
-}
-
-/// Epoch milliseconds (possibly fractional) to nanoseconds.
-fn millis_to_nanos(millis: Number) -> i128 {
-    match millis {
-        Number::Int(int) => int.saturating_mul(NANOS_PER_MILLI),
-        Number::Float(float) => (float * NANOS_PER_MILLI as f64) as i128,
-    }
-}
-
-/// Parses the text forms of a date; `None` when none fits. As in
-/// Elasticsearch, a lone four-digit year is a year, other digit strings are
-/// epoch milliseconds.
-fn parse_date_text(text: &str) -> Option<i128> {
-    let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
-    if text.len() == 4 && digits(text) {
-        return midnight(&format!("{text}-01-01"));
-    }
-    if digits(text.strip_prefix('-').unwrap_or(text)) {
-        return text
-            .parse::<i128>()
-            .ok()
-            .map(|millis| millis_to_nanos(Number::Int(millis)));
-    }
-    if let Ok(zoned) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(seconds_and_nanos(
-            zoned.timestamp(),
-            zoned.timestamp_subsec_nanos(),
-        ));
-    }
-    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok());
-    match naive {
-        Some(naive) => {
-            let utc = naive.and_utc();
-            Some(seconds_and_nanos(
-                utc.timestamp(),
-                utc.timestamp_subsec_nanos(),
-            ))
-        }
-        // `YYYY-MM-DD`, or `YYYY-MM` (the first of the month).
-        None => midnight(text).or_else(|| midnight(&format!("{text}-01"))),
-    }
-}
-
-/// Midnight UTC of a `YYYY-MM-DD` date, in nanoseconds.
-fn midnight(text: &str) -> Option<i128> {
-    let utc = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()?
-        .and_hms_opt(0, 0, 0)?
-        .and_utc();
-    Some(seconds_and_nanos(utc.timestamp(), 0))
-}
-
-/// Seconds plus sub-second nanoseconds, as nanoseconds.
-fn seconds_and_nanos(seconds: i64, nanos: u32) -> i128 {
-    i128::from(seconds) * 1_000_000_000 + i128::from(nanos)
 }
 
 #[cfg(test)]
@@ -783,7 +691,7 @@ mod tests {
     }
 
     fn nanos(value: Value) -> i128 {
-        date_nanos("at", &value).unwrap()
+        instant("at", &value).unwrap()
     }
 
     #[test]
@@ -816,15 +724,25 @@ mod tests {
             json!(true),
             json!({"a": 1}),
         ] {
-            let error = date_nanos("at", &bad).unwrap_err().to_string();
+            let error = instant("at", &bad).unwrap_err().to_string();
             assert!(
                 error.contains("[at]") && error.contains("RFC 3339"),
                 "{error}"
             );
         }
-        let error = date("at", &json!("3000-01-01")).unwrap_err().to_string();
-        assert!(error.contains("2262"), "{error}");
-        let error = date_nanos("at", &json!("now-1d")).unwrap_err().to_string();
+        // `date` holds every year; `date_nanos` what fits nanoseconds in an i64.
+        assert_eq!(
+            stored_date(DateUnit::Millis, "at", &json!("3000-01-01")).unwrap(),
+            32_503_680_000_000
+        );
+        let error = stored_date(DateUnit::Nanos, "at_ns", &json!("3000-01-01"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("[at_ns]") && error.contains("[date_nanos]") && error.contains("2262"),
+            "{error}"
+        );
+        let error = instant("at", &json!("now-1d")).unwrap_err().to_string();
         assert!(error.contains("date math"), "{error}");
     }
 
@@ -964,8 +882,7 @@ mod tests {
 
         fn range_count(&self, path: &str, lower: RangeEnd<'_>, upper: RangeEnd<'_>) -> usize {
             let resolved = resolved(&self.schema, path);
-            let precision = date_precision(&self.schema.schema, resolved.field);
-            match range_terms(&resolved, precision, lower, upper).unwrap() {
+            match range_terms(&resolved, lower, upper).unwrap() {
                 RangeMatch::Between(low, high) => self
                     .searcher
                     .search(&RangeQuery::new(low, high), &Count)
@@ -1050,6 +967,32 @@ mod tests {
         let far = json!("9999-01-01");
         assert_eq!(fixture.range_count("at", Some((&far, true)), None), 0);
         assert_eq!(fixture.range_count("at", None, Some((&far, true))), 1);
+    }
+
+    #[test]
+    fn date_ranges_hold_before_1970_and_after_2262() {
+        let fixture = Fixture::new(&[
+            ("at", json!("0001-01-01T00:00:00Z")),
+            ("at", json!("1969-12-31T23:59:59.999Z")),
+            ("at", json!("1970-01-01T00:00:00Z")),
+            ("at", json!("3135-06-15T12:00:00Z")),
+            ("at", json!("9999-12-31T23:59:59.999Z")),
+        ]);
+        let count = |low: Value, high: Value| {
+            fixture.range_count("at", Some((&low, true)), Some((&high, false)))
+        };
+        assert_eq!(count(json!("0001"), json!("0002")), 1);
+        assert_eq!(count(json!("1969-12-31T23:59:59.999Z"), json!("1970")), 1);
+        assert_eq!(count(json!(-1), json!(1)), 2);
+        // A sub-millisecond bound before 1970 floors, as the stored value did.
+        assert_eq!(count(json!("1969-12-31T23:59:59.9995Z"), json!("1970")), 1);
+        assert_eq!(count(json!("2263"), json!("9999-12-31T23:59:59.999Z")), 1);
+        let last = json!("9999-12-31T23:59:59.999Z");
+        assert_eq!(fixture.range_count("at", Some((&last, true)), None), 1);
+        assert_eq!(
+            fixture.range_count("at", None, None.or(Some((&last, true)))),
+            5
+        );
     }
 
     #[test]

@@ -109,12 +109,10 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
 
     let mut out = Map::new();
     out.insert(String::from("field"), Value::from(field.as_str()));
-    out.insert(
-        String::from("fixed_interval"),
-        Value::from(format!("{interval}ms")),
-    );
+    // A numeric histogram over the column of epoch milliseconds.
+    out.insert(String::from("interval"), Value::from(interval));
     if offset != 0 {
-        out.insert(String::from("offset"), Value::from(format!("{offset}ms")));
+        out.insert(String::from("offset"), Value::from(offset));
     }
     out.insert(String::from("min_doc_count"), Value::from(min_doc_count));
     // Elasticsearch keeps a bucket when its key k has min <= k < max; tantivy
@@ -144,6 +142,7 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
         field,
         missing: false,
         tantivy: Value::Object(out),
+        tantivy_type: Some("histogram"),
     })
 }
 
@@ -434,13 +433,11 @@ mod tests {
     fn week_interval_is_rewritten_as_seven_days_from_monday() {
         let request = parse(&json!({"w": {"date_histogram": {"field": "t", "calendar_interval": "1w", "offset": "-1h"}}})).unwrap();
         let tantivy = serde_json::to_value(&request.tantivy).unwrap();
+        // A histogram over the column of epoch milliseconds.
+        assert_eq!(tantivy["w"]["histogram"]["interval"], WEEK_MS as f64);
         assert_eq!(
-            tantivy["w"]["date_histogram"]["fixed_interval"],
-            format!("{WEEK_MS}ms")
-        );
-        assert_eq!(
-            tantivy["w"]["date_histogram"]["offset"],
-            format!("{}ms", FIRST_MONDAY_MS - HOUR_MS)
+            tantivy["w"]["histogram"]["offset"],
+            (FIRST_MONDAY_MS - HOUR_MS) as f64
         );
     }
 }

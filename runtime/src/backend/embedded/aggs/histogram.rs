@@ -65,6 +65,7 @@ pub(super) fn parse_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -> Res
         field,
         missing: false,
         tantivy: Value::Object(out),
+        tantivy_type: None,
     })
 }
 

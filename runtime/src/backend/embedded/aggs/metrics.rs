@@ -41,6 +41,7 @@ pub(super) fn parse_simple_metric(ctx: &Ctx<'_>, params: &Map<String, Value>) ->
         field,
         missing: missing.is_some(),
         tantivy: Value::Object(out),
+        tantivy_type: None,
     })
 }
 
@@ -65,6 +66,7 @@ pub(super) fn parse_counting_metric(ctx: &Ctx<'_>, params: &Map<String, Value>) 
             Kind::ValueCount
         },
         tantivy: json!({ "field": field }),
+        tantivy_type: None,
         field,
         missing: false,
     })
@@ -140,6 +142,7 @@ pub(super) fn parse_percentiles(ctx: &Ctx<'_>, params: &Map<String, Value>) -> R
         field,
         missing: missing.is_some(),
         tantivy: Value::Object(out),
+        tantivy_type: None,
     })
 }
 

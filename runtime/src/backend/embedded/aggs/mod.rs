@@ -93,9 +93,11 @@ use tantivy::tokenizer::TokenizerManager;
 
 use self::parse::parse_level;
 use self::reshape::reshape_level;
+use super::dates::DateUnit;
 use super::schema::{FieldKind, LeafKind, PartitionSchema};
 use crate::error::{Error, Result};
 
+mod calendar;
 mod date_histogram;
 mod histogram;
 mod metrics;
@@ -202,11 +204,11 @@ struct Grid {
 impl Grid {
     /// An error when the buckets between `min` and `max` are more than a
     /// response may hold: tantivy would build them all before saying so.
-    fn check_span(&self, ctx_path: &str, min: f64, max: f64, unit: f64) -> Result<()> {
+    fn check_span(&self, ctx_path: &str, min: f64, max: f64) -> Result<()> {
         if !self.fills || min > max {
             return Ok(());
         }
-        let buckets = (max - min) / (self.interval * unit);
+        let buckets = (max - min) / self.interval;
         if buckets <= BUCKET_LIMIT {
             Ok(())
         } else {
@@ -218,8 +220,8 @@ impl Grid {
 
     /// An error when a bucket key is further from the grid's origin than
     /// tantivy can count in intervals (it then puts values in wrong buckets).
-    fn check_key(&self, ctx_path: &str, key: f64, unit: f64) -> Result<()> {
-        let position = (key - self.offset * unit) / (self.interval * unit);
+    fn check_key(&self, ctx_path: &str, key: f64) -> Result<()> {
+        let position = (key - self.offset) / self.interval;
         if position.abs() < MAX_BUCKET_POSITION {
             Ok(())
         } else {
@@ -235,7 +237,8 @@ impl Grid {
 enum Values {
     /// Not looked up, or not mapped in the partitions seen.
     Unknown,
-    Date,
+    /// Dates stored in this unit.
+    Date(DateUnit),
     Float,
     Integer,
     Boolean,
@@ -245,9 +248,17 @@ enum Values {
 }
 
 impl Values {
+    /// The unit of a date field's values; `None` for other fields.
+    fn date_unit(self) -> Option<DateUnit> {
+        match self {
+            Values::Date(unit) => Some(unit),
+            _ => None,
+        }
+    }
+
     fn of(kind: FieldKind) -> Self {
         match kind {
-            FieldKind::Date => Values::Date,
+            FieldKind::Date(unit) => Values::Date(unit),
             FieldKind::F64 | FieldKind::DynamicObject(LeafKind::F64) => Values::Float,
             FieldKind::I64
             | FieldKind::U64
@@ -264,7 +275,8 @@ impl Values {
     fn name(self) -> &'static str {
         match self {
             Values::Unknown => "unknown",
-            Values::Date => "date",
+            Values::Date(DateUnit::Millis) => "date",
+            Values::Date(DateUnit::Nanos) => "date_nanos",
             Values::Float => "double",
             Values::Integer => "long",
             Values::Boolean => "boolean",
@@ -336,11 +348,14 @@ fn check_field_type(node: &Node, values: Values) -> Result<()> {
     }
     let numeric = matches!(
         values,
-        Values::Date | Values::Float | Values::Integer | Values::Boolean
+        Values::Date(_) | Values::Float | Values::Integer | Values::Boolean
     );
     let accepted = match node.kind {
         Kind::DateHistogram { .. } => {
-            matches!(values, Values::Date | Values::Float | Values::Integer)
+            matches!(
+                values,
+                Values::Date(DateUnit::Millis) | Values::Float | Values::Integer
+            )
         }
         _ if node.kind.is_numeric() => numeric,
         _ => true,
@@ -354,7 +369,7 @@ fn check_field_type(node: &Node, values: Values) -> Result<()> {
             node.path
         )));
     }
-    if values == Values::Date && node.missing {
+    if matches!(values, Values::Date(_)) && node.missing {
         return Err(Error::Unsupported {
             what: format!(
                 "`missing` on the date field `{}` (in `{}`)",
@@ -423,55 +438,11 @@ pub(crate) fn finalize(
     for partial in partials {
         merged.merge_fruits(partial).map_err(engine_error)?;
     }
-    mark_date_histograms(&request.nodes, &mut merged)?;
     check_bucket_spans(&request.nodes, &merged)?;
     let results = merged
         .into_final_result(request.tantivy.clone(), AggregationLimitsGuard::default())
         .map_err(engine_error)?;
     Ok(Value::Object(reshape_level(&request.nodes, results)?))
-}
-
-/// Marks the histograms over date fields as such. Tantivy marks a partial
-/// histogram as one over dates when its segment's column holds dates, and
-/// merging keeps the first partial's mark: a partition whose schema lacks
-/// the field (an older template) has no column and says "not dates", and
-/// if it comes first the keys stay in nanoseconds. Only histograms at the
-/// top level or under histograms can be reached; see the module
-/// documentation for those under terms.
-fn mark_date_histograms(
-    nodes: &[Node],
-    results: &mut IntermediateAggregationResults,
-) -> Result<()> {
-    for node in nodes {
-        if !matches!(
-            node.kind,
-            Kind::DateHistogram { .. } | Kind::Histogram { .. }
-        ) {
-            continue;
-        }
-        let Some(result) = results.remove(&node.name) else {
-            continue;
-        };
-        let result = match result {
-            IntermediateAggregationResult::Bucket(IntermediateBucketResult::Histogram {
-                is_date_agg,
-                mut buckets,
-            }) => {
-                for bucket in &mut buckets {
-                    mark_date_histograms(&node.subs, &mut bucket.sub_aggregation)?;
-                }
-                IntermediateAggregationResult::Bucket(IntermediateBucketResult::Histogram {
-                    is_date_agg: is_date_agg || node.values == Values::Date,
-                    buckets,
-                })
-            }
-            other => other,
-        };
-        results
-            .push(node.name.clone(), result)
-            .map_err(engine_error)?;
-    }
-    Ok(())
 }
 
 /// Checks that no histogram would fill in more buckets than a response may
@@ -483,22 +454,17 @@ fn check_bucket_spans(nodes: &[Node], results: &IntermediateAggregationResults) 
             continue;
         };
         match result {
-            IntermediateBucketResult::Histogram {
-                is_date_agg,
-                buckets,
-            } => {
+            IntermediateBucketResult::Histogram { buckets, .. } => {
                 if let Kind::DateHistogram { grid, .. } | Kind::Histogram { grid, .. } = &node.kind
                 {
-                    // Tantivy's keys over a date column are nanoseconds.
-                    let unit = if *is_date_agg { 1_000_000.0 } else { 1.0 };
-                    let mut min = grid.extended_min.map_or(f64::INFINITY, |m| m * unit);
-                    let mut max = grid.extended_max.map_or(f64::NEG_INFINITY, |m| m * unit);
+                    let mut min = grid.extended_min.unwrap_or(f64::INFINITY);
+                    let mut max = grid.extended_max.unwrap_or(f64::NEG_INFINITY);
                     for bucket in buckets {
-                        grid.check_key(&node.path, bucket.key, unit)?;
+                        grid.check_key(&node.path, bucket.key)?;
                         min = min.min(bucket.key);
                         max = max.max(bucket.key);
                     }
-                    grid.check_span(&node.path, min, max, unit)?;
+                    grid.check_span(&node.path, min, max)?;
                 }
                 for bucket in buckets {
                     check_bucket_spans(&node.subs, &bucket.sub_aggregation)?;

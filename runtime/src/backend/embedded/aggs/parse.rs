@@ -56,6 +56,9 @@ pub(super) struct Parsed {
     pub(super) missing: bool,
     /// The parameters as tantivy reads them.
     pub(super) tantivy: Value,
+    /// The aggregation tantivy runs, where it is not the one asked for
+    /// (a date histogram is a histogram over epoch milliseconds).
+    pub(super) tantivy_type: Option<&'static str>,
 }
 
 fn parse_aggregation(name: &str, path: String, body: &Value) -> Result<(Node, Value)> {
@@ -125,7 +128,7 @@ fn parse_aggregation(name: &str, path: String, body: &Value) -> Result<(Node, Va
     };
     let parsed = parse_params(&ctx, params)?;
     let mut tantivy = Map::new();
-    tantivy.insert(ty.to_owned(), parsed.tantivy);
+    tantivy.insert(parsed.tantivy_type.unwrap_or(ty).to_owned(), parsed.tantivy);
     let sub_nodes = match subs {
         None => Vec::new(),
         Some((key, subs)) => {
@@ -425,7 +428,7 @@ pub(super) fn write_bounds(
         if min > max {
             return Ok(grid);
         }
-        grid.check_span(ctx.path, min, max, 1.0)?;
+        grid.check_span(ctx.path, min, max)?;
     }
     if min.is_none() && max.is_none() {
         return Ok(grid);

@@ -1,4 +1,3 @@
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Number, Value, json};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::{
@@ -6,8 +5,9 @@ use tantivy::aggregation::agg_result::{
 };
 use tantivy::aggregation::metric::{PercentileValues, Stats};
 
+use super::super::dates::{DateUnit, format_millis};
 use super::terms::reshape_terms;
-use super::{Kind, Node, Values, type_name};
+use super::{Kind, Node, type_name};
 use crate::error::{Error, Result};
 
 pub(super) fn reshape_level(
@@ -39,7 +39,7 @@ fn shape_error(node: &Node, what: &str) -> Error {
 
 fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
     use AggregationResult::{BucketResult as B, MetricResult as M};
-    let date = node.values == Values::Date;
+    let date = node.values.date_unit();
     Ok(match (&node.kind, result) {
         (Kind::Avg, M(MetricResult::Average(r))) => single_value(r.value, date, false),
         (Kind::Min, M(MetricResult::Min(r))) | (Kind::Max, M(MetricResult::Max(r))) => {
@@ -103,7 +103,7 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
                 .map(|entry| {
                     let key = key_f64(&entry.key);
                     let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
-                    if date {
+                    if date.is_some() {
                         bucket.insert(
                             String::from("key_as_string"),
                             Value::from(format_millis(key as i64)),
@@ -122,19 +122,22 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
 
 /// `{"value": ...}` of avg, min, max and sum; dates (nanoseconds in
 /// tantivy) become epoch milliseconds with `value_as_string`.
-fn single_value(value: Option<f64>, date: bool, exact: bool) -> Value {
+fn single_value(value: Option<f64>, date: Option<DateUnit>, exact: bool) -> Value {
     let value = value.filter(|v| v.is_finite());
-    if !date {
+    let Some(unit) = date else {
         return json!({ "value": value.map_or(Value::Null, float) });
-    }
-    match value.map(|ns| millis(ns, exact)) {
+    };
+    match value.map(|stored| millis(unit, stored, exact)) {
         Some(ms) => json!({ "value": float(ms), "value_as_string": format_millis(ms as i64) }),
         None => json!({ "value": null }),
     }
 }
 
-fn reshape_stats(stats: &Stats, date: bool) -> Value {
-    let convert = |value: f64, exact: bool| if date { millis(value, exact) } else { value };
+fn reshape_stats(stats: &Stats, date: Option<DateUnit>) -> Value {
+    let convert = |value: f64, exact: bool| match date {
+        Some(unit) => millis(unit, value, exact),
+        None => value,
+    };
     let min = stats
         .min
         .filter(|v| v.is_finite())
@@ -155,7 +158,7 @@ fn reshape_stats(stats: &Stats, date: bool) -> Value {
         "avg": avg.map_or(Value::Null, float),
         "sum": float(sum),
     });
-    if date
+    if date.is_some()
         && stats.count > 0
         && let (Value::Object(object), Some(min), Some(max), Some(avg)) = (&mut out, min, max, avg)
     {
@@ -179,18 +182,25 @@ fn reshape_stats(stats: &Stats, date: bool) -> Value {
     out
 }
 
-fn reshape_percentiles(values: impl Iterator<Item = (f64, f64)>, keyed: bool, date: bool) -> Value {
+fn reshape_percentiles(
+    values: impl Iterator<Item = (f64, f64)>,
+    keyed: bool,
+    date: Option<DateUnit>,
+) -> Value {
     let values = values.map(|(percent, value)| {
-        let value = Some(value)
-            .filter(|v| v.is_finite())
-            .map(|v| if date { millis(v, false) } else { v });
+        let value = Some(value).filter(|v| v.is_finite()).map(|v| match date {
+            Some(unit) => millis(unit, v, false),
+            None => v,
+        });
         (percent, value)
     });
     if keyed {
         let mut out = Map::new();
         for (percent, value) in values {
             let key = java_double(percent);
-            if date && let Some(ms) = value {
+            if date.is_some()
+                && let Some(ms) = value
+            {
                 out.insert(
                     format!("{key}_as_string"),
                     Value::from(format_millis(ms as i64)),
@@ -204,7 +214,9 @@ fn reshape_percentiles(values: impl Iterator<Item = (f64, f64)>, keyed: bool, da
             .map(|(percent, value)| {
                 let mut entry =
                     json!({ "key": float(percent), "value": value.map_or(Value::Null, float) });
-                if date && let (Some(ms), Value::Object(object)) = (value, &mut entry) {
+                if date.is_some()
+                    && let (Some(ms), Value::Object(object)) = (value, &mut entry)
+                {
                     object.insert(
                         String::from("value_as_string"),
                         Value::from(format_millis(ms as i64)),
@@ -264,19 +276,12 @@ fn whole(value: Option<f64>) -> u64 {
         .map_or(0, |v| v.round() as u64)
 }
 
-/// Tantivy's date values (nanoseconds) in milliseconds; `exact` rounds to
-/// the whole millisecond a stored date always is.
-fn millis(nanos: f64, exact: bool) -> f64 {
-    let ms = nanos / 1_000_000.0;
+/// A date field's stored values (milliseconds, or nanoseconds for
+/// `date_nanos`) in milliseconds; `exact` rounds to the whole millisecond
+/// that a minimum or maximum of a `date` always is.
+fn millis(unit: DateUnit, stored: f64, exact: bool) -> f64 {
+    let ms = unit.to_millis(stored);
     if exact { ms.round() } else { ms }
-}
-
-/// Epoch milliseconds as `strict_date_optional_time` prints them.
-pub(super) fn format_millis(ms: i64) -> String {
-    match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(date) => date.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => ms.to_string(),
-    }
 }
 
 /// A double as Java's `Double.toString` prints it, which is how

@@ -1,12 +1,12 @@
 use std::cmp::Ordering;
 
-use chrono::DateTime;
 use serde_json::{Map, Value};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::BucketEntry;
 
+use super::super::dates::format_millis;
 use super::parse::{Ctx, OrderSpec, Parsed, parse_order};
-use super::reshape::{float, format_millis, reshape_level};
+use super::reshape::{float, reshape_level};
 use super::{Kind, Node, TermsOrder, Values};
 use crate::error::Result;
 
@@ -108,6 +108,7 @@ pub(super) fn parse_terms(ctx: &Ctx<'_>, params: &Map<String, Value>) -> Result<
         field,
         missing: has_missing,
         tantivy: Value::Object(out),
+        tantivy_type: None,
     })
 }
 
@@ -148,17 +149,17 @@ pub(super) fn reshape_terms(
     for entry in buckets {
         let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
         let (key, key_as_string, sort_key) = match entry.key {
-            Key::Str(text) => match (node.values, DateTime::parse_from_rfc3339(&text)) {
-                (Values::Date, Ok(date)) => {
-                    let ms = date.timestamp_millis();
-                    (
-                        Value::from(ms),
-                        Some(format_millis(ms)),
-                        SortKey::Int(i128::from(ms)),
-                    )
-                }
-                _ => (Value::from(text.as_str()), None, SortKey::Text(text)),
-            },
+            Key::Str(text) => (Value::from(text.as_str()), None, SortKey::Text(text)),
+            // A date's stored value; keys are epoch milliseconds as in
+            // Elasticsearch (date_nanos keys too).
+            Key::I64(stored) if let Values::Date(unit) = node.values => {
+                let ms = unit.to_millis(stored as f64).floor() as i64;
+                (
+                    Value::from(ms),
+                    Some(format_millis(ms)),
+                    SortKey::Int(i128::from(stored)),
+                )
+            }
             Key::I64(i) if node.values == Values::Float => {
                 (float(i as f64), None, SortKey::Int(i128::from(i)))
             }

@@ -117,10 +117,8 @@ pub(super) fn fixture() -> Fixture {
         for segment in partition {
             for d in segment {
                 let mut document = TantivyDocument::default();
-                document.add_date(
-                    field("timestamp"),
-                    tantivy::DateTime::from_timestamp_millis(d.timestamp()),
-                );
+                // Dates are stored as epoch milliseconds (see `dates`).
+                document.add_i64(field("timestamp"), d.timestamp());
                 document.add_text(field("path"), d.path);
                 if let Some(p99) = d.p99 {
                     document.add_f64(field("latency.p99_ms"), p99);

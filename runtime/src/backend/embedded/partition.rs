@@ -359,4 +359,42 @@ mod tests {
         assert_eq!(partition.doc_count(), 31);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn a_partition_with_dates_laid_out_by_an_earlier_version_is_refused_at_open() {
+        let dir = std::env::temp_dir().join(format!("esrecord-old-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mappings = json!({"properties": {"timestamp": {"type": "date"}}});
+        let partition = Partition::create("events_2024.03.05", &dir, &mappings).unwrap();
+        drop(partition);
+        assert!(
+            Partition::open("events_2024.03.05", &dir)
+                .unwrap()
+                .is_some()
+        );
+        // The same index as the previous version created it: the date as a
+        // tantivy DateTime column, not epoch milliseconds.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut builder = Schema::builder();
+        builder.add_text_field(
+            "_id",
+            tantivy::schema::STRING | tantivy::schema::STORED | tantivy::schema::FAST,
+        );
+        builder.add_bytes_field("_source", tantivy::schema::STORED);
+        builder.add_date_field("timestamp", tantivy::schema::FAST);
+        Index::create_in_dir(&dir, builder.build()).unwrap();
+        let mapping = json!({ "mappings": mappings }).to_string();
+        std::fs::write(dir.join(MAPPING_FILE), mapping).unwrap();
+        let error = Partition::open("events_2024.03.05", &dir).unwrap_err();
+        assert!(matches!(error, Error::IncompatibleIndex { .. }), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("events_2024.03.05")
+                && message.contains("`timestamp`")
+                && message.contains("records export"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

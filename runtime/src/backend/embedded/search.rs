@@ -203,6 +203,7 @@ pub(crate) fn search(partitions: &[Arc<Partition>], body: &Value) -> Result<Sear
         for partition in partitions {
             agg_request.resolve_fields(&partition.schema)?;
         }
+        agg_request.bind_calendars(&searchers)?;
     }
 
     let mut total = 0u64;

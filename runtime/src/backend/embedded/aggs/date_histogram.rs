@@ -1,8 +1,9 @@
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use super::super::dates::{self, DateUnit};
+use super::calendar::{Calendar, Rounding, Unit, Zone};
 use super::parse::{Bounds, Ctx, Parsed, parse_bounds, write_bounds};
-use super::{HINT_FORMAT, Kind};
+use super::{CalendarGrid, HINT_FORMAT, Kind};
 use crate::error::Result;
 
 const SECOND_MS: i64 = 1_000;
@@ -16,24 +17,6 @@ const WEEK_MS: i64 = 7 * DAY_MS;
 const FIRST_MONDAY_MS: i64 = 4 * DAY_MS;
 /// The longest interval or offset tantivy accepts: it works in nanoseconds.
 const MAX_SPAN_MS: i64 = i64::MAX / 1_000_000;
-/// Time zones that are UTC under another name.
-const UTC_NAMES: [&str; 15] = [
-    "UTC",
-    "Z",
-    "+00:00",
-    "-00:00",
-    "+00",
-    "+0000",
-    "Etc/UTC",
-    "GMT",
-    "Etc/GMT",
-    "UCT",
-    "Etc/UCT",
-    "Universal",
-    "Etc/Universal",
-    "Zulu",
-    "Etc/Zulu",
-];
 /// Date formats whose output is the default, `strict_date_optional_time`.
 const DEFAULT_DATE_FORMATS: [&str; 4] = [
     "strict_date_optional_time",
@@ -42,8 +25,6 @@ const DEFAULT_DATE_FORMATS: [&str; 4] = [
     "date_optional_time||epoch_millis",
 ];
 
-const HINT_CALENDAR: &str = "months, quarters and years have no fixed length; use fixed_interval (e.g. \"30d\") or calendar_interval up to \"week\", or run this search on Elasticsearch";
-const HINT_TIME_ZONE: &str = "the embedded engine buckets dates in UTC only; leave time_zone out (or give \"UTC\") and shift the bucket keys on the client, or run this search on Elasticsearch";
 const HINT_INTERVAL: &str = "`interval` is deprecated in Elasticsearch; use fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\")";
 const HINT_DATE_MATH: &str = "give bounds as epoch milliseconds or ISO-8601 dates (2024-03-05T07:00:00Z); date math such as now-1d is not evaluated";
 const HINT_INTERVAL_UNIT: &str =
@@ -58,6 +39,7 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
     let mut extended = None;
     let mut hard = None;
     let mut keyed = false;
+    let mut zone = Zone::utc();
     for (key, value) in params {
         match key.as_str() {
             "field" => field = Some(ctx.string(key, value)?),
@@ -65,10 +47,12 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
             "calendar_interval" => calendar = Some(ctx.string(key, value)?),
             "interval" => return Err(ctx.unsupported("`interval`", HINT_INTERVAL)),
             "time_zone" => {
-                let zone = ctx.string(key, value)?;
-                if !UTC_NAMES.contains(&zone) {
-                    return Err(ctx.unsupported(format_args!("time_zone `{zone}`"), HINT_TIME_ZONE));
-                }
+                let text = ctx.string(key, value)?;
+                zone = Zone::parse(text).ok_or_else(|| {
+                    ctx.bad(format!(
+                        "time_zone `{text}` is neither an offset (+05:30) nor a time zone name (Europe/Berlin)"
+                    ))
+                })?;
             }
             "format" => {
                 let format = ctx.string(key, value)?;
@@ -90,6 +74,48 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
         }
     }
     let field = ctx.field(field)?;
+    let rounding = match (fixed, calendar) {
+        (Some(fixed), None) => Some(Rounding::Fixed(parse_fixed_interval(ctx, fixed)?)),
+        (None, Some(calendar)) => Some(Rounding::Calendar(Unit::parse(calendar).ok_or_else(|| {
+            ctx.bad(format!(
+                "calendar_interval `{calendar}` is not a calendar unit; use minute, hour, day, week, month, quarter or year (or 1m, 1h, 1d, 1w, 1M, 1q, 1y), or a fixed_interval such as \"2d\""
+            ))
+        })?)),
+        _ => None,
+    };
+    let variable = matches!(
+        rounding,
+        Some(Rounding::Calendar(Unit::Month | Unit::Quarter | Unit::Year))
+    );
+    if let Some(rounding) = rounding.filter(|_| variable || !zone.is_utc()) {
+        // Buckets of different lengths: their starts are found in the data's
+        // span at search time (see `AggRequest::bind_calendars`).
+        let calendar = Calendar {
+            rounding,
+            zone,
+            offset,
+        };
+        let bound = |bounds: Option<Bounds<i64>>| bounds.map(|b| (b.min, b.max));
+        let grid = CalendarGrid {
+            calendar,
+            min_doc_count,
+            extended: bound(extended),
+            hard: bound(hard),
+        };
+        let mut out = Map::new();
+        out.insert(String::from("field"), Value::from(field.as_str()));
+        out.insert(String::from("ranges"), json!([{ "to": f64::MIN }]));
+        return Ok(Parsed {
+            kind: Kind::CalendarHistogram {
+                keyed,
+                grid: Box::new(grid),
+            },
+            field,
+            missing: false,
+            tantivy: Value::Object(out),
+            tantivy_type: Some("range"),
+        });
+    }
     let (interval, grid_offset) = match (fixed, calendar) {
         (Some(_), Some(_)) => {
             return Err(ctx.bad("give either fixed_interval or calendar_interval, not both"));
@@ -209,9 +235,10 @@ fn parse_calendar_interval(ctx: &Ctx<'_>, interval: &str) -> Result<(i64, i64)> 
         "hour" | "1h" => Ok((HOUR_MS, 0)),
         "day" | "1d" => Ok((DAY_MS, 0)),
         "week" | "1w" => Ok((WEEK_MS, FIRST_MONDAY_MS)),
-        "month" | "1M" | "quarter" | "1q" | "year" | "1y" => {
-            Err(ctx.unsupported(format_args!("calendar_interval `{interval}`"), HINT_CALENDAR))
-        }
+        // Handled as a calendar histogram before this is reached.
+        "month" | "1M" | "quarter" | "1q" | "year" | "1y" => Err(ctx.bad(format!(
+            "calendar_interval `{interval}` has no fixed length"
+        ))),
         _ => Err(ctx.bad(format!(
             "calendar_interval `{interval}` is not a calendar unit; use minute, hour, day or week (or 1m, 1h, 1d, 1w), or a fixed_interval such as \"2d\""
         ))),
@@ -287,23 +314,9 @@ fn date_bound(ctx: &Ctx<'_>, key: &str, value: &Value) -> Result<i64> {
 }
 
 /// A date as `strict_date_optional_time||epoch_millis` reads it (dates
-/// without a zone are UTC).
+/// without a zone are UTC), through the engine's one date reader.
 fn parse_date_ms(text: &str) -> Option<i64> {
-    if let Ok(ms) = text.parse::<i64>() {
-        return Some(ms);
-    }
-    if let Ok(date) = DateTime::parse_from_rfc3339(text) {
-        return Some(date.timestamp_millis());
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(date) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(date.and_utc().timestamp_millis());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|date| date.and_utc().timestamp_millis())
+    dates::read_text(text).and_then(|nanos| DateUnit::Millis.stored(nanos))
 }
 
 #[cfg(test)]

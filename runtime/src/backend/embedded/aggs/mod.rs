@@ -13,12 +13,16 @@
 //! # Supported
 //!
 //! - `date_histogram`: `field`, `fixed_interval` (whole `ms`, `s`, `m`, `h`
-//!   or `d`), `calendar_interval` for units of fixed length in UTC
-//!   (`second`/`1s`, `minute`/`1m`, `hour`/`1h`, `day`/`1d`, `week`/`1w`,
-//!   weeks starting on Monday as in Elasticsearch), `time_zone` only when it
-//!   names UTC, `format` only when it is the default, `offset`,
-//!   `min_doc_count`, `extended_bounds`, `hard_bounds`, `keyed`, and `order`
-//!   only as `{"_key": "asc"}`.
+//!   or `d`), `calendar_interval` (`second`/`1s`, `minute`/`1m`, `hour`/`1h`,
+//!   `day`/`1d`, `week`/`1w` starting on Monday as in Elasticsearch,
+//!   `month`/`1M`, `quarter`/`1q`, `year`/`1y`), `time_zone` (an offset such
+//!   as `+05:30`, or an IANA name such as `America/New_York`, with its
+//!   daylight-saving rules; `key_as_string` then carries the local offset),
+//!   `format` only when it is the default, `offset`, `min_doc_count`,
+//!   `extended_bounds`, `hard_bounds`, `keyed`, and `order` only as
+//!   `{"_key": "asc"}`. Dates of every year 0000-9999 are bucketed,
+//!   negative epoch milliseconds before 1970 included (see
+//!   `calendar.rs`).
 //! - `histogram`: `field`, `interval`, `offset`, `min_doc_count`,
 //!   `extended_bounds`, `hard_bounds`, `keyed`, `order` as `{"_key": "asc"}`.
 //! - `terms`: `field`, `size`, `shard_size`, `min_doc_count`, `order` by
@@ -58,9 +62,16 @@
 //! - Date values are formatted as `strict_date_optional_time`
 //!   (`2024-03-05T07:00:00.000Z`) whatever `format` the field's mapping
 //!   declares.
-//! - `avg`, `sum` and `percentiles` of a date field are computed on
-//!   nanoseconds and converted to milliseconds, so their last digits can
-//!   differ; `min` and `max` are exact.
+//! - `avg`, `sum` and `percentiles` of a `date_nanos` field are computed
+//!   on nanoseconds and converted to milliseconds, so their last digits can
+//!   differ; `date_histogram` on a `date_nanos` field is refused (map the
+//!   field as `date`).
+//! - A `date_histogram` with calendar months, quarters or years, or in a
+//!   time zone other than UTC, finds its buckets between the least and
+//!   greatest value of the field in the partitions searched: when those
+//!   are far apart (years 0001 and 9999 in one search, by month) it can
+//!   exceed the bucket limit where Elasticsearch, which looks only at the
+//!   matching documents, would not. Narrow the time range.
 //! - `doc_count_error_upper_bound` is 0 for `_key` order and tantivy's
 //!   per-segment bound for `_count` order; Elasticsearch computes it per
 //!   shard (and reports -1 for `_count` ascending when shards were cut).
@@ -69,18 +80,11 @@
 //! - `extended_bounds` combined with a non-zero `offset` is applied to the
 //!   offset bucket grid; Elasticsearch rounds the bounds without the offset
 //!   first, which can add or drop one empty bucket at either end.
-//! - A histogram over a date field, nested under `terms`, across
-//!   partitions of which one does not map the field (an older template),
-//!   can fail with "more than 65000 buckets": tantivy then takes the
-//!   unmapped partition's result as one over numbers. At the top level and
-//!   under histograms this is repaired when [`AggRequest::resolve_fields`]
-//!   knows the field is a date.
 //! - More than 65,000 buckets in one response, or more than 500 MB of
 //!   aggregation state per partition, is an error (Elasticsearch's
 //!   `search.max_buckets` defaults to 65,536).
 
-use serde_json::Value;
-use tantivy::TantivyError;
+use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::intermediate_agg_result::{
     IntermediateAggregationResult, IntermediateAggregationResults, IntermediateBucketResult,
@@ -90,7 +94,9 @@ use tantivy::aggregation::{
     DistributedAggregationCollector,
 };
 use tantivy::tokenizer::TokenizerManager;
+use tantivy::{Searcher, TantivyError};
 
+use self::calendar::Calendar;
 use self::parse::parse_level;
 use self::reshape::reshape_level;
 use super::dates::DateUnit;
@@ -124,6 +130,11 @@ const HINT_DATE_MISSING: &str = "`missing` is supported for numeric fields only;
 pub(crate) struct AggRequest {
     /// What tantivy runs.
     tantivy: Aggregations,
+    /// The same as JSON, where [`AggRequest::bind_calendars`] writes the
+    /// bucket starts of calendar histograms.
+    tantivy_json: Map<String, Value>,
+    /// Whether a calendar histogram waits for its bucket starts.
+    has_calendars: bool,
     /// The aggregations at the top level, in the order of the request.
     nodes: Vec<Node>,
 }
@@ -150,9 +161,24 @@ struct Node {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    DateHistogram { keyed: bool, grid: Grid },
-    Histogram { keyed: bool, grid: Grid },
-    Terms { order: TermsOrder },
+    DateHistogram {
+        keyed: bool,
+        grid: Grid,
+    },
+    /// A date histogram whose buckets differ in length (calendar months,
+    /// quarters, years, or any interval in a time zone other than UTC):
+    /// tantivy runs a `range` aggregation over the bucket starts.
+    CalendarHistogram {
+        keyed: bool,
+        grid: Box<CalendarGrid>,
+    },
+    Histogram {
+        keyed: bool,
+        grid: Grid,
+    },
+    Terms {
+        order: TermsOrder,
+    },
     Avg,
     Min,
     Max,
@@ -160,14 +186,19 @@ enum Kind {
     ValueCount,
     Stats,
     Cardinality,
-    Percentiles { keyed: bool },
+    Percentiles {
+        keyed: bool,
+    },
 }
 
 impl Kind {
     fn is_bucket(&self) -> bool {
         matches!(
             self,
-            Kind::DateHistogram { .. } | Kind::Histogram { .. } | Kind::Terms { .. }
+            Kind::DateHistogram { .. }
+                | Kind::CalendarHistogram { .. }
+                | Kind::Histogram { .. }
+                | Kind::Terms { .. }
         )
     }
 
@@ -185,6 +216,17 @@ impl Kind {
                 | Kind::Percentiles { .. }
         )
     }
+}
+
+/// The buckets of a calendar histogram: where they start, and which are
+/// returned.
+#[derive(Debug, Clone)]
+struct CalendarGrid {
+    calendar: Calendar,
+    min_doc_count: u64,
+    /// `extended_bounds` and `hard_bounds`, in epoch milliseconds.
+    extended: Option<(Option<i64>, Option<i64>)>,
+    hard: Option<(Option<i64>, Option<i64>)>,
 }
 
 /// What decides how many buckets a histogram fills in.
@@ -301,12 +343,11 @@ impl AggRequest {
     /// field's type (any aggregation on `text`, a numeric aggregation on a
     /// keyword, the root of a flattened field), and records the types the
     /// response depends on. Without it, dates in `avg`/`min`/`max`/`sum`/
-    /// `stats`/`percentiles` come back as tantivy's nanoseconds without
-    /// `value_as_string`, `terms` on a date field has tantivy's RFC 3339
-    /// string keys, and `terms` on a `double` field has whole-number keys
-    /// as integers (`2` where Elasticsearch says `2.0`). It also lets
-    /// [`finalize`] repair date histograms over partitions that do not map
-    /// the field. The first schema that maps a field decides its type.
+    /// `stats`/`percentiles` and `terms` keys on a date field come back as
+    /// bare epoch milliseconds without `value_as_string`/`key_as_string`,
+    /// and `terms` on a `double` field has whole-number keys as integers
+    /// (`2` where Elasticsearch says `2.0`). The first schema that maps a
+    /// field decides its type.
     pub(crate) fn resolve_fields(&mut self, schema: &PartitionSchema) -> Result<()> {
         resolve_nodes(&mut self.nodes, schema)
     }
@@ -351,7 +392,7 @@ fn check_field_type(node: &Node, values: Values) -> Result<()> {
         Values::Date(_) | Values::Float | Values::Integer | Values::Boolean
     );
     let accepted = match node.kind {
-        Kind::DateHistogram { .. } => {
+        Kind::DateHistogram { .. } | Kind::CalendarHistogram { .. } => {
             matches!(
                 values,
                 Values::Date(DateUnit::Millis) | Values::Float | Values::Integer
@@ -383,7 +424,7 @@ fn check_field_type(node: &Node, values: Values) -> Result<()> {
 
 fn type_name(kind: &Kind) -> &'static str {
     match kind {
-        Kind::DateHistogram { .. } => "date_histogram",
+        Kind::DateHistogram { .. } | Kind::CalendarHistogram { .. } => "date_histogram",
         Kind::Histogram { .. } => "histogram",
         Kind::Terms { .. } => "terms",
         Kind::Avg => "avg",
@@ -404,13 +445,117 @@ fn type_name(kind: &Kind) -> &'static str {
 /// [`Error::BadRequest`].
 pub(crate) fn parse(aggs: &Value) -> Result<AggRequest> {
     let (nodes, tantivy_json) = parse_level(aggs, "")?;
-    let tantivy: Aggregations =
-        serde_json::from_value(Value::Object(tantivy_json)).map_err(|error| {
+    let tantivy = tantivy_request(&tantivy_json)?;
+    let has_calendars = any_calendar(&nodes);
+    Ok(AggRequest {
+        tantivy,
+        tantivy_json,
+        has_calendars,
+        nodes,
+    })
+}
+
+fn tantivy_request(json: &Map<String, Value>) -> Result<Aggregations> {
+    serde_json::from_value(Value::Object(json.clone())).map_err(|error| {
+        Error::BadRequest(format!(
+            "the aggregations could not be read by the embedded engine: {error}"
+        ))
+    })
+}
+
+fn any_calendar(nodes: &[Node]) -> bool {
+    nodes
+        .iter()
+        .any(|node| matches!(node.kind, Kind::CalendarHistogram { .. }) || any_calendar(&node.subs))
+}
+
+impl AggRequest {
+    /// Gives every calendar histogram its bucket starts, from the least to
+    /// the greatest value of its field in `searchers` (widened to
+    /// `extended_bounds`, narrowed to `hard_bounds`). Call it once, with
+    /// every searcher the search will run, before [`collector`]; buckets
+    /// outside the matching documents are dropped again by [`finalize`].
+    pub(crate) fn bind_calendars(&mut self, searchers: &[Searcher]) -> Result<()> {
+        if !self.has_calendars {
+            return Ok(());
+        }
+        bind_level(&self.nodes, &mut self.tantivy_json, searchers)?;
+        self.tantivy = tantivy_request(&self.tantivy_json)?;
+        Ok(())
+    }
+}
+
+fn bind_level(nodes: &[Node], json: &mut Map<String, Value>, searchers: &[Searcher]) -> Result<()> {
+    for node in nodes {
+        let Some(Value::Object(entry)) = json.get_mut(&node.name) else {
+            continue;
+        };
+        if let Kind::CalendarHistogram { grid, .. } = &node.kind {
+            let ranges = bucket_ranges(node, grid, searchers)?;
+            if let Some(Value::Object(range)) = entry.get_mut("range") {
+                range.insert(String::from("ranges"), Value::Array(ranges));
+            }
+        }
+        if let Some(Value::Object(subs)) = entry.get_mut("aggs") {
+            bind_level(&node.subs, subs, searchers)?;
+        }
+    }
+    Ok(())
+}
+
+/// The `ranges` of a calendar histogram's range aggregation: one per
+/// bucket, `from` its start `to` the next start.
+fn bucket_ranges(node: &Node, grid: &CalendarGrid, searchers: &[Searcher]) -> Result<Vec<Value>> {
+    let mut span = value_span(&node.field, searchers)?;
+    if grid.min_doc_count == 0
+        && let Some((min, max)) = grid.extended
+    {
+        let (lo, hi) = span.unwrap_or((i64::MAX, i64::MIN));
+        let lo = min.map_or(lo, |m| lo.min(m));
+        let hi = max.map_or(hi, |m| hi.max(m));
+        span = (lo <= hi).then_some((lo, hi));
+    }
+    if let (Some((lo, hi)), Some((min, max))) = (span, grid.hard) {
+        let lo = min.map_or(lo, |m| lo.max(m));
+        let hi = max.map_or(hi, |m| hi.min(m.saturating_sub(1)));
+        span = (lo <= hi).then_some((lo, hi));
+    }
+    let Some((lo, hi)) = span else {
+        // Nothing to bucket: a range no value reaches, dropped by `finalize`.
+        return Ok(vec![json!({ "to": f64::MIN })]);
+    };
+    let starts = grid
+        .calendar
+        .starts(lo, hi, DEFAULT_BUCKET_LIMIT as usize)
+        .ok_or_else(|| {
             Error::BadRequest(format!(
-                "the aggregations could not be read by the embedded engine: {error}"
+                "date histogram `{}` would return more than {DEFAULT_BUCKET_LIMIT} buckets; use a longer interval, bounds or a narrower time range",
+                node.path
             ))
         })?;
-    Ok(AggRequest { tantivy, nodes })
+    Ok(starts
+        .windows(2)
+        .map(|pair| json!({ "from": pair[0] as f64, "to": pair[1] as f64 }))
+        .collect())
+}
+
+/// The least and greatest value of the `i64` column `field` in every
+/// segment of `searchers`; `None` when none holds a value.
+fn value_span(field: &str, searchers: &[Searcher]) -> Result<Option<(i64, i64)>> {
+    let mut span: Option<(i64, i64)> = None;
+    for searcher in searchers {
+        for segment in searcher.segment_readers() {
+            let Some(column) = segment.fast_fields().column_opt::<i64>(field)? else {
+                continue;
+            };
+            if column.values.num_vals() == 0 {
+                continue;
+            }
+            let (min, max) = (column.min_value(), column.max_value());
+            span = Some(span.map_or((min, max), |(lo, hi)| (lo.min(min), hi.max(max))));
+        }
+    }
+    Ok(span)
 }
 
 /// A collector for one partition's searcher; its fruit goes to

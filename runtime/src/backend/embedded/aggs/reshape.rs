@@ -2,12 +2,13 @@ use serde_json::{Map, Number, Value, json};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::{
     AggregationResult, AggregationResults, BucketEntries, BucketEntry, BucketResult, MetricResult,
+    RangeBucketEntry,
 };
 use tantivy::aggregation::metric::{PercentileValues, Stats};
 
 use super::super::dates::{DateUnit, format_millis};
 use super::terms::reshape_terms;
-use super::{Kind, Node, type_name};
+use super::{CalendarGrid, Kind, Node, type_name};
 use crate::error::{Error, Result};
 
 pub(super) fn reshape_level(
@@ -97,6 +98,27 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
                 .collect::<Result<Vec<_>>>()?;
             json!({ "buckets": keyed_or_list(buckets, *keyed) })
         }
+        (Kind::CalendarHistogram { keyed, grid }, B(BucketResult::Range { buckets })) => {
+            let BucketEntries::Vec(entries) = buckets else {
+                return Err(shape_error(node, "keyed ranges"));
+            };
+            let zone = grid.calendar.zone;
+            let buckets = calendar_buckets(grid, entries)
+                .into_iter()
+                .map(|(ms, entry)| {
+                    let key_as_string = zone.format(ms);
+                    let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
+                    bucket.insert(
+                        String::from("key_as_string"),
+                        Value::from(key_as_string.as_str()),
+                    );
+                    bucket.insert(String::from("key"), Value::from(ms));
+                    bucket.insert(String::from("doc_count"), Value::from(entry.doc_count));
+                    Ok((key_as_string, bucket))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            json!({ "buckets": keyed_or_list(buckets, *keyed) })
+        }
         (Kind::Histogram { keyed, .. }, B(BucketResult::Histogram { buckets })) => {
             let buckets = histogram_entries(node, buckets)?
                 .into_iter()
@@ -118,6 +140,42 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
         }
         _ => return Err(shape_error(node, "a result of another aggregation type")),
     })
+}
+
+/// The buckets a calendar histogram returns, with their keys: those of
+/// `min_doc_count` documents or more; with `min_doc_count` 0, every bucket
+/// from the first to the last holding a document, widened to the extended
+/// bounds, as Elasticsearch fills in empty buckets.
+fn calendar_buckets(
+    grid: &CalendarGrid,
+    entries: Vec<RangeBucketEntry>,
+) -> Vec<(i64, RangeBucketEntry)> {
+    // Tantivy adds ranges below the first start and above the last end.
+    let buckets: Vec<(i64, RangeBucketEntry)> = entries
+        .into_iter()
+        .filter(|entry| entry.to.is_some())
+        .filter_map(|entry| Some((entry.from? as i64, entry)))
+        .collect();
+    if grid.min_doc_count > 0 {
+        return buckets
+            .into_iter()
+            .filter(|(_, entry)| entry.doc_count >= grid.min_doc_count)
+            .collect();
+    }
+    let held = |(_, entry): &&(i64, RangeBucketEntry)| entry.doc_count > 0;
+    let first_held = buckets.iter().find(held).map(|(ms, _)| *ms);
+    let last_held = buckets.iter().rev().find(held).map(|(ms, _)| *ms);
+    let (ext_min, ext_max) = grid.extended.unwrap_or((None, None));
+    let floor = |ms: i64| grid.calendar.floor(ms);
+    let first = [first_held, ext_min.map(floor)].into_iter().flatten().min();
+    let last = [last_held, ext_max.map(floor)].into_iter().flatten().max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Vec::new();
+    };
+    buckets
+        .into_iter()
+        .filter(|(ms, _)| (first..=last).contains(ms))
+        .collect()
 }
 
 /// `{"value": ...}` of avg, min, max and sum; dates (nanoseconds in

@@ -407,7 +407,8 @@ mod tests {
             month.floor(ms("1969-11-01T05:00:00Z")),
             ms("1969-11-01T05:00:00Z")
         );
-        // Hours on a day the clock goes back are counted in UTC.
+        // Hours are counted with the offset in force: on the day the clock
+        // goes back, the repeated hour is two buckets.
         let hour = calendar(Rounding::Calendar(Unit::Hour), "America/New_York");
         let first = hour.floor(ms("1969-10-26T05:30:00Z"));
         assert_eq!(first, ms("1969-10-26T05:00:00Z"));

@@ -387,6 +387,19 @@ fn check_field_type(node: &Node, values: Values) -> Result<()> {
             node.path, node.field
         )));
     }
+    let date_histogram = matches!(
+        node.kind,
+        Kind::DateHistogram { .. } | Kind::CalendarHistogram { .. }
+    );
+    if date_histogram && values == Values::Date(DateUnit::Nanos) {
+        return Err(Error::Unsupported {
+            what: format!(
+                "date_histogram on the date_nanos field `{}` (in `{}`)",
+                node.field, node.path
+            ),
+            hint: "map the field as `date` (milliseconds), or run this search on Elasticsearch",
+        });
+    }
     let numeric = matches!(
         values,
         Values::Date(_) | Values::Float | Values::Integer | Values::Boolean

@@ -85,15 +85,13 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
                 .into_iter()
                 .map(|entry| {
                     let ms = key_f64(&entry.key).round() as i64;
-                    let key_as_string = format_millis(ms);
-                    let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
-                    bucket.insert(
-                        String::from("key_as_string"),
-                        Value::from(key_as_string.as_str()),
-                    );
-                    bucket.insert(String::from("key"), Value::from(ms));
-                    bucket.insert(String::from("doc_count"), Value::from(entry.doc_count));
-                    Ok((key_as_string, bucket))
+                    date_bucket(
+                        node,
+                        ms,
+                        format_millis(ms),
+                        entry.doc_count,
+                        entry.sub_aggregation,
+                    )
                 })
                 .collect::<Result<Vec<_>>>()?;
             json!({ "buckets": keyed_or_list(buckets, *keyed) })
@@ -106,15 +104,13 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
             let buckets = calendar_buckets(grid, entries)
                 .into_iter()
                 .map(|(ms, entry)| {
-                    let key_as_string = zone.format(ms);
-                    let mut bucket = reshape_level(&node.subs, entry.sub_aggregation)?;
-                    bucket.insert(
-                        String::from("key_as_string"),
-                        Value::from(key_as_string.as_str()),
-                    );
-                    bucket.insert(String::from("key"), Value::from(ms));
-                    bucket.insert(String::from("doc_count"), Value::from(entry.doc_count));
-                    Ok((key_as_string, bucket))
+                    date_bucket(
+                        node,
+                        ms,
+                        zone.format(ms),
+                        entry.doc_count,
+                        entry.sub_aggregation,
+                    )
                 })
                 .collect::<Result<Vec<_>>>()?;
             json!({ "buckets": keyed_or_list(buckets, *keyed) })
@@ -140,6 +136,25 @@ fn reshape(node: &Node, result: AggregationResult) -> Result<Value> {
         }
         _ => return Err(shape_error(node, "a result of another aggregation type")),
     })
+}
+
+/// One bucket of a date histogram, with its `key_as_string` (also its name
+/// when the buckets are keyed).
+fn date_bucket(
+    node: &Node,
+    ms: i64,
+    key_as_string: String,
+    doc_count: u64,
+    subs: AggregationResults,
+) -> Result<(String, Map<String, Value>)> {
+    let mut bucket = reshape_level(&node.subs, subs)?;
+    bucket.insert(
+        String::from("key_as_string"),
+        Value::from(key_as_string.as_str()),
+    );
+    bucket.insert(String::from("key"), Value::from(ms));
+    bucket.insert(String::from("doc_count"), Value::from(doc_count));
+    Ok((key_as_string, bucket))
 }
 
 /// The buckets a calendar histogram returns, with their keys: those of

@@ -352,7 +352,8 @@ fn sub_aggregations_terms_with_avg_under_date_histogram() {
 #[test]
 fn resolve_fields_rejects_what_elasticsearch_rejects() {
     let schema = PartitionSchema::from_mappings(&json!({"properties": {
-        "message": {"type": "text"}, "path": {"type": "keyword"}, "tags": {"type": "flattened"}
+        "message": {"type": "text"}, "path": {"type": "keyword"}, "tags": {"type": "flattened"},
+        "at_ns": {"type": "date_nanos"}
     }}))
     .unwrap();
     let resolve = |aggs: Value| parse(&aggs).unwrap().resolve_fields(&schema);
@@ -372,6 +373,20 @@ fn resolve_fields_rejects_what_elasticsearch_rejects() {
         resolve(json!({"t": {"terms": {"field": "tags"}}})),
         Err(Error::Unsupported { .. })
     ));
+    for interval in [
+        json!({"fixed_interval": "1h"}),
+        json!({"calendar_interval": "month"}),
+    ] {
+        let mut body = json!({"field": "at_ns"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(interval.as_object().unwrap().clone());
+        let nanos = resolve(json!({"h": {"date_histogram": body}})).unwrap_err();
+        assert!(
+            matches!(&nanos, Error::Unsupported { what, .. } if what.contains("date_nanos") && what.contains("`at_ns`")),
+            "{nanos}"
+        );
+    }
     resolve(
         json!({"t": {"terms": {"field": "tags.platform"}}, "u": {"avg": {"field": "unmapped"}}}),
     )

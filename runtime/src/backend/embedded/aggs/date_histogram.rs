@@ -75,19 +75,26 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
     }
     let field = ctx.field(field)?;
     let rounding = match (fixed, calendar) {
-        (Some(fixed), None) => Some(Rounding::Fixed(parse_fixed_interval(ctx, fixed)?)),
-        (None, Some(calendar)) => Some(Rounding::Calendar(Unit::parse(calendar).ok_or_else(|| {
+        (Some(_), Some(_)) => {
+            return Err(ctx.bad("give either fixed_interval or calendar_interval, not both"));
+        }
+        (None, None) => {
+            return Err(ctx.bad(
+                "fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\") is required",
+            ));
+        }
+        (Some(fixed), None) => Rounding::Fixed(parse_fixed_interval(ctx, fixed)?),
+        (None, Some(calendar)) => Rounding::Calendar(Unit::parse(calendar).ok_or_else(|| {
             ctx.bad(format!(
                 "calendar_interval `{calendar}` is not a calendar unit; use minute, hour, day, week, month, quarter or year (or 1m, 1h, 1d, 1w, 1M, 1q, 1y), or a fixed_interval such as \"2d\""
             ))
-        })?)),
-        _ => None,
+        })?),
     };
-    let variable = matches!(
-        rounding,
-        Some(Rounding::Calendar(Unit::Month | Unit::Quarter | Unit::Year))
-    );
-    if let Some(rounding) = rounding.filter(|_| variable || !zone.is_utc()) {
+    let fixed_grid = match rounding {
+        Rounding::Fixed(interval) => Some((interval, 0)),
+        Rounding::Calendar(unit) => fixed_length(unit),
+    };
+    let Some((interval, grid_offset)) = fixed_grid.filter(|_| zone.is_utc()) else {
         // Buckets of different lengths: their starts are found in the data's
         // span at search time (see `AggRequest::bind_calendars`).
         let calendar = Calendar {
@@ -115,18 +122,6 @@ pub(super) fn parse_date_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -
             tantivy: Value::Object(out),
             tantivy_type: Some("range"),
         });
-    }
-    let (interval, grid_offset) = match (fixed, calendar) {
-        (Some(_), Some(_)) => {
-            return Err(ctx.bad("give either fixed_interval or calendar_interval, not both"));
-        }
-        (None, None) => {
-            return Err(ctx.bad(
-                "fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\") is required",
-            ));
-        }
-        (Some(fixed), None) => (parse_fixed_interval(ctx, fixed)?, 0),
-        (None, Some(calendar)) => parse_calendar_interval(ctx, calendar)?,
     };
     let offset = offset
         .checked_add(grid_offset)
@@ -226,22 +221,16 @@ fn parse_fixed_interval(ctx: &Ctx<'_>, interval: &str) -> Result<i64> {
     }
 }
 
-/// A `calendar_interval` with a fixed length in UTC, as the equal fixed
-/// interval and the offset of its grid.
-fn parse_calendar_interval(ctx: &Ctx<'_>, interval: &str) -> Result<(i64, i64)> {
-    match interval {
-        "second" | "1s" => Ok((SECOND_MS, 0)),
-        "minute" | "1m" => Ok((MINUTE_MS, 0)),
-        "hour" | "1h" => Ok((HOUR_MS, 0)),
-        "day" | "1d" => Ok((DAY_MS, 0)),
-        "week" | "1w" => Ok((WEEK_MS, FIRST_MONDAY_MS)),
-        // Handled as a calendar histogram before this is reached.
-        "month" | "1M" | "quarter" | "1q" | "year" | "1y" => Err(ctx.bad(format!(
-            "calendar_interval `{interval}` has no fixed length"
-        ))),
-        _ => Err(ctx.bad(format!(
-            "calendar_interval `{interval}` is not a calendar unit; use minute, hour, day or week (or 1m, 1h, 1d, 1w), or a fixed_interval such as \"2d\""
-        ))),
+/// A calendar unit of fixed length in UTC, as the equal fixed interval and
+/// the offset of its grid; `None` for months, quarters and years.
+fn fixed_length(unit: Unit) -> Option<(i64, i64)> {
+    match unit {
+        Unit::Second => Some((SECOND_MS, 0)),
+        Unit::Minute => Some((MINUTE_MS, 0)),
+        Unit::Hour => Some((HOUR_MS, 0)),
+        Unit::Day => Some((DAY_MS, 0)),
+        Unit::Week => Some((WEEK_MS, FIRST_MONDAY_MS)),
+        Unit::Month | Unit::Quarter | Unit::Year => None,
     }
 }
 

@@ -1167,3 +1167,21 @@ pub(crate) async fn daily_histograms_fill_empty_days_across_1970(store: &Store) 
         }
     }
 }
+
+/// Every scenario of this file, each as `$run!(date_scenarios::name)`, for a
+/// suite's runner macro: `date_scenarios!(run);`.
+macro_rules! date_scenarios {
+    ($run:ident) => {
+        $run!(date_scenarios::every_date_from_year_1_to_9999_is_found_in_its_own_partition);
+        $run!(date_scenarios::ranges_include_from_and_exclude_until_before_1970_and_after_2262);
+        $run!(
+            date_scenarios::ranges_inside_partitions_at_both_ends_find_exactly_the_records_inside
+        );
+        $run!(date_scenarios::ranges_name_the_partitions_they_touch_in_every_age);
+        $run!(date_scenarios::date_fields_filter_sort_and_page_across_the_ages);
+        $run!(date_scenarios::min_and_max_of_date_fields_are_the_earliest_and_latest_instants);
+        $run!(date_scenarios::date_histograms_by_local_month_in_time_zones_across_1970);
+        $run!(date_scenarios::daily_histograms_fill_empty_days_across_1970);
+    };
+}
+pub(crate) use date_scenarios;

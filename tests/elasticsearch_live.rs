@@ -66,39 +66,11 @@ macro_rules! live_scenario {
     };
 }
 
-live_scenario!(scenarios::setup_then_check_then_drift);
-live_scenario!(scenarios::every_field_type_round_trips);
-live_scenario!(scenarios::recording_the_same_unique_key_replaces);
-live_scenario!(scenarios::created_ids_are_never_overwritten);
-live_scenario!(scenarios::ranges_at_every_timedepth);
 // Elasticsearch 8 refuses to sort on `_id` by default; the views' item ids
-// are unique in this scenario.
-live_scenario!(
-    scenarios::paging_with_search_after_has_no_gaps_or_duplicates,
-    "item_id"
-);
-live_scenario!(scenarios::aggregations_are_merged_across_partitions);
-live_scenario!(search_scenarios::each_filter_finds_exactly_the_matching_records);
-live_scenario!(search_scenarios::metadata_filters_do_not_match_other_keys_values);
-live_scenario!(search_scenarios::filter_exclude_and_should_combine_with_the_time_range);
-live_scenario!(search_scenarios::latest_gives_the_newest_records_oldest_first);
-live_scenario!(
-    search_scenarios::columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_field
-);
-live_scenario!(search_scenarios::aggregations_read_back_typed_with_the_answers_the_data_gives);
-live_scenario!(search_scenarios::streaming_pages_through_every_hit_once);
-live_scenario!(search_scenarios::text_fields_match_by_their_words);
-live_scenario!(search_scenarios::sorted_pages_across_partitions_follow_the_sort);
-live_scenario!(date_scenarios::every_date_from_year_1_to_9999_is_found_in_its_own_partition);
-live_scenario!(date_scenarios::ranges_include_from_and_exclude_until_before_1970_and_after_2262);
-live_scenario!(
-    date_scenarios::ranges_inside_partitions_at_both_ends_find_exactly_the_records_inside
-);
-live_scenario!(date_scenarios::ranges_name_the_partitions_they_touch_in_every_age);
-live_scenario!(date_scenarios::date_fields_filter_sort_and_page_across_the_ages);
-live_scenario!(date_scenarios::min_and_max_of_date_fields_are_the_earliest_and_latest_instants);
-live_scenario!(date_scenarios::date_histograms_by_local_month_in_time_zones_across_1970);
-live_scenario!(date_scenarios::daily_histograms_fill_empty_days_across_1970);
+// are unique in the paging scenario.
+scenarios::store_scenarios!(live_scenario, paging_tiebreak = "item_id");
+search_scenarios::search_scenarios!(live_scenario);
+date_scenarios::date_scenarios!(live_scenario);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

@@ -522,3 +522,23 @@ pub(crate) async fn aggregations_are_merged_across_partitions(store: &Store) {
     assert_eq!(path_total, in_range.len() as u64);
     assert_eq!(aggs["max_item"]["value"], 6.0);
 }
+
+/// Every scenario of this file, each as `$run!(scenarios::name)`, for a
+/// suite's runner macro; the sort field that breaks ties when paging is
+/// the suite's (Elasticsearch 8 refuses to sort on `_id` by default):
+/// `store_scenarios!(run, paging_tiebreak = "_id");`
+macro_rules! store_scenarios {
+    ($run:ident, paging_tiebreak = $paging_tiebreak:expr) => {
+        $run!(scenarios::setup_then_check_then_drift);
+        $run!(scenarios::every_field_type_round_trips);
+        $run!(scenarios::recording_the_same_unique_key_replaces);
+        $run!(scenarios::created_ids_are_never_overwritten);
+        $run!(scenarios::ranges_at_every_timedepth);
+        $run!(
+            scenarios::paging_with_search_after_has_no_gaps_or_duplicates,
+            $paging_tiebreak
+        );
+        $run!(scenarios::aggregations_are_merged_across_partitions);
+    };
+}
+pub(crate) use store_scenarios;

@@ -679,3 +679,20 @@ pub(crate) async fn sorted_pages_across_partitions_follow_the_sort(store: &Store
         assert_eq!(items, by_latency[..size], "latency descending, {size}");
     }
 }
+
+/// Every scenario of this file, each as `$run!(search_scenarios::name)`, for a
+/// suite's runner macro: `search_scenarios!(run);`.
+macro_rules! search_scenarios {
+    ($run:ident) => {
+        $run!(search_scenarios::each_filter_finds_exactly_the_matching_records);
+        $run!(search_scenarios::metadata_filters_do_not_match_other_keys_values);
+        $run!(search_scenarios::filter_exclude_and_should_combine_with_the_time_range);
+        $run!(search_scenarios::latest_gives_the_newest_records_oldest_first);
+        $run!(search_scenarios::columns_are_aligned_with_timestamps_and_none_where_a_record_lacks_the_field);
+        $run!(search_scenarios::aggregations_read_back_typed_with_the_answers_the_data_gives);
+        $run!(search_scenarios::streaming_pages_through_every_hit_once);
+        $run!(search_scenarios::text_fields_match_by_their_words);
+        $run!(search_scenarios::sorted_pages_across_partitions_follow_the_sort);
+    };
+}
+pub(crate) use search_scenarios;

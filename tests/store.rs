@@ -20,41 +20,18 @@ mod scenarios;
 
 use scenarios::{at, view};
 
-#[tokio::test]
-async fn setup_then_check_then_drift() {
-    scenarios::setup_then_check_then_drift(&fresh_store("setup").unwrap()).await;
+/// Runs a shared scenario on a fresh embedded store of its own.
+macro_rules! embedded_scenario {
+    ($module:ident :: $name:ident $(, $arg:expr)*) => {
+        #[tokio::test]
+        async fn $name() {
+            let store = fresh_store(stringify!($name)).unwrap();
+            $module::$name(&store $(, $arg)*).await;
+        }
+    };
 }
 
-#[tokio::test]
-async fn every_field_type_round_trips() {
-    scenarios::every_field_type_round_trips(&fresh_store("roundtrip").unwrap()).await;
-}
-
-#[tokio::test]
-async fn recording_the_same_unique_key_replaces() {
-    scenarios::recording_the_same_unique_key_replaces(&fresh_store("replace").unwrap()).await;
-}
-
-#[tokio::test]
-async fn created_ids_are_never_overwritten() {
-    scenarios::created_ids_are_never_overwritten(&fresh_store("create-conflict").unwrap()).await;
-}
-
-#[tokio::test]
-async fn ranges_at_every_timedepth() {
-    scenarios::ranges_at_every_timedepth(&fresh_store("depths").unwrap()).await;
-}
-
-#[tokio::test]
-async fn paging_with_search_after_has_no_gaps_or_duplicates() {
-    let store = fresh_store("paging").unwrap();
-    scenarios::paging_with_search_after_has_no_gaps_or_duplicates(&store, "_id").await;
-}
-
-#[tokio::test]
-async fn aggregations_are_merged_across_partitions() {
-    scenarios::aggregations_are_merged_across_partitions(&fresh_store("aggs").unwrap()).await;
-}
+scenarios::store_scenarios!(embedded_scenario, paging_tiebreak = "_id");
 
 #[tokio::test]
 async fn concurrent_batches_keep_the_last_record_of_an_overwriting_type() {

@@ -910,3 +910,22 @@ async fn streaming_pages_over_a_point_in_time_breaking_ties_on_shard_doc() {
     }
     assert_eq!(items, [1, 2, 3]);
 }
+
+#[test]
+fn a_range_to_the_year_10000_sends_no_upper_bound_elasticsearch_cannot_read() {
+    use esrecord::Record;
+    use esrecord_tests::PageView;
+    let range = |search: esrecord::Search<PageView>| {
+        search.to_json().unwrap()["query"]["bool"]["filter"][0]["range"]["timestamp"].clone()
+    };
+    // Elasticsearch reads no year past 9999, and every timestamp is before
+    // the year 10000, so the end of time is no bound at all.
+    assert_eq!(
+        range(PageView::search().range((9999, 12), (10000,))),
+        json!({"gte": "9999-12-01T00:00:00Z"})
+    );
+    assert_eq!(
+        range(PageView::search().range((9999, 11), (9999, 12))),
+        json!({"gte": "9999-11-01T00:00:00Z", "lt": "9999-12-01T00:00:00Z"})
+    );
+}

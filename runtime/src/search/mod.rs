@@ -11,7 +11,7 @@ mod query;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::backend::{SearchAnswer, SearchResponse};
@@ -304,11 +304,7 @@ impl<R: Record> Search<R> {
                     R::record_type().rust_path()
                 )));
             };
-            let bounds = json!({
-                "gte": range.from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                "lt": range.until.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            });
-            filters.push(json!({ "range": { field: bounds } }));
+            filters.push(json!({ "range": { field: range_bounds(&range) } }));
         }
         filters.extend(self.filters.iter().cloned());
         let mut bool_query = Map::new();
@@ -493,4 +489,18 @@ impl<R: Record> Search<R> {
         }
         Ok(columns)
     }
+}
+
+/// A time range as the bounds of a `range` query: `gte` from, `lt` until.
+///
+/// An `until` in the year 10000 (the end of `..(10000,)`) is left out, since
+/// Elasticsearch reads no year past 9999 and validation keeps every
+/// timestamp before it anyway.
+fn range_bounds(range: &TimeRange) -> Value {
+    let text = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let mut bounds = json!({ "gte": text(&range.from) });
+    if range.until.year() <= 9999 {
+        bounds["lt"] = json!(text(&range.until));
+    }
+    bounds
 }

@@ -129,7 +129,7 @@ pub mod __private {
     pub use crate::mapping::{
         DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
     };
-    pub use crate::operations::TypedOperations;
+    pub use crate::operations::{OperationsRegistration, TypedOperations};
     pub use crate::record::{
         CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
     };

@@ -89,7 +89,7 @@ pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retenti
 pub use crate::search::{FilterValue, Hit, Query, Search, SearchResults};
 pub use crate::secret::Secret;
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
-pub use crate::writer::{Latency, Stats};
+pub use crate::writer::{SendLatency, Stats};
 pub use esrecord_derive::{Composite, Record};
 
 /// The operator binary: `esrecord::main!();` in `src/bin/records.rs`

@@ -41,7 +41,7 @@ use crate::retry::{self, Backoff, ItemOutcome};
 use self::queue::{Drain, Queue, Queues, Wake};
 use self::spool::{Spool, SpooledRecord};
 pub(crate) use self::stats::Counters;
-pub use self::stats::{Latency, Stats};
+pub use self::stats::{SendLatency, Stats};
 
 /// A queued record of any type, encoded on the writer's runtime.
 pub(crate) trait Pending: Send {

@@ -2,7 +2,7 @@
 //!
 //! `Store::record` validates the record and hands it to the writer's
 //! handle (`handle.rs`), which queues it in its type's bounded queue
-//! (`queue.rs`; through the spool, when there is one, `spool.rs`) without
+//! (`queue.rs`; through the spool, when there is one, `spool/`) without
 //! blocking, unless the overflow policy (`overflow.rs`) is `block` and the
 //! queue is full. The writer thread (`thread.rs`) takes queued records into
 //! batches (by count and interval) and hands each batch to the writer's

@@ -124,7 +124,10 @@ mod tests {
         let made = ids(&batch.finish());
         assert_eq!(made.len(), 2);
         assert!(made[0] < made[1], "{made:?}");
-        assert!(made.iter().all(|id| Uuid::parse_str(id).is_ok()), "{made:?}");
+        assert!(
+            made.iter().all(|id| Uuid::parse_str(id).is_ok()),
+            "{made:?}"
+        );
 
         let report = Report {
             timestamp,

@@ -1,5 +1,5 @@
 //! Record types by name at run time: what a program that knows a type only
-//! from the [`registry`](crate::registry) (the operator binary) can do with
+//! from the [`registry`] (the operator binary) can do with
 //! its records, as JSON that has been read as the Rust type.
 //!
 //! This is a layer over record types, as erased-serde is over serde: a
@@ -115,7 +115,7 @@ impl OperationsRegistration {
 inventory::collect!(OperationsRegistration);
 
 /// The operations of `record_type`, a type from the
-/// [`registry`](crate::registry) (or a store's copy of one: the prefix and
+/// [`registry`] (or a store's copy of one: the prefix and
 /// timedepth do not matter). Every `#[derive(Record)]` type has them; a
 /// [`RecordType`] made by hand has none, which is
 /// [`Error::UnknownType`].

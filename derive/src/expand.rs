@@ -331,6 +331,10 @@ fn record_impl(cx: &Container, record: &RecordModel) -> TokenStream {
         __esrecord::inventory::submit! {
             __esrecord::Registration::new(&__TYPE)
         }
+
+        __esrecord::inventory::submit! {
+            __esrecord::OperationsRegistration::new(&__TYPE, &__esrecord::TypedOperations::<#ident>::NEW)
+        }
     }
 }
 
@@ -371,7 +375,6 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         .map(|i| &cx.fields[*i].stored_name);
     let simple = record.simple;
     let timestamp_field = option_str(record.timestamp.map(|i| cx.fields[i].stored_name.as_str()));
-    let record_ident = cx.ident;
     quote! {
         __esrecord::RecordSpec {
             rust_path: ::core::concat!(::core::module_path!(), "::", #ident_name),
@@ -388,7 +391,6 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             simple: #simple,
             timestamp_field: #timestamp_field,
             properties: __root_properties,
-            operations: &__esrecord::TypedOperations::<#record_ident>::NEW,
         }
     }
 }

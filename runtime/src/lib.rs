@@ -89,7 +89,7 @@ pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retenti
 pub use crate::search::{FilterValue, Hit, Query, Search, SearchResults};
 pub use crate::secret::Secret;
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
-pub use crate::writer::{Latency, Stats};
+pub use crate::writer::{SendLatency, Stats};
 pub use esrecord_derive::{Composite, Record};
 
 /// The operator binary: `esrecord::main!();` in `src/bin/records.rs`
@@ -129,7 +129,7 @@ pub mod __private {
     pub use crate::mapping::{
         DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
     };
-    pub use crate::operations::TypedOperations;
+    pub use crate::operations::{OperationsRegistration, TypedOperations};
     pub use crate::record::{
         CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
     };

@@ -1,16 +1,20 @@
 //! Record types by name at run time: what a program that knows a type only
-//! from the [`registry`](crate::registry) (the operator binary) can do with
+//! from the [`registry`] (the operator binary) can do with
 //! its records, as JSON that has been read as the Rust type.
 //!
-//! Every `#[derive(Record)]` type carries one [`RecordOperations`], reached
-//! through [`RecordType::operations`](crate::RecordType::operations).
+//! This is a layer over record types, as erased-serde is over serde: a
+//! type's description ([`RecordType`]) knows nothing of the store, and its
+//! [`RecordOperations`], which search and record through a [`Store`], are
+//! registered beside it. `#[derive(Record)]` registers both; [`of`] finds
+//! the operations of a registered type.
 //!
 //! ```
 //! # use esrecord::Record;
 //! # #[derive(Record, serde::Serialize, serde::Deserialize)]
 //! # #[record(app_label = "inventory")]
 //! # struct StockCount { timestamp: chrono::DateTime<chrono::Utc>, item_id: u64 }
-//! let operations = esrecord::registry::find("inventory.stockcount").unwrap().operations();
+//! let record_type = esrecord::registry::find("inventory.stockcount").unwrap();
+//! let operations = esrecord::operations::of(record_type).unwrap();
 //! let record = operations.read_json(br#"{"timestamp": "2024-03-05T10:00:00Z", "item_id": 7}"#).unwrap();
 //! assert_eq!(record["item_id"], 7);
 //! assert!(operations.read_json(br#"{"timestamp": "2024-03-05T10:00:00Z", "item_id": -1}"#).is_err());
@@ -26,6 +30,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::naming::TimeRange;
 use crate::record::Record;
+use crate::record_type::RecordType;
+use crate::registry;
 use crate::search::{Hit, Query, Search};
 use crate::store::Store;
 
@@ -83,8 +89,52 @@ pub trait RecordOperations: Send + Sync + std::fmt::Debug {
     ) -> Result<u64>;
 }
 
-/// The [`RecordOperations`] of record type `R` (generated code points each
-/// type's description at `&TypedOperations::<Self>::NEW`).
+/// The operations of one record type, registered beside the type's
+/// [`Registration`](crate::registry::Registration). Generated code submits
+/// one per type, with `&TypedOperations::<Self>::NEW`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OperationsRegistration {
+    record_type: &'static RecordType,
+    operations: &'static dyn RecordOperations,
+}
+
+impl OperationsRegistration {
+    /// Registers `operations` as those of `record_type`.
+    pub const fn new(
+        record_type: &'static RecordType,
+        operations: &'static dyn RecordOperations,
+    ) -> Self {
+        OperationsRegistration {
+            record_type,
+            operations,
+        }
+    }
+}
+
+inventory::collect!(OperationsRegistration);
+
+/// The operations of `record_type`, a type from the
+/// [`registry`] (or a store's copy of one: the prefix and
+/// timedepth do not matter). Every `#[derive(Record)]` type has them; a
+/// [`RecordType`] made by hand has none, which is
+/// [`Error::UnknownType`].
+pub fn of(record_type: &RecordType) -> Result<&'static dyn RecordOperations> {
+    inventory::iter::<OperationsRegistration>
+        .into_iter()
+        .find(|registration| registration.record_type.is_same_type(record_type))
+        .map(|registration| registration.operations)
+        .ok_or_else(|| Error::UnknownType {
+            name: record_type.rust_path().to_owned(),
+            known: registry::types()
+                .iter()
+                .map(|t| t.template_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// The [`RecordOperations`] of record type `R`.
 pub struct TypedOperations<R>(PhantomData<fn() -> R>);
 
 impl<R> TypedOperations<R> {
@@ -220,5 +270,58 @@ impl<R: Record> RecordOperations for TypedOperations<R> {
             }
         }
         Ok(handed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Dynamic;
+    use crate::record_type::RecordSpec;
+
+    #[derive(crate::Record, serde::Serialize, serde::Deserialize)]
+    #[record(app_label = "operationstest")]
+    struct Event {
+        timestamp: chrono::DateTime<chrono::Utc>,
+    }
+
+    #[test]
+    fn operations_are_found_beside_the_type_however_a_store_names_it() {
+        let record_type = <Event as Record>::record_type();
+        let operations = of(record_type).unwrap();
+        assert_eq!(
+            format!("{operations:?}"),
+            format!("TypedOperations<{}>", record_type.rust_path())
+        );
+        let named = record_type
+            .with_prefix("prod-")
+            .with_timedepth(crate::Timedepth::Hour);
+        assert!(std::ptr::addr_eq(of(&named).unwrap(), operations));
+    }
+
+    #[test]
+    fn a_type_made_by_hand_has_no_operations() {
+        static SPEC: RecordSpec = RecordSpec {
+            rust_path: "by_hand::Event",
+            name: "event",
+            app_label: "byhand",
+            timedepth: None,
+            template_name: None,
+            template: None,
+            settings: &[],
+            dynamic: Dynamic::Strict,
+            backend: "default",
+            retention: None,
+            unique_together: &[],
+            simple: false,
+            timestamp_field: Some("timestamp"),
+            properties: |_| serde_json::Map::new(),
+        };
+        let record_type = RecordType::new(&SPEC);
+        let error = of(&record_type).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnknownType { name, .. } if name == "by_hand::Event"),
+            "{error}"
+        );
     }
 }

@@ -99,6 +99,24 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+// Where a record goes: its type's names applied to its timestamp. These
+// live beside `Record` so that the description of a type (`record_type.rs`)
+// depends on nothing that records reach (searches, the store).
+impl RecordType {
+    /// The index `record` goes to.
+    pub fn index_of<R: Record>(&self, record: &R) -> String {
+        // Only simple types lack a timestamp, and their index ignores it.
+        self.index_for(&record.timestamp().unwrap_or_default())
+    }
+
+    /// Appends the index `record` goes to to `out`.
+    pub fn write_index_of<R: Record>(&self, record: &R, out: &mut Vec<u8>) {
+        // Only simple types lack a timestamp, and their index ignores it.
+        let ts = record.timestamp().unwrap_or_default();
+        self.write_index_for(&ts, out);
+    }
+}
+
 /// A struct nested in records: an `object` mapping whose fields are reached
 /// by dotted paths, or merged into its parent with `#[serde(flatten)]`.
 ///

@@ -11,7 +11,6 @@ use serde_json::{Map, Value, json};
 use crate::error::{Error, Result};
 use crate::mapping::DynamicTemplates;
 use crate::naming::{self, TimeBound, TimeRange, Timedepth, ascii_to_string};
-use crate::record::Record;
 use crate::template::schema_hash;
 
 /// How many index patterns a range search may name before it falls back to
@@ -51,8 +50,6 @@ pub struct RecordSpec {
     pub timestamp_field: Option<&'static str>,
     /// Builds the mapping's `properties` (and its dynamic templates).
     pub properties: fn(&mut DynamicTemplates) -> Map<String, Value>,
-    /// What can be done with the type's records by name.
-    pub operations: &'static dyn crate::operations::RecordOperations,
 }
 
 /// A value in `#[record(settings(...))]`.
@@ -224,6 +221,12 @@ impl RecordType {
         self.spec.rust_path
     }
 
+    /// Whether `self` and `other` describe the same Rust type, however a
+    /// store adjusted either (prefix, timedepth, pattern limit).
+    pub(crate) fn is_same_type(&self, other: &RecordType) -> bool {
+        std::ptr::eq(self.spec, other.spec)
+    }
+
     /// The type name, e.g. `pageview`.
     pub fn name(&self) -> &'static str {
         self.spec.name
@@ -258,13 +261,6 @@ impl RecordType {
     /// Whether the type has one index rather than time partitions.
     pub fn is_simple(&self) -> bool {
         self.spec.simple
-    }
-
-    /// What can be done with this type's records without naming the Rust
-    /// type (read JSON as the type, record it, search, export); see
-    /// [`operations`](crate::operations).
-    pub fn operations(&self) -> &'static dyn crate::operations::RecordOperations {
-        self.spec.operations
     }
 
     /// The stored name of the timestamp field (`None` only for simple types without one).
@@ -384,20 +380,6 @@ impl RecordType {
         };
         let start = bound.resolve().ok()?;
         (self.index_for(&start) == index).then_some(start)
-    }
-
-    /// The index `record` goes to.
-    pub fn index_of<R: Record>(&self, record: &R) -> String {
-        let mut out = Vec::with_capacity(self.prefix.len() + 48);
-        self.write_index_of(record, &mut out);
-        ascii_to_string(out)
-    }
-
-    /// Appends the index `record` goes to to `out`.
-    pub fn write_index_of<R: Record>(&self, record: &R, out: &mut Vec<u8>) {
-        // Only simple types lack a timestamp, and their index ignores it.
-        let ts = record.timestamp().unwrap_or_default();
-        self.write_index_for(&ts, out);
     }
 
     /// The index patterns a search over `from <= timestamp < until` names:

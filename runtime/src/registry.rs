@@ -3,6 +3,11 @@
 //! Every `#[derive(Record)]` type registers itself through `inventory`, so a
 //! binary knows every record type linked into it, including those declared
 //! in library crates, without a list kept by hand.
+//!
+//! The registry holds the types' descriptions only, and so does not depend
+//! on the store (which reads it for `setup` and `check`). What can be done
+//! with a type's records through a store, by name, is registered beside it:
+//! see [`operations::of`](crate::operations::of).
 
 use crate::error::{Collision, Collisions, Error, Result};
 use crate::naming::globs_overlap;

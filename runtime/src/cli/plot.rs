@@ -11,6 +11,7 @@ use super::conditions;
 use super::output::print;
 use super::{Context, Failure, Outcome, Selection, search};
 use crate::fields::Field;
+use crate::operations;
 use crate::search::aggs::{self, Aggregation, Interval};
 
 /// What each interval of the chart shows.
@@ -88,7 +89,7 @@ pub(crate) async fn run(
     body.insert(histogram.name().to_owned(), histogram.body());
     search.aggregations = Some(Value::Object(body));
     let store = cx.open_store()?;
-    let results = record_type.operations().search(&store, &search).await?;
+    let results = operations::of(record_type)?.search(&store, &search).await?;
     let answer = results
         .aggregations
         .as_ref()

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::output::{cell, print, print_json, table};
 use super::{Context, Failure, Format, Outcome, Selection, conditions, times};
-use crate::operations::JsonSearch;
+use crate::operations::{self, JsonSearch};
 use crate::record_type::RecordType;
 
 /// The type a command line names, and the search for its range and
@@ -37,7 +37,7 @@ pub(crate) async fn run(
 ) -> Result<Outcome, Failure> {
     let (record_type, search) = request(cx, selection, limit)?;
     let store = cx.open_store()?;
-    let results = record_type.operations().search(&store, &search).await?;
+    let results = operations::of(record_type)?.search(&store, &search).await?;
     let records: Vec<Value> = results.hits.into_iter().map(|hit| hit.record).collect();
     let shown = records.len();
     match format {

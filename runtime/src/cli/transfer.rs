@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::{Context, Failure, Outcome, Selection, search};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
+use crate::operations;
 use crate::store::Store;
 
 /// Records every line of `file` (`-`: standard input) as a record of the
@@ -40,7 +41,7 @@ pub(crate) async fn import(
         })
         .open()?;
     let bar = progress_bar(cx, length, "{bar:40} {bytes}/{total_bytes} {msg}");
-    let operations = record_type.operations();
+    let operations = operations::of(record_type)?;
     // Recording blocks while the writer's queue is full: off the async
     // workers' hands.
     let read = tokio::task::block_in_place(|| -> Result<u64, Failure> {
@@ -110,7 +111,7 @@ pub(crate) async fn import(
 pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcome, Failure> {
     let (record_type, mut request) = search::request(cx, selection, 0)?;
     let store = cx.open_store()?;
-    let operations = record_type.operations();
+    let operations = operations::of(record_type)?;
     // The count is for the progress bar only.
     let total = if cx.progress() {
         Some(operations.search(&store, &request).await?.total)

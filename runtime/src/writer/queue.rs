@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_channel::Sender;
 use rustc_hash::FxHashMap;
 
-use super::{Control, Pending};
+use super::pending::Pending;
+use super::thread::Control;
 
 /// How a recording thread wakes a writer that waits.
 #[derive(Debug)]

@@ -49,7 +49,7 @@ pub struct Stats {
     /// Bytes of bulk bodies made (retries not included).
     pub bytes: u64,
     /// How long bulk requests took to be answered.
-    pub send_latency: Latency,
+    pub send_latency: SendLatency,
     /// The last error, if anything failed.
     pub last_error: Option<String>,
 }
@@ -85,7 +85,7 @@ impl Stats {
 /// read from power-of-two buckets, so they are exact to within a factor of
 /// two (reported as the bucket's upper bound).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Latency {
+pub struct SendLatency {
     /// Requests answered (or failed).
     pub count: u64,
     /// The mean.
@@ -98,10 +98,10 @@ pub struct Latency {
     pub max: Duration,
 }
 
-impl Latency {
+impl SendLatency {
     /// The larger of each figure, for sums over backends.
-    fn worst(&self, other: &Latency) -> Latency {
-        Latency {
+    fn worst(&self, other: &SendLatency) -> SendLatency {
+        SendLatency {
             count: self.count + other.count,
             mean: self.mean.max(other.mean),
             p50: self.p50.max(other.p50),
@@ -160,7 +160,7 @@ impl Counters {
         self.latency_max_us.fetch_max(micros, Ordering::Relaxed);
     }
 
-    fn latency(&self) -> Latency {
+    fn latency(&self) -> SendLatency {
         let counts: Vec<u64> = self
             .latency_buckets
             .iter()
@@ -168,7 +168,7 @@ impl Counters {
             .collect();
         let count: u64 = counts.iter().sum();
         if count == 0 {
-            return Latency::default();
+            return SendLatency::default();
         }
         let max = Duration::from_micros(self.latency_max_us.load(Ordering::Relaxed));
         let percentile = |share: f64| {
@@ -182,7 +182,7 @@ impl Counters {
             }
             max
         };
-        Latency {
+        SendLatency {
             count,
             mean: Duration::from_micros(self.latency_total_us.load(Ordering::Relaxed) / count),
             p50: percentile(0.5),

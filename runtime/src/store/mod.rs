@@ -1,4 +1,11 @@
 //! `Store`: the handle an application keeps to record and search.
+//!
+//! Opening a store (its configuration and backends, `StoreBuilder`) is in
+//! `builder.rs`; `setup` and `check` of the types' templates, and their
+//! reports, in `setup.rs`.
+
+mod builder;
+mod setup;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -6,18 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::Backend;
-use crate::backend::elasticsearch::ElasticsearchBackend;
-use crate::backend::embedded::EmbeddedBackend;
 use crate::bulk::BulkBuilder;
-use crate::config::{BackendKind, Config};
-use crate::dead_letter::DeadLetter;
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::hooks::{BulkError, Hooks, SaveEvent, TemplateEvent};
+use crate::hooks::{Hooks, SaveEvent};
 use crate::record::Record;
 use crate::record_type::RecordType;
-use crate::registry;
-use crate::template::TemplateDiff;
-use crate::writer::{self, Stats, Target, Writer};
+use crate::writer::{self, Stats, Writer};
+
+pub use self::builder::StoreBuilder;
+pub use self::setup::{CheckReport, CheckStatus, SetupOutcome, SetupReport};
 
 /// The handle an application keeps: cheap to clone, shared by threads.
 ///
@@ -56,152 +61,7 @@ impl fmt::Debug for Store {
     }
 }
 
-/// Builds a [`Store`] in code.
-///
-/// ```no_run
-/// let store = esrecord::Store::builder().embedded("./records").open()?;
-/// # Ok::<(), esrecord::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct StoreBuilder {
-    config: Result<Config, String>,
-    hooks: Hooks,
-}
-
-impl StoreBuilder {
-    /// Starts from `config`.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = Ok(config);
-        self
-    }
-
-    /// Uses an embedded store in `path` as the default backend.
-    pub fn embedded(self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.config(Config::embedded(path))
-    }
-
-    /// Changes the configuration in place.
-    pub fn configure(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        if let Ok(config) = &mut self.config {
-            change(config);
-        }
-        self
-    }
-
-    /// Calls `hook` with every document the store gives up on (see
-    /// [`DeadLetter`]), besides counting it.
-    pub fn on_dead_letter(mut self, hook: impl Fn(&DeadLetter) + Send + Sync + 'static) -> Self {
-        self.hooks.dead_letter = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` with each record about to be written, with the index
-    /// it goes to (for recorded records: when its batch is encoded).
-    pub fn on_pre_save(mut self, hook: impl Fn(&SaveEvent<'_>) + Send + Sync + 'static) -> Self {
-        self.hooks.pre_save = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` with each record once the backend has acknowledged it.
-    pub fn on_post_save(mut self, hook: impl Fn(&SaveEvent<'_>) + Send + Sync + 'static) -> Self {
-        self.hooks.post_save = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` before a template is created or replaced (by `setup`,
-    /// or before a type's first write).
-    pub fn on_pre_template_create(
-        mut self,
-        hook: impl Fn(&TemplateEvent<'_>) + Send + Sync + 'static,
-    ) -> Self {
-        self.hooks.pre_template_create = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` after a template was created or replaced.
-    pub fn on_post_template_create(
-        mut self,
-        hook: impl Fn(&TemplateEvent<'_>) + Send + Sync + 'static,
-    ) -> Self {
-        self.hooks.post_template_create = Some(Arc::new(hook));
-        self
-    }
-
-    /// Calls `hook` after every bulk request that failed, whole or in
-    /// part, with its status, how many documents it wrote and how many
-    /// failed, and the errors (see [`BulkError`]). Failed documents that
-    /// may pass are still retried.
-    pub fn on_error(mut self, hook: impl Fn(&BulkError) + Send + Sync + 'static) -> Self {
-        self.hooks.error = Some(Arc::new(hook));
-        self
-    }
-
-    /// Opens the store.
-    pub fn open(self) -> Result<Store> {
-        let config = self.config.map_err(Error::Config)?;
-        Store::open_with(config, self.hooks)
-    }
-}
-
 impl Store {
-    /// Opens the store `ESRECORD_CONFIG`, `./esrecord.toml`, `ESRECORD_URL`
-    /// or `ESRECORD_DATA` describe (in that order), else an embedded store
-    /// at `./esrecord-data`.
-    pub fn open() -> Result<Store> {
-        Store::with_config(Config::from_environment()?)
-    }
-
-    /// A builder that starts from the same configuration as [`Store::open`].
-    pub fn builder() -> StoreBuilder {
-        StoreBuilder {
-            config: Config::from_environment().map_err(|e| e.to_string()),
-            hooks: Hooks::default(),
-        }
-    }
-
-    /// Opens a store with `config`.
-    pub fn with_config(config: Config) -> Result<Store> {
-        Store::open_with(config, Hooks::default())
-    }
-
-    fn open_with(config: Config, hooks: Hooks) -> Result<Store> {
-        let mut backends = BTreeMap::new();
-        for (name, backend_config) in &config.backends {
-            let backend: Arc<dyn Backend> = match &backend_config.kind {
-                BackendKind::Embedded {
-                    path,
-                    read_only: false,
-                } => Arc::new(EmbeddedBackend::open(path)?),
-                BackendKind::Embedded {
-                    path,
-                    read_only: true,
-                } => Arc::new(EmbeddedBackend::open_read_only(path)?),
-                BackendKind::Elasticsearch(cluster) => {
-                    Arc::new(ElasticsearchBackend::connect(cluster)?)
-                }
-            };
-            let naming = config.clone();
-            let writer = Writer::start(
-                name,
-                Target {
-                    backend: Arc::clone(&backend),
-                    name_type: Box::new(move |t| naming.named_type(t)),
-                    autosetup: config.autosetup,
-                    config: config.writer.clone(),
-                    hooks: hooks.clone(),
-                },
-            )?;
-            backends.insert(name.clone(), NamedBackend { backend, writer });
-        }
-        Ok(Store {
-            inner: Arc::new(Inner {
-                config,
-                backends,
-                hooks,
-            }),
-        })
-    }
-
     /// The configuration the store was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config
@@ -434,82 +294,6 @@ impl Store {
         Ok(stats)
     }
 
-    /// Creates or updates the template of every registered type, and
-    /// reports what it did.
-    pub async fn setup(&self) -> Result<SetupReport> {
-        self.setup_types(&registry::types()).await
-    }
-
-    /// [`setup`](Self::setup) for the given types only.
-    pub async fn setup_types(&self, types: &[&RecordType]) -> Result<SetupReport> {
-        let mut report = SetupReport::default();
-        for (record_type, named) in self.named_types(types)? {
-            let backend = self.backend(record_type.backend())?;
-            named.validate()?;
-            let name = named.template_name();
-            let stored = backend.get_template(&name).await?;
-            let outcome = match compare_template(&named, stored.as_ref()) {
-                None => SetupOutcome::Created,
-                Some(diff) if diff.is_in_sync() => SetupOutcome::Unchanged,
-                Some(diff) => SetupOutcome::Updated(diff),
-            };
-            if outcome != SetupOutcome::Unchanged {
-                writer::put_template(
-                    backend.as_ref(),
-                    record_type.backend(),
-                    &named,
-                    &self.inner.hooks,
-                )
-                .await?;
-            }
-            report.entries.push((name, outcome));
-        }
-        Ok(report)
-    }
-
-    /// Compares the template of every registered type with what its backend
-    /// holds.
-    pub async fn check(&self) -> Result<CheckReport> {
-        self.check_types(&registry::types()).await
-    }
-
-    /// [`check`](Self::check) for the given types only.
-    pub async fn check_types(&self, types: &[&RecordType]) -> Result<CheckReport> {
-        let mut report = CheckReport::default();
-        for (record_type, named) in self.named_types(types)? {
-            let backend = self.backend(record_type.backend())?;
-            let name = named.template_name();
-            let stored = backend.get_template(&name).await?;
-            let status = match compare_template(&named, stored.as_ref()) {
-                None => CheckStatus::Missing,
-                Some(diff) if diff.is_in_sync() => CheckStatus::InSync,
-                Some(diff) => CheckStatus::Drifted(diff),
-            };
-            report.entries.push((name, status));
-        }
-        Ok(report)
-    }
-
-    /// The types as their backends name them, after checking that every
-    /// backend exists and no two types on one backend collide.
-    fn named_types<'a>(
-        &self,
-        types: &[&'a RecordType],
-    ) -> Result<Vec<(&'a RecordType, RecordType)>> {
-        let named: Vec<(&RecordType, RecordType)> = types
-            .iter()
-            .map(|t| Ok((*t, self.named_type(t)?)))
-            .collect::<Result<_>>()?;
-        for backend in self.inner.backends.keys() {
-            let on_backend = named
-                .iter()
-                .filter(|(t, _)| t.backend() == backend)
-                .map(|(_, n)| n);
-            registry::check_collisions(on_backend)?;
-        }
-        Ok(named)
-    }
-
     /// The writer counters of every backend, summed.
     pub fn stats(&self) -> Stats {
         Stats::sum(self.inner.backends.values().map(|n| n.writer.stats()))
@@ -535,94 +319,5 @@ impl Drop for Inner {
                 "esrecord: store dropped without close, with records not written (the spooled ones are sent by the next store on the spool)"
             );
         }
-    }
-}
-
-/// How a stored template compares with the type's; `None` when there is none.
-fn compare_template(
-    named: &RecordType,
-    stored: Option<&serde_json::Value>,
-) -> Option<TemplateDiff> {
-    stored.map(|stored| TemplateDiff::between(&named.template_body(), stored))
-}
-
-/// What `setup` did to each template.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SetupReport {
-    /// Template name and outcome, per type.
-    pub entries: Vec<(String, SetupOutcome)>,
-}
-
-/// What `setup` did to one template.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SetupOutcome {
-    /// It did not exist and was created.
-    Created,
-    /// It differed and was replaced; the differences it had.
-    Updated(TemplateDiff),
-    /// It was already in sync.
-    Unchanged,
-}
-
-/// What `check` found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CheckReport {
-    /// Template name and status, per type.
-    pub entries: Vec<(String, CheckStatus)>,
-}
-
-/// The state of one template.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CheckStatus {
-    /// As the type defines it.
-    InSync,
-    /// Not set up.
-    Missing,
-    /// Different from what the type defines.
-    Drifted(TemplateDiff),
-}
-
-impl CheckReport {
-    /// Whether every template is in sync.
-    pub fn is_in_sync(&self) -> bool {
-        self.entries
-            .iter()
-            .all(|(_, status)| *status == CheckStatus::InSync)
-    }
-}
-
-impl fmt::Display for CheckReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (name, status) in &self.entries {
-            match status {
-                CheckStatus::InSync => writeln!(f, "{name}: in sync")?,
-                CheckStatus::Missing => writeln!(f, "{name}: missing; run setup")?,
-                CheckStatus::Drifted(diff) => {
-                    writeln!(f, "{name}: drifted; run setup to replace it")?;
-                    for change in &diff.changes {
-                        writeln!(f, "  {change}")?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for SetupReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (name, outcome) in &self.entries {
-            match outcome {
-                SetupOutcome::Created => writeln!(f, "{name}: created")?,
-                SetupOutcome::Unchanged => writeln!(f, "{name}: unchanged")?,
-                SetupOutcome::Updated(diff) => {
-                    writeln!(f, "{name}: updated")?;
-                    for change in &diff.changes {
-                        writeln!(f, "  {change}")?;
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 }

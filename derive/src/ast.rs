@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
-use crate::attr::{self, SettingLit, index_name_problem};
+use crate::attr::{self, SettingLit};
 use crate::ctxt::Ctxt;
+use crate::shared::names::{NameProblem, check_name, check_template_name};
+use crate::shared::{Dynamic, Retention, Timedepth};
 
 /// Which derive is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,13 +69,13 @@ pub(crate) enum FieldKind {
 pub(crate) struct RecordModel {
     pub(crate) name: String,
     pub(crate) app_label: String,
-    pub(crate) timedepth: Option<String>,
+    pub(crate) timedepth: Option<Timedepth>,
     pub(crate) template_name: Option<String>,
     pub(crate) template: Option<String>,
     pub(crate) settings: Vec<(String, SettingLit)>,
-    pub(crate) dynamic: String,
+    pub(crate) dynamic: Dynamic,
     pub(crate) backend: String,
-    pub(crate) retention: Option<(String, u64)>,
+    pub(crate) retention: Option<Retention>,
     /// Indexes into `fields`, sorted by stored name.
     pub(crate) unique_together: Vec<usize>,
     pub(crate) simple: bool,
@@ -259,28 +261,68 @@ impl RecordModel {
             Some(label) => label.clone(),
             None => default_app_label(cx, &input.ident),
         };
+        check_template_name_room(cx, input, attrs, &app_label, &name);
 
         RecordModel {
             timestamp: find_timestamp(cx, input, fields, simple),
             unique_together: resolve_unique_together(cx, attrs, fields),
             name,
             app_label,
-            timedepth: attrs.timedepth.get().cloned(),
+            timedepth: attrs.timedepth.get().copied(),
             template_name: attrs.template_name.get().cloned(),
             template: attrs.template.get().cloned(),
             settings: attrs.settings.get().cloned().unwrap_or_default(),
-            dynamic: attrs
-                .dynamic
-                .get()
-                .cloned()
-                .unwrap_or_else(|| "strict".into()),
+            dynamic: attrs.dynamic.get().copied().unwrap_or_default(),
             backend: attrs
                 .backend
                 .get()
                 .cloned()
                 .unwrap_or_else(|| "default".into()),
-            retention: attrs.retention.get().cloned(),
+            retention: attrs.retention.get().copied(),
             simple,
+        }
+    }
+}
+
+/// The template name the attributes make (`template_name`, else
+/// `{app_label}_{name}`) leaves room for the time suffix of the type's index
+/// names: the rule the runtime applies again with the backend's prefix.
+/// A part that breaks the name rule on its own was reported already.
+fn check_template_name_room(
+    cx: &Ctxt,
+    input: &DeriveInput,
+    attrs: &attr::Container,
+    app_label: &str,
+    name: &str,
+) {
+    let (template_name, tokens, hint) = match attrs.template_name.get() {
+        Some(template_name) => (
+            template_name.clone(),
+            attrs.template_name.tokens(),
+            "shorten `template_name`",
+        ),
+        None => (
+            format!("{app_label}_{name}"),
+            attrs.name.tokens().or(attrs.app_label.tokens()),
+            "shorten `name` or `app_label`, or set a shorter `template_name`",
+        ),
+    };
+    let parts_are_names = match attrs.template_name.get() {
+        Some(template_name) => check_name(template_name, false).is_ok(),
+        None => [app_label, name]
+            .into_iter()
+            .all(|part| check_name(part, false).is_ok()),
+    };
+    if !parts_are_names {
+        return;
+    }
+    if let Err(problem @ NameProblem::TooLong { .. }) =
+        check_template_name(&template_name, !attrs.simple.is_set())
+    {
+        let message = format!("invalid template name {template_name:?}: {problem}; {hint}");
+        match tokens {
+            Some(tokens) => cx.error_spanned_by(tokens, message),
+            None => cx.error_spanned_by(&input.ident, message),
         }
     }
 }
@@ -291,7 +333,7 @@ fn default_app_label(cx: &Ctxt, ident: &Ident) -> String {
     match std::env::var("CARGO_CRATE_NAME") {
         Ok(crate_name) => {
             let label = crate_name.to_lowercase();
-            if let Some(problem) = index_name_problem(&label, false) {
+            if let Err(problem) = check_name(&label, false) {
                 cx.error_spanned_by(ident, format!(
                     "the crate name {crate_name:?} cannot be the app label ({problem}); set #[record(app_label = \"...\")]"
                 ));

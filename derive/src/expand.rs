@@ -7,6 +7,7 @@ use syn::Type;
 
 use crate::ast::{Container, Derive, Field, FieldKind, RecordModel};
 use crate::attr::SettingLit;
+use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
 
 pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     let fields_struct = fields_struct(cx);
@@ -339,11 +340,8 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
     let ident_name = ident_name.trim_start_matches("r#");
     let name = &record.name;
     let app_label = &record.app_label;
-    let timedepth = match record.timedepth.as_deref() {
-        Some(depth) => {
-            let variant = format_ident!("{}", capitalize(depth));
-            quote!(__esrecord::Some(__esrecord::Timedepth::#variant))
-        }
+    let timedepth = match record.timedepth {
+        Some(depth) => quote!(__esrecord::Some(#depth)),
         None => quote!(__esrecord::None),
     };
     let template_name = option_str(record.template_name.as_deref());
@@ -357,12 +355,10 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         };
         quote!((#key, #value))
     });
-    let dynamic = format_ident!("{}", capitalize(&record.dynamic));
+    let dynamic = record.dynamic;
     let backend = &record.backend;
-    let retention = match &record.retention {
-        Some((text, seconds)) => {
-            quote!(__esrecord::Some(__esrecord::Retention::new(#text, #seconds)))
-        }
+    let retention = match record.retention {
+        Some(retention) => quote!(__esrecord::Some(#retention)),
         None => quote!(__esrecord::None),
     };
     let unique_together = record
@@ -381,7 +377,7 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             template_name: #template_name,
             template: #template,
             settings: &[#(#settings),*],
-            dynamic: __esrecord::Dynamic::#dynamic,
+            dynamic: #dynamic,
             backend: #backend,
             retention: #retention,
             unique_together: &[#(#unique_together),*],
@@ -439,10 +435,50 @@ fn option_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-fn capitalize(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => String::new(),
+// The attribute values shared with the runtime, as the generated code
+// names them. Each match is exhaustive, so a new variant cannot be missed.
+
+impl ToTokens for Timedepth {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            Timedepth::Year => quote!(Year),
+            Timedepth::Month => quote!(Month),
+            Timedepth::Day => quote!(Day),
+            Timedepth::Hour => quote!(Hour),
+        };
+        tokens.extend(quote!(::esrecord::__private::Timedepth::#variant));
+    }
+}
+
+impl ToTokens for Dynamic {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            Dynamic::Strict => quote!(Strict),
+            Dynamic::True => quote!(True),
+            Dynamic::False => quote!(False),
+            Dynamic::Runtime => quote!(Runtime),
+        };
+        tokens.extend(quote!(::esrecord::__private::Dynamic::#variant));
+    }
+}
+
+impl ToTokens for RetentionUnit {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            RetentionUnit::Seconds => quote!(Seconds),
+            RetentionUnit::Minutes => quote!(Minutes),
+            RetentionUnit::Hours => quote!(Hours),
+            RetentionUnit::Days => quote!(Days),
+            RetentionUnit::Weeks => quote!(Weeks),
+        };
+        tokens.extend(quote!(::esrecord::__private::RetentionUnit::#variant));
+    }
+}
+
+impl ToTokens for Retention {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let amount = self.amount();
+        let unit = self.unit();
+        tokens.extend(quote!(::esrecord::__private::Retention::new(#amount, #unit)));
     }
 }

@@ -11,6 +11,10 @@ mod attr;
 mod case;
 mod ctxt;
 mod expand;
+// The runtime's files, of which the derive uses a part; their `pub` items
+// are the runtime's public API.
+#[allow(dead_code, unreachable_pub)]
+mod shared;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

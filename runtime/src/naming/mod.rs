@@ -8,16 +8,15 @@
 //! [`TimeBound`] and [`TimeRange`].
 
 mod index_names;
-pub(crate) mod partitions;
+mod partitions;
 mod patterns;
 pub(crate) mod time_range;
 
+pub(crate) use self::index_names::validate_template_name;
 pub use self::index_names::{validate_index_name, validate_pattern, validate_prefix};
 pub use self::partitions::check_timestamp;
 pub use self::patterns::{glob_matches, globs_overlap, patterns_covering};
-// Public at the crate root, as `esrecord::Timedepth`, `esrecord::TimeBound`
-// and `esrecord::TimeRange`.
-pub(crate) use self::partitions::Timedepth;
+// Public at the crate root, as `esrecord::TimeBound` and `esrecord::TimeRange`.
 pub(crate) use self::time_range::{TimeBound, TimeRange};
 
 /// Index names are built from ASCII digits and validated names only.

@@ -1,15 +1,14 @@
 //! Time partitions: the partition of an instant at a [`Timedepth`], the
 //! next one, and the time parts that end its index name (`2024.03.05`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 
 use super::ascii_to_string;
+use crate::Timedepth;
 use crate::error::{Error, Result};
 
-/// How finely a record type's indexes are partitioned in time.
+/// The partition arithmetic and index suffixes of [`Timedepth`] (the type
+/// and its names are shared with the derive, in `shared/timedepth.rs`).
 ///
 /// ```
 /// use esrecord::Timedepth;
@@ -17,38 +16,7 @@ use crate::error::{Error, Result};
 /// assert_eq!(depth, Timedepth::Month);
 /// assert_eq!(depth.to_string(), "month");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Timedepth {
-    /// One index per year: `_2024`.
-    Year,
-    /// One index per month: `_2024.03`.
-    Month,
-    /// One index per day (the default): `_2024.03.05`.
-    #[default]
-    Day,
-    /// One index per hour: `_2024.03.05.07`.
-    Hour,
-}
-
 impl Timedepth {
-    /// Every timedepth, coarsest first.
-    pub const ALL: [Timedepth; 4] = [
-        Timedepth::Year,
-        Timedepth::Month,
-        Timedepth::Day,
-        Timedepth::Hour,
-    ];
-
-    /// The lowercase name used in attributes and configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Timedepth::Year => "year",
-            Timedepth::Month => "month",
-            Timedepth::Day => "day",
-            Timedepth::Hour => "hour",
-        }
-    }
-
     /// The start of the partition that contains `t`.
     ///
     /// ```
@@ -122,23 +90,6 @@ impl Timedepth {
     }
 }
 
-impl fmt::Display for Timedepth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Timedepth {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Timedepth::ALL
-            .into_iter()
-            .find(|depth| depth.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown timedepth {s:?}; use one of year, month, day, hour"))
-    }
-}
-
 fn push_year(out: &mut Vec<u8>, year: i32) {
     if (0..=9999).contains(&year) {
         let year = year as u32;
@@ -179,6 +130,7 @@ pub fn check_timestamp(t: &DateTime<Utc>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::names::PARTITION_SUFFIX_BYTES;
 
     #[test]
     fn floor_and_next_cross_year_ends() {
@@ -187,5 +139,19 @@ mod tests {
         for depth in Timedepth::ALL {
             assert_eq!(depth.next(depth.floor(t)), Some(new_year), "{depth}");
         }
+    }
+
+    #[test]
+    fn the_longest_time_parts_fit_the_suffix_names_leave_room_for() {
+        let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        assert_eq!(Timedepth::Hour.parts(&last), "9999.12.31.23");
+        // `_` and the time parts; an hour's are the longest.
+        for depth in Timedepth::ALL {
+            assert!(depth.parts(&last).len() < PARTITION_SUFFIX_BYTES);
+        }
+        assert_eq!(
+            Timedepth::Hour.parts(&last).len() + 1,
+            PARTITION_SUFFIX_BYTES
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Parsing `#[record(...)]` and the `#[serde(...)]` attributes that decide
-//! what serde writes. Each mistake is recorded in the [`Ctxt`] at the
-//! offending token, and parsing goes on so that all are reported together.
+//! what serde writes, one attribute at a time: a value that is wrong on its
+//! own (an unknown timedepth, an invalid name, a duplicate) is recorded in
+//! the [`Ctxt`] at the offending token, and parsing goes on so that all are
+//! reported together. Rules about attributes together are in `check.rs`.
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -275,7 +277,7 @@ pub(crate) struct Field<'c> {
     /// `#[serde(flatten)]`: serde writes the fields at the parent's level.
     pub(crate) flatten: Attr<'c, ()>,
     /// `#[record(flatten)]`, which only states the same and needs serde's.
-    record_flatten: Attr<'c, ()>,
+    pub(crate) record_flatten: Attr<'c, ()>,
     /// serde's `rename` (the serialize side).
     pub(crate) rename: Attr<'c, String>,
     /// serde's `skip` or `skip_serializing`: the field is never written.
@@ -307,7 +309,6 @@ impl<'c> Field<'c> {
                 parse_nested(cx, attr, |meta| f.parse_serde_meta(meta));
             }
         }
-        f.check_combinations(cx);
         f
     }
 
@@ -369,51 +370,6 @@ impl<'c> Field<'c> {
             _ => skip_value(&meta)?,
         }
         Ok(())
-    }
-
-    fn check_combinations(&self, cx: &Ctxt) {
-        let kinds = [
-            ("keyword", self.keyword.tokens()),
-            ("text", self.text.tokens()),
-            ("mapping", self.mapping.tokens()),
-        ];
-        let given: Vec<_> = kinds
-            .iter()
-            .filter_map(|(name, tokens)| tokens.map(|t| (*name, t)))
-            .collect();
-        if let [(first, _), (second, tokens), ..] = given.as_slice() {
-            cx.error_spanned_by(
-                tokens,
-                format!("`{first}` and `{second}` both set this field's mapping; keep one"),
-            );
-        }
-        if let Some(tokens) = self.record_flatten.tokens()
-            && !self.flatten.is_set()
-        {
-            cx.error_spanned_by(tokens, "`#[record(flatten)]` needs `#[serde(flatten)]` beside it: serde decides where the fields are written, so add #[serde(flatten)] (then #[record(flatten)] may go)");
-        }
-        if let Some(tokens) = self.flatten.tokens().or(self.record_flatten.tokens()) {
-            if let Some((name, _)) = given.first() {
-                cx.error_spanned_by(
-                    tokens,
-                    format!(
-                        "a flattened field has no mapping of its own; remove `{name}` or `flatten`"
-                    ),
-                );
-            }
-            if self.timestamp.is_set() {
-                cx.error_spanned_by(tokens, "the timestamp field cannot be flattened");
-            }
-        }
-        if let (Some(tokens), Some(how)) =
-            (self.custom_serialize.tokens(), self.custom_serialize.get())
-            && !self.mapping.is_set()
-            && !self.skip.is_set()
-        {
-            cx.error_spanned_by(tokens, format!(
-                "`#[serde({how})]` writes this field in a shape esrecord cannot know; state it with #[record(mapping = r#\"{{\"type\": ...}}\"#)]"
-            ));
-        }
     }
 }
 

@@ -278,11 +278,11 @@ fn record_impl(cx: &Container, record: &RecordModel) -> TokenStream {
         }
         None => quote!(__esrecord::None),
     };
-    let unique_id = if record.unique_together.is_empty() {
+    let unique_key = cx.unique_key_fields(record);
+    let unique_id = if unique_key.is_empty() {
         quote!(__esrecord::Ok(__esrecord::None))
     } else {
-        let parts = record.unique_together.iter().map(|i| {
-            let field = &cx.fields[*i];
+        let parts = unique_key.iter().map(|field| {
             let member = field.member;
             let name = &field.stored_name;
             quote!(key.field(#name, &self.#member)?;)
@@ -361,10 +361,10 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         Some(retention) => quote!(__esrecord::Some(#retention)),
         None => quote!(__esrecord::None),
     };
-    let unique_together = record
-        .unique_together
-        .iter()
-        .map(|i| &cx.fields[*i].stored_name);
+    let unique_together = cx
+        .unique_key_fields(record)
+        .into_iter()
+        .map(|field| &field.stored_name);
     let simple = record.simple;
     let timestamp_field = option_str(record.timestamp.map(|i| cx.fields[i].stored_name.as_str()));
     let record_ident = cx.ident;

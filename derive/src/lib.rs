@@ -2,13 +2,17 @@
 //! and `#[derive(Composite)]`. Use them through the `esrecord` crate, which
 //! re-exports them and documents their attributes.
 //!
-//! Each derive parses the struct into a small model (`ast`, `attr`),
-//! validates it, collecting every mistake with its span (`ctxt`), and only
-//! then expands (`expand`).
+//! Each derive parses the struct's attributes one by one (`attr`), builds a
+//! small model of it (`ast`), validates the model (`check`), collecting
+//! every mistake with its span (`ctxt`), and only then expands (`expand`).
+//! The rules it shares with the runtime (names, timedepth, dynamic,
+//! retention) are the runtime's own files (`shared`, a symlink to
+//! `runtime/src/shared`).
 
 mod ast;
 mod attr;
 mod case;
+mod check;
 mod ctxt;
 mod expand;
 // The runtime's files, of which the derive uses a part; their `pub` items
@@ -39,6 +43,9 @@ pub fn derive_composite(input: TokenStream) -> TokenStream {
 fn derive(input: DeriveInput, derive: Derive) -> TokenStream {
     let cx = Ctxt::default();
     let container = Container::from_ast(&cx, &input, derive);
+    if let Some(container) = &container {
+        check::check(&cx, container);
+    }
     if let Err(errors) = cx.check() {
         return errors.to_compile_error().into();
     }

@@ -5,9 +5,10 @@
 //! Each derive parses the struct's attributes one by one (`attr`), builds a
 //! small model of it (`ast`), validates the model (`check`), collecting
 //! every mistake with its span (`ctxt`), and only then expands (`expand`).
-//! The rules it shares with the runtime (names, timedepth, dynamic,
-//! retention) are the runtime's own files (`shared`, a symlink to
-//! `runtime/src/shared`).
+//! When there are mistakes it emits them with impls that never run
+//! (`fallback`), so that they are the only errors. The rules it shares with
+//! the runtime (names, timedepth, dynamic, retention) are the runtime's own
+//! files (`shared`, a symlink to `runtime/src/shared`).
 
 mod ast;
 mod attr;
@@ -15,6 +16,7 @@ mod case;
 mod check;
 mod ctxt;
 mod expand;
+mod fallback;
 // The runtime's files, of which the derive uses a part; their `pub` items
 // are the runtime's public API.
 #[allow(dead_code, unreachable_pub)]
@@ -46,11 +48,14 @@ fn derive(input: DeriveInput, derive: Derive) -> TokenStream {
     if let Some(container) = &container {
         check::check(&cx, container);
     }
-    if let Err(errors) = cx.check() {
-        return errors.to_compile_error().into();
-    }
-    match container {
-        Some(container) => expand::expand(&container, derive).into(),
-        None => TokenStream::new(),
-    }
+    let expanded = match (cx.check(), &container) {
+        (Ok(()), Some(container)) => expand::expand(container, derive),
+        (Ok(()), None) => proc_macro2::TokenStream::new(),
+        (Err(errors), container) => {
+            let mut tokens = errors.to_compile_error();
+            tokens.extend(fallback::expand(&input, container.as_ref(), derive));
+            tokens
+        }
+    };
+    expanded.into()
 }

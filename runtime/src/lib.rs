@@ -146,6 +146,7 @@ pub mod __private {
     pub use crate::{Dynamic, Result, Retention, RetentionUnit, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;
+    pub use serde::{Serialize, de::DeserializeOwned};
     pub use serde_json::{Map, Value};
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::Ok;

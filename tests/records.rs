@@ -82,7 +82,11 @@ fn record_type_attributes() {
     assert_eq!(t.backend(), "archive");
     assert_eq!(t.timedepth(), Timedepth::Hour);
     let retention = t.retention().unwrap();
-    assert_eq!(retention.as_str(), "90d");
+    assert_eq!(retention.to_string(), "90d");
+    assert_eq!(
+        retention,
+        esrecord::Retention::new(90, esrecord::RetentionUnit::Days)
+    );
     assert_eq!(retention.duration().as_secs(), 90 * 86_400);
     assert_eq!(PageView::record_type().backend(), "default");
     assert_eq!(PageView::record_type().retention(), None);

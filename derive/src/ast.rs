@@ -1,12 +1,14 @@
-//! The derive input as a small, validated model: the struct, its stored
-//! fields and, for records, everything the runtime's `RecordSpec` needs.
-
-use std::collections::BTreeMap;
+//! The derive input as a small model: the struct, its fields with their
+//! attributes and, for records, everything the runtime's `RecordSpec`
+//! needs. Building it records what cannot be modelled (not a struct with
+//! named fields, generics, no crate name); `check.rs` validates it.
 
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
-use crate::attr::{self, SettingLit, index_name_problem};
+use crate::attr::{self, SettingLit};
 use crate::ctxt::Ctxt;
+use crate::shared::names::check_name;
+use crate::shared::{Dynamic, Retention, Timedepth};
 
 /// Which derive is being expanded.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,9 @@ impl Derive {
 pub(crate) struct Container<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
+    pub(crate) derive: Derive,
+    /// The struct's attributes, for the checks that point at them.
+    pub(crate) attrs: attr::Container<'a>,
     pub(crate) fields: Vec<Field<'a>>,
     /// Present for `#[derive(Record)]`.
     pub(crate) record: Option<RecordModel>,
@@ -36,6 +41,8 @@ pub(crate) struct Field<'a> {
     pub(crate) member: &'a Ident,
     pub(crate) vis: &'a Visibility,
     pub(crate) ty: &'a Type,
+    /// The field's attributes, for the checks that point at them.
+    pub(crate) attrs: attr::Field<'a>,
     /// The name serde writes the field under.
     pub(crate) stored_name: String,
     pub(crate) kind: FieldKind,
@@ -67,24 +74,27 @@ pub(crate) enum FieldKind {
 pub(crate) struct RecordModel {
     pub(crate) name: String,
     pub(crate) app_label: String,
-    pub(crate) timedepth: Option<String>,
+    pub(crate) timedepth: Option<Timedepth>,
     pub(crate) template_name: Option<String>,
     pub(crate) template: Option<String>,
     pub(crate) settings: Vec<(String, SettingLit)>,
-    pub(crate) dynamic: String,
+    pub(crate) dynamic: Dynamic,
     pub(crate) backend: String,
-    pub(crate) retention: Option<(String, u64)>,
-    /// Indexes into `fields`, sorted by stored name.
-    pub(crate) unique_together: Vec<usize>,
+    pub(crate) retention: Option<Retention>,
+    /// The names in `unique_together`, each with its index into `fields`
+    /// when it names a field.
+    pub(crate) unique_together: Vec<(Ident, Option<usize>)>,
     pub(crate) simple: bool,
-    /// Index into `fields`.
+    /// Index into `fields`: the first field marked `#[record(timestamp)]`,
+    /// else the stored field named `timestamp`.
     pub(crate) timestamp: Option<usize>,
 }
 
 impl<'a> Container<'a> {
-    /// Builds the model, recording every problem in `cx`. `None` when the
-    /// input is not a struct with named fields (nothing more to check).
-    pub(crate) fn from_ast(cx: &Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Self> {
+    /// Builds the model, recording in `cx` what keeps it from being built.
+    /// `None` when the input is not a struct with named fields (nothing
+    /// more to check).
+    pub(crate) fn from_ast(cx: &'a Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Self> {
         let attrs = attr::Container::from_attrs(cx, &input.attrs);
         let named = match &input.data {
             Data::Struct(data) => match &data.fields {
@@ -113,21 +123,18 @@ impl<'a> Container<'a> {
             .iter()
             .filter_map(|field| {
                 let member = field.ident.as_ref()?;
-                Some(Field::from_ast(cx, field, member, &attrs, derive))
+                Some(Field::from_ast(cx, field, member, &attrs))
             })
             .collect();
-        check_stored_names(cx, &fields);
-
         let record = match derive {
             Derive::Record => Some(RecordModel::from_attrs(cx, input, &attrs, &fields)),
-            Derive::Composite => {
-                reject_record_attributes(cx, &attrs);
-                None
-            }
+            Derive::Composite => None,
         };
         Some(Container {
             ident: &input.ident,
             vis: &input.vis,
+            derive,
+            attrs,
             fields,
             record,
         })
@@ -139,15 +146,25 @@ impl<'a> Container<'a> {
             .iter()
             .filter(|f| !matches!(f.kind, FieldKind::Skipped))
     }
+
+    /// The fields of the `unique_together` key, sorted by stored name.
+    pub(crate) fn unique_key_fields(&self, record: &RecordModel) -> Vec<&Field<'a>> {
+        let mut key: Vec<&Field> = record
+            .unique_together
+            .iter()
+            .filter_map(|(_, index)| index.map(|i| &self.fields[i]))
+            .collect();
+        key.sort_by(|a, b| a.stored_name.cmp(&b.stored_name));
+        key
+    }
 }
 
 impl<'a> Field<'a> {
     fn from_ast(
-        cx: &Ctxt,
+        cx: &'a Ctxt,
         field: &'a syn::Field,
         member: &'a Ident,
         container: &attr::Container,
-        derive: Derive,
     ) -> Self {
         let attrs = attr::Field::from_attrs(cx, &field.attrs);
         let rust_name = member.to_string();
@@ -157,14 +174,6 @@ impl<'a> Field<'a> {
             (None, Some(rule)) => rule.apply_to_field(rust_name),
             (None, None) => rust_name.to_owned(),
         };
-        if derive == Derive::Composite
-            && let Some(tokens) = attrs.timestamp.tokens()
-        {
-            cx.error_spanned_by(tokens, "a Composite has no timestamp of its own; mark the timestamp on the record's field instead");
-        }
-        if let (Some(tokens), true) = (attrs.timestamp.tokens(), attrs.skip.is_set()) {
-            cx.error_spanned_by(tokens, "the timestamp field is skipped by serde, so it would never be stored; remove `skip`");
-        }
         let kind = if attrs.skip.is_set() {
             FieldKind::Skipped
         } else if attrs.flatten.is_set() {
@@ -187,44 +196,8 @@ impl<'a> Field<'a> {
             timestamp_mark: attrs.timestamp.is_set(),
             custom_serialize: attrs.custom_serialize.is_set(),
             skip_serializing_if: attrs.skip_serializing_if.get().cloned(),
+            attrs,
         }
-    }
-}
-
-/// Two written fields under one name would be one field in the document.
-fn check_stored_names(cx: &Ctxt, fields: &[Field]) {
-    let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
-    for field in fields {
-        if matches!(field.kind, FieldKind::Skipped | FieldKind::Flatten) {
-            continue;
-        }
-        if let Some(first) = seen.insert(&field.stored_name, field.member) {
-            cx.error_spanned_by(field.member, format!(
-                "fields `{first}` and `{}` are both stored as {:?}; rename one with #[serde(rename = \"...\")]",
-                field.member, field.stored_name
-            ));
-        }
-    }
-}
-
-fn reject_record_attributes(cx: &Ctxt, attrs: &attr::Container) {
-    let record_only = [
-        attrs.name.tokens(),
-        attrs.app_label.tokens(),
-        attrs.timedepth.tokens(),
-        attrs.template_name.tokens(),
-        attrs.template.tokens(),
-        attrs.settings.tokens(),
-        attrs.dynamic.tokens(),
-        attrs.backend.tokens(),
-        attrs.retention.tokens(),
-        attrs.unique_together.tokens(),
-        attrs.simple.tokens(),
-    ];
-    for tokens in record_only.into_iter().flatten() {
-        cx.error_spanned_by(tokens, format!(
-            "`{tokens}` applies to #[derive(Record)] only; a Composite is stored inside the record that holds it"
-        ));
     }
 }
 
@@ -235,20 +208,6 @@ impl RecordModel {
         attrs: &attr::Container,
         fields: &[Field],
     ) -> Self {
-        let simple = attrs.simple.is_set();
-        if simple {
-            for (what, tokens) in [
-                ("timedepth", attrs.timedepth.tokens()),
-                ("template", attrs.template.tokens()),
-            ] {
-                if let Some(tokens) = tokens {
-                    cx.error_spanned_by(tokens, format!(
-                        "a simple record has one index, named after its template, so `{what}` does not apply; remove it or remove `simple`"
-                    ));
-                }
-            }
-        }
-
         let ident = input.ident.to_string();
         let name = attrs
             .name
@@ -259,28 +218,37 @@ impl RecordModel {
             Some(label) => label.clone(),
             None => default_app_label(cx, &input.ident),
         };
+        let timestamp = fields.iter().position(|f| f.timestamp_mark).or_else(|| {
+            fields.iter().position(|f| {
+                f.member == "timestamp"
+                    && !matches!(f.kind, FieldKind::Skipped | FieldKind::Flatten)
+            })
+        });
+        let unique_together = attrs
+            .unique_together
+            .get()
+            .into_iter()
+            .flatten()
+            .map(|ident| (ident.clone(), fields.iter().position(|f| f.member == ident)))
+            .collect();
 
         RecordModel {
-            timestamp: find_timestamp(cx, input, fields, simple),
-            unique_together: resolve_unique_together(cx, attrs, fields),
             name,
             app_label,
-            timedepth: attrs.timedepth.get().cloned(),
+            timedepth: attrs.timedepth.get().copied(),
             template_name: attrs.template_name.get().cloned(),
             template: attrs.template.get().cloned(),
             settings: attrs.settings.get().cloned().unwrap_or_default(),
-            dynamic: attrs
-                .dynamic
-                .get()
-                .cloned()
-                .unwrap_or_else(|| "strict".into()),
+            dynamic: attrs.dynamic.get().copied().unwrap_or_default(),
             backend: attrs
                 .backend
                 .get()
                 .cloned()
                 .unwrap_or_else(|| "default".into()),
-            retention: attrs.retention.get().cloned(),
-            simple,
+            retention: attrs.retention.get().copied(),
+            unique_together,
+            simple: attrs.simple.is_set(),
+            timestamp,
         }
     }
 }
@@ -291,7 +259,7 @@ fn default_app_label(cx: &Ctxt, ident: &Ident) -> String {
     match std::env::var("CARGO_CRATE_NAME") {
         Ok(crate_name) => {
             let label = crate_name.to_lowercase();
-            if let Some(problem) = index_name_problem(&label, false) {
+            if let Err(problem) = check_name(&label, false) {
                 cx.error_spanned_by(ident, format!(
                     "the crate name {crate_name:?} cannot be the app label ({problem}); set #[record(app_label = \"...\")]"
                 ));
@@ -303,62 +271,4 @@ fn default_app_label(cx: &Ctxt, ident: &Ident) -> String {
             String::new()
         }
     }
-}
-
-/// The field marked `#[record(timestamp)]`, else the field named `timestamp`.
-fn find_timestamp(cx: &Ctxt, input: &DeriveInput, fields: &[Field], simple: bool) -> Option<usize> {
-    let mut marked = fields.iter().enumerate().filter(|(_, f)| f.timestamp_mark);
-    let first_marked = marked.next().map(|(i, _)| i);
-    for (_, extra) in marked {
-        cx.error_spanned_by(
-            extra.member,
-            "only one field can be the timestamp; remove one #[record(timestamp)]",
-        );
-    }
-    let found = first_marked.or_else(|| {
-        fields.iter().position(|f| {
-            f.member == "timestamp" && !matches!(f.kind, FieldKind::Skipped | FieldKind::Flatten)
-        })
-    });
-    if found.is_none() && !simple {
-        cx.error_spanned_by(&input.ident, format!(
-            "record `{}` has no timestamp: add a field `timestamp: chrono::DateTime<chrono::Utc>`, mark a DateTime<Utc> field #[record(timestamp)], or declare #[record(simple)] for a record that is not a time series",
-            input.ident
-        ));
-    }
-    found
-}
-
-fn resolve_unique_together(cx: &Ctxt, attrs: &attr::Container, fields: &[Field]) -> Vec<usize> {
-    let mut resolved: Vec<usize> = Vec::new();
-    for ident in attrs.unique_together.get().into_iter().flatten() {
-        match fields.iter().position(|f| f.member == ident) {
-            None => {
-                let known: Vec<String> = fields.iter().map(|f| f.member.to_string()).collect();
-                cx.error_spanned_by(ident, format!(
-                    "unique_together names `{ident}`, which is not a field of this struct; fields: {}",
-                    known.join(", ")
-                ));
-            }
-            Some(i) if matches!(fields[i].kind, FieldKind::Skipped) => {
-                cx.error_spanned_by(ident, format!(
-                    "`{ident}` is skipped by serde, so it is not stored and cannot identify a record"
-                ));
-            }
-            Some(i) if matches!(fields[i].kind, FieldKind::Flatten) => {
-                cx.error_spanned_by(ident, format!(
-                    "`{ident}` is flattened, so it has no stored name of its own; list fields of this struct only"
-                ));
-            }
-            Some(i) if resolved.contains(&i) => {
-                cx.error_spanned_by(
-                    ident,
-                    format!("`{ident}` is listed twice in unique_together"),
-                );
-            }
-            Some(i) => resolved.push(i),
-        }
-    }
-    resolved.sort_by(|a, b| fields[*a].stored_name.cmp(&fields[*b].stored_name));
-    resolved
 }

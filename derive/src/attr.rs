@@ -1,6 +1,8 @@
 //! Parsing `#[record(...)]` and the `#[serde(...)]` attributes that decide
-//! what serde writes. Each mistake is recorded in the [`Ctxt`] at the
-//! offending token, and parsing goes on so that all are reported together.
+//! what serde writes, one attribute at a time: a value that is wrong on its
+//! own (an unknown timedepth, an invalid name, a duplicate) is recorded in
+//! the [`Ctxt`] at the offending token, and parsing goes on so that all are
+//! reported together. Rules about attributes together are in `check.rs`.
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
@@ -9,6 +11,8 @@ use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
 
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use crate::shared::names::check_name;
+use crate::shared::{Dynamic, Retention, Timedepth};
 
 /// One attribute value, remembering where it was written so that a second
 /// occurrence and later cross-checks can point at it.
@@ -69,13 +73,13 @@ const FIELD_ATTRIBUTES: &str = "timestamp, keyword, text, mapping, flatten";
 pub(crate) struct Container<'c> {
     pub(crate) name: Attr<'c, String>,
     pub(crate) app_label: Attr<'c, String>,
-    pub(crate) timedepth: Attr<'c, String>,
+    pub(crate) timedepth: Attr<'c, Timedepth>,
     pub(crate) template_name: Attr<'c, String>,
     pub(crate) template: Attr<'c, String>,
     pub(crate) settings: Attr<'c, Vec<(String, SettingLit)>>,
-    pub(crate) dynamic: Attr<'c, String>,
+    pub(crate) dynamic: Attr<'c, Dynamic>,
     pub(crate) backend: Attr<'c, String>,
-    pub(crate) retention: Attr<'c, (String, u64)>,
+    pub(crate) retention: Attr<'c, Retention>,
     pub(crate) unique_together: Attr<'c, Vec<syn::Ident>>,
     pub(crate) simple: Attr<'c, ()>,
     /// serde's `rename_all` (the serialize side).
@@ -114,7 +118,7 @@ impl<'c> Container<'c> {
         match key.as_str() {
             "name" | "app_label" | "template_name" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                if let Some(problem) = index_name_problem(&lit.value(), false) {
+                if let Err(problem) = check_name(&lit.value(), false) {
                     cx.error_spanned_by(
                         &lit,
                         format!("invalid {key} {:?}: {problem}", lit.value()),
@@ -134,18 +138,23 @@ impl<'c> Container<'c> {
                     cx.error_spanned_by(&lit, format!(
                         "template {pattern:?} has no `*`: it is the index pattern that every partition of the type must match, such as \"{pattern}_*\""
                     ));
-                } else if let Some(problem) = index_name_problem(&pattern, true) {
+                } else if let Err(problem) = check_name(&pattern, true) {
                     cx.error_spanned_by(&lit, format!("invalid template {pattern:?}: {problem}"));
                 }
                 self.template.set(&path, pattern);
             }
             "timedepth" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                match lit.value().as_str() {
-                    "year" | "month" | "day" | "hour" => self.timedepth.set(&path, lit.value()),
-                    other => cx.error_spanned_by(&lit, format!(
-                        "unknown timedepth {other:?}; use one of \"year\", \"month\", \"day\", \"hour\""
-                    )),
+                match Timedepth::from_name(&lit.value()) {
+                    Some(depth) => self.timedepth.set(&path, depth),
+                    None => cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "unknown timedepth {:?}; use one of {}",
+                            lit.value(),
+                            quoted(Timedepth::ALL.map(Timedepth::as_str))
+                        ),
+                    ),
                 }
             }
             "dynamic" => {
@@ -157,11 +166,16 @@ impl<'c> Container<'c> {
                     let lit: syn::LitBool = value.parse()?;
                     (lit.value.to_string(), lit.into_token_stream())
                 };
-                match text.0.as_str() {
-                    "strict" | "true" | "false" | "runtime" => self.dynamic.set(&path, text.0),
-                    other => cx.error_spanned_by(text.1, format!(
-                        "unknown dynamic setting {other:?}; use one of \"strict\", \"true\", \"false\", \"runtime\""
-                    )),
+                match Dynamic::from_name(&text.0) {
+                    Some(dynamic) => self.dynamic.set(&path, dynamic),
+                    None => cx.error_spanned_by(
+                        text.1,
+                        format!(
+                            "unknown dynamic setting {:?}; use one of {}",
+                            text.0,
+                            quoted(Dynamic::ALL.map(Dynamic::as_str))
+                        ),
+                    ),
                 }
             }
             "backend" => {
@@ -173,8 +187,8 @@ impl<'c> Container<'c> {
             }
             "retention" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                match parse_retention(&lit.value()) {
-                    Some(seconds) => self.retention.set(&path, (lit.value(), seconds)),
+                match Retention::parse(&lit.value()) {
+                    Some(retention) => self.retention.set(&path, retention),
                     None => cx.error_spanned_by(&lit, format!(
                         "invalid retention {:?}; write a whole number and a unit: \"90d\", \"12h\", \"2w\", \"30m\" or \"45s\"",
                         lit.value()
@@ -263,7 +277,7 @@ pub(crate) struct Field<'c> {
     /// `#[serde(flatten)]`: serde writes the fields at the parent's level.
     pub(crate) flatten: Attr<'c, ()>,
     /// `#[record(flatten)]`, which only states the same and needs serde's.
-    record_flatten: Attr<'c, ()>,
+    pub(crate) record_flatten: Attr<'c, ()>,
     /// serde's `rename` (the serialize side).
     pub(crate) rename: Attr<'c, String>,
     /// serde's `skip` or `skip_serializing`: the field is never written.
@@ -295,7 +309,6 @@ impl<'c> Field<'c> {
                 parse_nested(cx, attr, |meta| f.parse_serde_meta(meta));
             }
         }
-        f.check_combinations(cx);
         f
     }
 
@@ -357,51 +370,6 @@ impl<'c> Field<'c> {
             _ => skip_value(&meta)?,
         }
         Ok(())
-    }
-
-    fn check_combinations(&self, cx: &Ctxt) {
-        let kinds = [
-            ("keyword", self.keyword.tokens()),
-            ("text", self.text.tokens()),
-            ("mapping", self.mapping.tokens()),
-        ];
-        let given: Vec<_> = kinds
-            .iter()
-            .filter_map(|(name, tokens)| tokens.map(|t| (*name, t)))
-            .collect();
-        if let [(first, _), (second, tokens), ..] = given.as_slice() {
-            cx.error_spanned_by(
-                tokens,
-                format!("`{first}` and `{second}` both set this field's mapping; keep one"),
-            );
-        }
-        if let Some(tokens) = self.record_flatten.tokens()
-            && !self.flatten.is_set()
-        {
-            cx.error_spanned_by(tokens, "`#[record(flatten)]` needs `#[serde(flatten)]` beside it: serde decides where the fields are written, so add #[serde(flatten)] (then #[record(flatten)] may go)");
-        }
-        if let Some(tokens) = self.flatten.tokens().or(self.record_flatten.tokens()) {
-            if let Some((name, _)) = given.first() {
-                cx.error_spanned_by(
-                    tokens,
-                    format!(
-                        "a flattened field has no mapping of its own; remove `{name}` or `flatten`"
-                    ),
-                );
-            }
-            if self.timestamp.is_set() {
-                cx.error_spanned_by(tokens, "the timestamp field cannot be flattened");
-            }
-        }
-        if let (Some(tokens), Some(how)) =
-            (self.custom_serialize.tokens(), self.custom_serialize.get())
-            && !self.mapping.is_set()
-            && !self.skip.is_set()
-        {
-            cx.error_spanned_by(tokens, format!(
-                "`#[serde({how})]` writes this field in a shape esrecord cannot know; state it with #[record(mapping = r#\"{{\"type\": ...}}\"#)]"
-            ));
-        }
     }
 }
 
@@ -495,58 +463,9 @@ fn setting_lit(expr: &Expr) -> Option<SettingLit> {
     }
 }
 
-/// `"90d"` -> seconds.
-fn parse_retention(text: &str) -> Option<u64> {
-    let unit_at = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(unit_at);
-    let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
-    let unit_seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return None,
-    };
-    number.checked_mul(unit_seconds)
-}
-
-/// Why `name` breaks Elasticsearch's index-name rules, if it does. The
-/// runtime applies the same rule to names built at run time
-/// (`runtime/src/naming.rs`, `check_name`).
-pub(crate) fn index_name_problem(name: &str, allow_star: bool) -> Option<String> {
-    const FORBIDDEN: &[char] = &['\\', '/', '*', '?', '"', '<', '>', '|', ',', '#', ' ', ':'];
-    if name.is_empty() {
-        return Some("it is empty".into());
-    }
-    if name.len() > 200 {
-        return Some(format!(
-            "it is {} bytes long; keep it under 200 so index names fit in 255",
-            name.len()
-        ));
-    }
-    if let Some(first) = name
-        .chars()
-        .next()
-        .filter(|c| matches!(c, '-' | '_' | '+' | '.'))
-    {
-        return Some(format!(
-            "it starts with `{first}`; start with a letter or digit"
-        ));
-    }
-    if name.chars().any(char::is_uppercase) {
-        return Some(format!(
-            "it has uppercase letters; index names are lowercase: {:?}",
-            name.to_lowercase()
-        ));
-    }
-    let bad = |c: &char| c.is_control() || (FORBIDDEN.contains(c) && !(allow_star && *c == '*'));
-    if let Some(c) = name.chars().find(bad) {
-        return Some(format!(
-            "it contains {c:?}; index names cannot contain \\ / * ? \" < > | , # : or spaces"
-        ));
-    }
-    None
+/// `"a", "b", "c"`: the values an attribute takes, for its error.
+fn quoted<const N: usize>(names: [&str; N]) -> String {
+    names.map(|name| format!("{name:?}")).join(", ")
 }
 
 #[cfg(test)]
@@ -554,22 +473,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retention_units() {
-        assert_eq!(parse_retention("90d"), Some(90 * 86_400));
-        assert_eq!(parse_retention("12h"), Some(12 * 3_600));
-        assert_eq!(parse_retention("2w"), Some(2 * 604_800));
-        for bad in [
-            "",
-            "d",
-            "90",
-            "0d",
-            "90x",
-            "1.5d",
-            "-1d",
-            "99999999999999999999d",
-        ] {
-            assert_eq!(parse_retention(bad), None, "{bad}");
-        }
+    fn value_lists() {
+        assert_eq!(
+            quoted(Timedepth::ALL.map(Timedepth::as_str)),
+            r#""year", "month", "day", "hour""#
+        );
+        assert_eq!(
+            quoted(Dynamic::ALL.map(Dynamic::as_str)),
+            r#""strict", "true", "false", "runtime""#
+        );
     }
 
     #[test]
@@ -580,14 +492,5 @@ mod tests {
         );
         assert!(unknown_hint("keywrod", FIELD_ATTRIBUTES).starts_with("did you mean `keyword`?"));
         assert!(unknown_hint("colour", FIELD_ATTRIBUTES).starts_with("expected one of"));
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(index_name_problem("shop", false), None);
-        assert!(index_name_problem("Shop", false).is_some());
-        assert!(index_name_problem("shop_*", false).is_some());
-        assert_eq!(index_name_problem("shop_*", true), None);
-        assert!(index_name_problem("_shop", false).is_some());
     }
 }

@@ -24,9 +24,9 @@ impl Ctxt {
         self.errors.borrow_mut().push(error);
     }
 
-    /// All errors combined into one, or `Ok` when there were none.
-    pub(crate) fn check(self) -> syn::Result<()> {
-        let mut errors = self.errors.into_inner().into_iter();
+    /// All errors so far combined into one, or `Ok` when there were none.
+    pub(crate) fn check(&self) -> syn::Result<()> {
+        let mut errors = self.errors.take().into_iter();
         let Some(mut combined) = errors.next() else {
             return Ok(());
         };

@@ -7,6 +7,7 @@ use syn::Type;
 
 use crate::ast::{Container, Derive, Field, FieldKind, RecordModel};
 use crate::attr::SettingLit;
+use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
 
 pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     let fields_struct = fields_struct(cx);
@@ -71,7 +72,7 @@ fn projection(ty: &Type, path: TokenStream, item: &str) -> TokenStream {
     around_type(ty, quote!(<), quote!(as #path>::#item))
 }
 
-fn fields_ident(cx: &Container) -> syn::Ident {
+pub(crate) fn fields_ident(cx: &Container) -> syn::Ident {
     format_ident!("{}Fields", cx.ident)
 }
 
@@ -82,6 +83,11 @@ fn handle_type(field: &Field) -> TokenStream {
     match field.kind {
         FieldKind::Flatten => projection(ty, quote!(::esrecord::__private::Composite), "Fields"),
         FieldKind::Literal(_) => quote!(::esrecord::__private::Field<#ty>),
+        // Written by custom code without a mapping: refused (`check.rs`), so
+        // only the fallback's struct has one. It gets the handle the field
+        // has with the mapping the error asks for, not a projection on a
+        // type that may have no `FieldType`.
+        FieldKind::ByType if field.custom_serialize => quote!(::esrecord::__private::Field<#ty>),
         FieldKind::Text => quote!(
             ::esrecord::__private::Field<::esrecord::__private::String, ::esrecord::__private::FullText>
         ),
@@ -90,7 +96,7 @@ fn handle_type(field: &Field) -> TokenStream {
 }
 
 /// `pub struct {Type}Fields { ... }`: the typed handles on the fields.
-fn fields_struct(cx: &Container) -> TokenStream {
+pub(crate) fn fields_struct(cx: &Container) -> TokenStream {
     let ident = cx.ident;
     let vis = cx.vis;
     let fields_ident = fields_ident(cx);
@@ -277,11 +283,11 @@ fn record_impl(cx: &Container, record: &RecordModel) -> TokenStream {
         }
         None => quote!(__esrecord::None),
     };
-    let unique_id = if record.unique_together.is_empty() {
+    let unique_key = cx.unique_key_fields(record);
+    let unique_id = if unique_key.is_empty() {
         quote!(__esrecord::Ok(__esrecord::None))
     } else {
-        let parts = record.unique_together.iter().map(|i| {
-            let field = &cx.fields[*i];
+        let parts = unique_key.iter().map(|field| {
             let member = field.member;
             let name = &field.stored_name;
             quote!(key.field(#name, &self.#member)?;)
@@ -343,11 +349,8 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
     let ident_name = ident_name.trim_start_matches("r#");
     let name = &record.name;
     let app_label = &record.app_label;
-    let timedepth = match record.timedepth.as_deref() {
-        Some(depth) => {
-            let variant = format_ident!("{}", capitalize(depth));
-            quote!(__esrecord::Some(__esrecord::Timedepth::#variant))
-        }
+    let timedepth = match record.timedepth {
+        Some(depth) => quote!(__esrecord::Some(#depth)),
         None => quote!(__esrecord::None),
     };
     let template_name = option_str(record.template_name.as_deref());
@@ -361,18 +364,16 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         };
         quote!((#key, #value))
     });
-    let dynamic = format_ident!("{}", capitalize(&record.dynamic));
+    let dynamic = record.dynamic;
     let backend = &record.backend;
-    let retention = match &record.retention {
-        Some((text, seconds)) => {
-            quote!(__esrecord::Some(__esrecord::Retention::new(#text, #seconds)))
-        }
+    let retention = match record.retention {
+        Some(retention) => quote!(__esrecord::Some(#retention)),
         None => quote!(__esrecord::None),
     };
-    let unique_together = record
-        .unique_together
-        .iter()
-        .map(|i| &cx.fields[*i].stored_name);
+    let unique_together = cx
+        .unique_key_fields(record)
+        .into_iter()
+        .map(|field| &field.stored_name);
     let simple = record.simple;
     let timestamp_field = option_str(record.timestamp.map(|i| cx.fields[i].stored_name.as_str()));
     quote! {
@@ -384,7 +385,7 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             template_name: #template_name,
             template: #template,
             settings: &[#(#settings),*],
-            dynamic: __esrecord::Dynamic::#dynamic,
+            dynamic: #dynamic,
             backend: #backend,
             retention: #retention,
             unique_together: &[#(#unique_together),*],
@@ -441,10 +442,50 @@ fn option_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-fn capitalize(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-        None => String::new(),
+// The attribute values shared with the runtime, as the generated code
+// names them. Each match is exhaustive, so a new variant cannot be missed.
+
+impl ToTokens for Timedepth {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            Timedepth::Year => quote!(Year),
+            Timedepth::Month => quote!(Month),
+            Timedepth::Day => quote!(Day),
+            Timedepth::Hour => quote!(Hour),
+        };
+        tokens.extend(quote!(::esrecord::__private::Timedepth::#variant));
+    }
+}
+
+impl ToTokens for Dynamic {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            Dynamic::Strict => quote!(Strict),
+            Dynamic::True => quote!(True),
+            Dynamic::False => quote!(False),
+            Dynamic::Runtime => quote!(Runtime),
+        };
+        tokens.extend(quote!(::esrecord::__private::Dynamic::#variant));
+    }
+}
+
+impl ToTokens for RetentionUnit {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            RetentionUnit::Seconds => quote!(Seconds),
+            RetentionUnit::Minutes => quote!(Minutes),
+            RetentionUnit::Hours => quote!(Hours),
+            RetentionUnit::Days => quote!(Days),
+            RetentionUnit::Weeks => quote!(Weeks),
+        };
+        tokens.extend(quote!(::esrecord::__private::RetentionUnit::#variant));
+    }
+}
+
+impl ToTokens for Retention {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let amount = self.amount();
+        let unit = self.unit();
+        tokens.extend(quote!(::esrecord::__private::Retention::new(#amount, #unit)));
     }
 }

@@ -43,8 +43,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::Timedepth;
 use crate::error::{Error, Result};
-use crate::naming::{Timedepth, validate_prefix};
+use crate::naming::validate_prefix;
 use crate::record_type::RecordType;
 use crate::secret::Secret;
 

@@ -74,6 +74,7 @@ pub mod registry;
 mod retry;
 pub mod search;
 mod secret;
+mod shared;
 mod store;
 pub mod template;
 mod writer;
@@ -83,11 +84,12 @@ pub use crate::error::{Collision, Collisions, Error, Result};
 pub use crate::fields::{Field, MapField};
 pub use crate::hooks::{BulkError, SaveEvent, TemplateEvent};
 pub use crate::leaves::numeric_leaves;
-pub use crate::naming::{TimeBound, TimeRange, Timedepth};
+pub use crate::naming::time_range::{TimeBound, TimeRange};
 pub use crate::record::{Composite, Record};
-pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, Dynamic, RecordType, Retention, SettingValue};
+pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, RecordType, SettingValue};
 pub use crate::search::{FilterValue, Hit, Query, Search, SearchResults};
 pub use crate::secret::Secret;
+pub use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
 pub use crate::writer::{SendLatency, Stats};
 pub use esrecord_derive::{Composite, Record};
@@ -133,7 +135,7 @@ pub mod __private {
     pub use crate::record::{
         CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
     };
-    pub use crate::record_type::{Dynamic, RecordSpec, RecordType, Retention, SettingValue};
+    pub use crate::record_type::{RecordSpec, RecordType, SettingValue};
     pub use crate::registry::Registration;
     pub use crate::search::{Hit, Search, SearchResults};
     pub use crate::secret::Secret;
@@ -141,9 +143,10 @@ pub mod __private {
         CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder,
     };
     pub use crate::writer::Stats;
-    pub use crate::{Result, Timedepth};
+    pub use crate::{Dynamic, Result, Retention, RetentionUnit, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;
+    pub use serde::{Serialize, de::DeserializeOwned};
     pub use serde_json::{Map, Value};
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::Ok;

@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::mapping::DynamicTemplates;
-use crate::naming::{self, TimeBound, TimeRange, Timedepth, ascii_to_string};
+use crate::naming::{self, TimeBound, TimeRange, ascii_to_string};
+use crate::shared::{Dynamic, Retention, Timedepth};
 use crate::template::schema_hash;
 
 /// How many index patterns a range search may name before it falls back to
@@ -77,20 +78,8 @@ impl SettingValue {
     }
 }
 
-/// What the mapping does with fields it does not declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dynamic {
-    /// Reject documents with undeclared fields (the default).
-    #[default]
-    Strict,
-    /// Add undeclared fields to the mapping.
-    True,
-    /// Keep undeclared fields in `_source` without indexing them.
-    False,
-    /// Map undeclared fields as runtime fields.
-    Runtime,
-}
-
+/// The JSON of [`Dynamic`] (the type and its names are shared with the
+/// derive, in `shared/dynamic.rs`).
 impl Dynamic {
     /// The value of `mappings.dynamic`.
     pub fn to_json(self) -> Value {
@@ -103,34 +92,20 @@ impl Dynamic {
     }
 }
 
-/// How long a type's partitions are kept, from `retention = "90d"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    text: &'static str,
-    seconds: u64,
-}
-
+/// The length of a [`Retention`] as a [`Duration`] (the type and its
+/// parsing are shared with the derive, in `shared/retention.rs`).
 impl Retention {
-    /// A retention written as `text`, lasting `seconds`. The derive parses
-    /// the attribute; use this to build one by hand.
-    pub const fn new(text: &'static str, seconds: u64) -> Self {
-        Retention { text, seconds }
-    }
-
-    /// The retention as written in the attribute, e.g. `"90d"`.
-    pub fn as_str(&self) -> &'static str {
-        self.text
-    }
-
     /// The retention as a duration.
+    ///
+    /// ```
+    /// use esrecord::{Retention, RetentionUnit};
+    /// let retention = Retention::parse("90d").unwrap();
+    /// assert_eq!(retention, Retention::new(90, RetentionUnit::Days));
+    /// assert_eq!(retention.duration().as_secs(), 90 * 86_400);
+    /// assert_eq!(retention.to_string(), "90d");
+    /// ```
     pub fn duration(&self) -> Duration {
-        Duration::from_secs(self.seconds)
-    }
-}
-
-impl fmt::Display for Retention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text)
+        Duration::from_secs(self.seconds())
     }
 }
 
@@ -452,12 +427,13 @@ impl RecordType {
 
     /// Checks the names this type produces at run time (with its prefix):
     /// the index-name rules, a pattern that matches the type's own index
-    /// names, and room for the time parts within 255 bytes.
+    /// names, and room for the time parts within 255 bytes (a
+    /// time-partitioned type's template name is at most 241 bytes).
     pub fn validate(&self) -> Result<()> {
         self.check_mapping_limits()?;
         naming::validate_prefix(&self.prefix)?;
         let template_name = self.template_name();
-        naming::validate_index_name(&template_name)?;
+        naming::validate_template_name(&template_name, !self.spec.simple)?;
         let pattern = self.pattern();
         naming::validate_pattern(&pattern)?;
         let sample = self.index_for(

@@ -34,7 +34,8 @@ pub(crate) fn run(cx: &Context, as_json: bool) -> Result<Outcome, Failure> {
                 t.pattern(),
                 timedepth(t),
                 t.backend().to_owned(),
-                t.retention().map_or("-", |r| r.as_str()).to_owned(),
+                t.retention()
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string()),
                 conditions::fields(t).len().to_string(),
             ]
         })
@@ -78,7 +79,7 @@ fn describe(t: &RecordType) -> Value {
         "pattern": t.pattern(),
         "timedepth": timedepth(t),
         "backend": t.backend(),
-        "retention": t.retention().map(|r| r.as_str()),
+        "retention": t.retention().map(|r| r.to_string()),
         "timestamp_field": t.timestamp_field(),
         "fields": fields,
     })

@@ -18,7 +18,6 @@
 //! searches count too.
 
 mod aggs;
-mod dates;
 mod document;
 mod partition;
 mod query;

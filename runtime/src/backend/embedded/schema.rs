@@ -15,7 +15,7 @@ use tantivy::schema::{
     STORED, STRING, Schema, TEXT, TextFieldIndexing,
 };
 
-use super::dates::DateUnit;
+use crate::dates::DateUnit;
 use crate::error::{Error, Result};
 
 /// The name of the field that holds document ids.
@@ -40,7 +40,7 @@ pub(crate) enum FieldKind {
     /// `boolean`.
     Bool,
     /// `date` (epoch milliseconds) and `date_nanos` (epoch nanoseconds):
-    /// an `i64` column, not indexed (see [`super::dates`]).
+    /// an `i64` column, not indexed (see [`crate::dates`]).
     Date(DateUnit),
     /// `ip`.
     Ip,

@@ -16,11 +16,11 @@ use tantivy::schema::Value as _;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use super::aggs::{self, AggRequest};
-use super::dates;
 use super::partition::Partition;
 use super::query::build_query;
 use super::schema::{FieldKind, ID_FIELD};
 use crate::backend::{Hits, RawHit, SearchResponse, TotalHits};
+use crate::dates;
 use crate::error::{Error, Result};
 
 /// A parsed search body.

@@ -5,7 +5,7 @@
 //!
 //! Documents and queries go through the same conversions, so a value written
 //! in a query finds the document that held it. Dates are read by
-//! [`super::dates`] and floored to the field's unit (milliseconds for `date`)
+//! [`crate::dates`] and floored to the field's unit (milliseconds for `date`)
 //! on both sides, so `gte` a stored timestamp includes it and `gt` excludes
 //! it, as in Elasticsearch.
 
@@ -17,8 +17,8 @@ use tantivy::Term;
 use tantivy::columnar::NumericalValue;
 use tantivy::schema::OwnedValue;
 
-use super::dates::{self, DateUnit};
 use super::schema::{FieldKind, LeafKind, Resolved};
+use crate::dates::{self, DateUnit};
 use crate::error::{Error, Result};
 
 /// A number as written in a document or query: a JSON number or a numeric
@@ -618,7 +618,7 @@ fn ip(path: &str, value: &Value) -> Result<Ipv6Addr> {
 }
 
 /// The stored value of a date field of `unit`: epoch milliseconds for
-/// `date`, nanoseconds for `date_nanos` (see [`super::dates`]).
+/// `date`, nanoseconds for `date_nanos` (see [`crate::dates`]).
 fn stored_date(unit: DateUnit, path: &str, value: &Value) -> Result<i64> {
     let kind = FieldKind::Date(unit);
     unit.stored(instant(path, value)?).ok_or_else(|| {
@@ -696,24 +696,14 @@ mod tests {
 
     #[test]
     fn dates_parse_in_every_supported_form() {
+        // Text goes to the date reader, whose tests prove each of its forms
+        // (`crate::dates`); numbers are epoch milliseconds.
         let midnight = 1_714_521_600_000_000_000_i128; // 2024-05-01T00:00:00Z
-        assert_eq!(nanos(json!("2024-05-01")), midnight);
-        assert_eq!(nanos(json!("2024-05-01T00:00:00Z")), midnight);
         assert_eq!(nanos(json!("2024-05-01T02:00:00+02:00")), midnight);
-        assert_eq!(nanos(json!("2024-04-30T19:00:00-05:00")), midnight);
-        assert_eq!(nanos(json!("2024-05-01T00:00:00")), midnight);
-        assert_eq!(nanos(json!("2024-05-01T00:00")), midnight);
-        assert_eq!(
-            nanos(json!("2024-05-01T00:00:00.250")),
-            midnight + 250_000_000
-        );
-        assert_eq!(nanos(json!("2024-05-01T00:00:00.000000001Z")), midnight + 1);
-        assert_eq!(nanos(json!(1_714_521_600_000_i64)), midnight);
         assert_eq!(nanos(json!("1714521600000")), midnight);
+        assert_eq!(nanos(json!(1_714_521_600_000_i64)), midnight);
         assert_eq!(nanos(json!(-1000)), -1_000_000_000);
-        assert_eq!(nanos(json!("2024")), 1_704_067_200_000_000_000); // 2024-01-01
-        assert_eq!(nanos(json!("2024-05")), midnight);
-        assert_eq!(nanos(json!("20240")), 20_240_000_000);
+        assert_eq!(nanos(json!(1.5)), 1_500_000);
     }
 
     #[test]

@@ -1,9 +1,9 @@
 use serde_json::{Map, Value, json};
 
-use super::super::dates::{self, DateUnit};
 use super::calendar::{Calendar, Rounding, Unit, Zone};
 use super::parse::{Bounds, Ctx, Parsed, parse_bounds, write_bounds};
 use super::{CalendarGrid, HINT_FORMAT, Kind};
+use crate::dates::{self, DateUnit};
 use crate::error::Result;
 
 const SECOND_MS: i64 = 1_000;

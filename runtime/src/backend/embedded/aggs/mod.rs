@@ -99,8 +99,8 @@ use tantivy::{Searcher, TantivyError};
 use self::calendar::Calendar;
 use self::parse::parse_level;
 use self::reshape::reshape_level;
-use super::dates::DateUnit;
 use super::schema::{FieldKind, LeafKind, PartitionSchema};
+use crate::dates::DateUnit;
 use crate::error::{Error, Result};
 
 mod calendar;

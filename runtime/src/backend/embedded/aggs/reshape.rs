@@ -6,9 +6,9 @@ use tantivy::aggregation::agg_result::{
 };
 use tantivy::aggregation::metric::{PercentileValues, Stats};
 
-use super::super::dates::{DateUnit, format_millis};
 use super::terms::reshape_terms;
 use super::{CalendarGrid, Kind, Node, type_name};
+use crate::dates::{DateUnit, format_millis};
 use crate::error::{Error, Result};
 
 pub(super) fn reshape_level(

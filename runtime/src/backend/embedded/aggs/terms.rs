@@ -4,10 +4,10 @@ use serde_json::{Map, Value};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::BucketEntry;
 
-use super::super::dates::format_millis;
 use super::parse::{Ctx, OrderSpec, Parsed, parse_order};
 use super::reshape::{float, reshape_level};
 use super::{Kind, Node, TermsOrder, Values};
+use crate::dates::format_millis;
 use crate::error::Result;
 
 const HINT_TERMS_ORDER: &str = "order terms by `_count` or `_key`; sort by sub-aggregation values on the client, or run this search on Elasticsearch";

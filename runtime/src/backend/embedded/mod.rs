@@ -24,6 +24,8 @@ mod query;
 mod schema;
 mod search;
 mod search_idle;
+#[cfg(test)]
+mod test_schema;
 mod values;
 
 use std::collections::BTreeMap;

@@ -668,7 +668,7 @@ mod tests {
     use tantivy::{Searcher, TantivyDocument};
 
     use super::*;
-    use crate::backend::embedded::document::testing::searcher;
+    use crate::backend::embedded::test_schema::searcher;
 
     fn schema() -> PartitionSchema {
         PartitionSchema::from_mappings(&json!({

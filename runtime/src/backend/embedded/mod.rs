@@ -19,6 +19,8 @@
 
 mod aggs;
 mod document;
+mod files;
+mod parallel;
 mod partition;
 mod query;
 mod schema;
@@ -29,13 +31,14 @@ mod test_schema;
 mod values;
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use self::files::{acquire_lock, list_dir, write_atomically};
+use self::parallel::on_all_cores;
 use self::partition::Partition;
 use self::search_idle::SearchActivity;
 use super::{Backend, BulkBody, IndexInfo, ItemResult, ScheduledRefresh, SearchAnswer};
@@ -459,36 +462,6 @@ impl Inner {
     }
 }
 
-/// `work` on every item, the items split in contiguous runs over the cores;
-/// results in the items' order. A panic in `work` is an error.
-fn on_all_cores<'t, T: Sync, R: Send>(
-    items: &'t [T],
-    work: impl Fn(&'t T) -> R + Sync,
-) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return Ok(items.iter().map(work).collect());
-    }
-    let chunk = items.len().div_ceil(threads);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|run| scope.spawn(move || run.iter().map(work).collect::<Vec<R>>()))
-            .collect();
-        let mut results = Vec::with_capacity(items.len());
-        for worker in workers {
-            let run = worker
-                .join()
-                .map_err(|_| Error::Engine("an embedded engine worker thread panicked".into()))?;
-            results.extend(run);
-        }
-        Ok(results)
-    })
-}
-
 fn poisoned() -> Error {
     Error::Engine("the partition table was left inconsistent by a panic; reopen the store".into())
 }
@@ -500,63 +473,4 @@ fn patterns_of(template: &Value) -> impl Iterator<Item = &str> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-}
-
-/// The names in `dir`, sorted.
-fn list_dir(dir: &Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| !name.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Writes `path` so that a crash leaves the old or the new content, never a mix.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    // A name of its own for each write: two threads that write the same
-    // file at once (setup and a type's first record) must not share one.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = path.with_extension(format!("{}-{write}.tmp", std::process::id()));
-    let mut file = File::create(&temporary).map_err(|e| Error::io("write", &temporary, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write", &temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| Error::io("replace", path, e))
-}
-
-/// Takes the data directory's writer lock, or says who holds it.
-fn acquire_lock(dir: &Path) -> Result<File> {
-    let path = dir.join("lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io("open the lock file", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => {
-            let pid = format!("process {}\n", std::process::id());
-            file.set_len(0)
-                .and_then(|()| file.write_all(pid.as_bytes()))
-                .map_err(|e| Error::io("write the lock file", &path, e))?;
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            Err(Error::Locked {
-                path: dir.display().to_string(),
-                holder: match holder.trim() {
-                    "" => "another process".to_owned(),
-                    holder => holder.to_owned(),
-                },
-            })
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-    }
 }

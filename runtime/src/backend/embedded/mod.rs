@@ -47,6 +47,14 @@ use crate::naming::{glob_matches, validate_index_name};
 
 /// The embedded backend over one data directory.
 ///
+/// Templates, bulk writes and searches take Elasticsearch's JSON, and
+/// searches answer in Elasticsearch's shape, so that a search written once
+/// runs on either backend. The engine runs the subset of Elasticsearch
+/// listed below; anything else, a query clause, an option, a key of the
+/// body or of an aggregation, is an [`Error::Unsupported`] that names it
+/// and says what to do: a query is never silently widened and no key of a
+/// request is ignored.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> esrecord::Result<()> {
@@ -57,6 +65,120 @@ use crate::naming::{glob_matches, validate_index_name};
 /// # drop(backend); std::fs::remove_dir_all(&dir).ok();
 /// # Ok(()) }
 /// ```
+///
+/// # Supported queries and aggregations
+///
+/// ## Mappings
+///
+/// An index takes its mapping from the template whose pattern matches its
+/// name, when it is created. Field types: `keyword` (and
+/// `constant_keyword`, `wildcard`), `text` (and `match_only_text`),
+/// `long`, `integer`, `short`, `byte`, `unsigned_long`, `double`, `float`,
+/// `half_float`, `scaled_float`, `boolean`, `date`, `date_nanos`, `ip`,
+/// `flattened`, and objects, with dynamic templates whose `path_match` is
+/// `object.*` mapping numbers or keywords (maps). `dynamic: "strict"`
+/// rejects documents with unmapped fields; otherwise those fields are kept
+/// in `_source` only. Any other type is refused when the index is created.
+/// Dates are read as Elasticsearch's default format
+/// (`strict_date_optional_time||epoch_millis`) reads them.
+///
+/// ## Search body
+///
+/// `query`, `size` (default 10), `from`, `sort`, `search_after`,
+/// `track_total_hits`, `aggs` (or `aggregations`), `_source` (`true` or
+/// `false`) and `timeout` (accepted, without effect). `sort` takes fields
+/// with fast values (keyword, numeric, date, boolean and ip fields),
+/// `_id`, `_doc`, and `_score` descending on its own, with the options
+/// `order`, `unmapped_type` and `missing` (`_last` only).
+///
+/// ## Queries
+///
+/// `match_all`, `match_none`, `bool` (`must`, `filter`, `should`,
+/// `must_not`, `minimum_should_match` as an integer or one percentage),
+/// `term`, `terms` (values as an array), `range` (`gt`, `gte`, `lt`, `lte`,
+/// `format` among `strict_date_optional_time`, `date_optional_time` and
+/// `epoch_millis`, `time_zone` UTC), `exists`, `match` (`query`,
+/// `operator`, `minimum_should_match`; analysed with the field's tokenizer
+/// on text fields, a `term` on others) and `ids`, each with an optional
+/// `boost`. A field a partition does not map matches nothing there, as an
+/// unmapped field does in Elasticsearch.
+///
+/// ## Aggregations
+///
+/// - `date_histogram`: `field`, `fixed_interval` (whole `ms`, `s`, `m`, `h`
+///   or `d`), `calendar_interval` (`second`/`1s`, `minute`/`1m`, `hour`/`1h`,
+///   `day`/`1d`, `week`/`1w` starting on Monday as in Elasticsearch,
+///   `month`/`1M`, `quarter`/`1q`, `year`/`1y`), `time_zone` (an offset such
+///   as `+05:30`, or an IANA name such as `America/New_York`, with its
+///   daylight-saving rules; `key_as_string` then carries the local offset),
+///   `format` only when it is the default, `offset`, `min_doc_count`,
+///   `extended_bounds`, `hard_bounds`, `keyed`, and `order` only as
+///   `{"_key": "asc"}`. Dates of every year 0000-9999 are bucketed,
+///   negative epoch milliseconds before 1970 included.
+/// - `histogram`: `field`, `interval`, `offset`, `min_doc_count`,
+///   `extended_bounds`, `hard_bounds`, `keyed`, `order` as `{"_key": "asc"}`.
+/// - `terms`: `field`, `size`, `shard_size`, `min_doc_count`, `order` by
+///   `_count` or `_key` (an object, or an array of one, or `_count` then
+///   `{"_key": "asc"}`), `missing` (not on dates),
+///   `show_term_doc_count_error: false`, and the execution hints
+///   `execution_hint` and `collect_mode`.
+/// - `avg`, `min`, `max`, `sum`, `stats`: `field`, `missing` (a number).
+/// - `value_count`: `field`. `cardinality`: `field`, `precision_threshold`.
+/// - `percentiles`: `field`, `percents`, `keyed`, `missing`, `tdigest`.
+/// - `meta` on any aggregation, and sub-aggregations (`aggs` or
+///   `aggregations`) under the bucket aggregations.
+///
+/// Everything else is [`Error::Unsupported`] naming the aggregation type or
+/// the parameter and the aggregation's name. The only keys accepted without
+/// effect are the hints that tune how Elasticsearch computes an
+/// approximation or executes the aggregation (`precision_threshold`,
+/// `tdigest`, `execution_hint`, `collect_mode`): the engine's own
+/// approximations are used whatever they say.
+///
+/// # Differences from Elasticsearch
+///
+/// - Date math (`now-1d`, `2024-05-01||+1M`) is refused in queries; give
+///   absolute dates.
+/// - Documents without a sort field sort last in either order (`missing`
+///   other than `_last` is refused).
+/// - `percentiles` come from a DDSketch (relative error about 1%), where
+///   Elasticsearch uses a t-digest; for the same data the two differ in the
+///   last digits, and neither interpolates the way the other does.
+/// - `cardinality` is a HyperLogLog estimate; Elasticsearch is exact below
+///   `precision_threshold` (default 3000), the engine only nearly so.
+/// - `terms` cuts each segment at `shard_size` (default `10 * size`, where
+///   Elasticsearch uses `1.5 * size + 10` per shard), so approximate counts,
+///   `doc_count_error_upper_bound` and `sum_other_doc_count` can differ from
+///   Elasticsearch's on data with more distinct terms than that.
+/// - On a `double` field, which buckets a `terms` aggregation keeps when it
+///   cuts at `size` can differ from Elasticsearch when keys with and without
+///   a fractional part mix and the order is `_key` (or counts tie at the
+///   cut): tantivy sorts whole-number keys apart from the others. The
+///   buckets returned are re-sorted into Elasticsearch's order.
+/// - Date values are formatted as `strict_date_optional_time`
+///   (`2024-03-05T07:00:00.000Z`) whatever `format` the field's mapping
+///   declares.
+/// - `avg`, `sum` and `percentiles` of a `date_nanos` field are computed
+///   on nanoseconds and converted to milliseconds, so their last digits can
+///   differ; `date_histogram` on a `date_nanos` field is refused (map the
+///   field as `date`).
+/// - A `date_histogram` with calendar months, quarters or years, or in a
+///   time zone other than UTC, finds its buckets between the least and
+///   greatest value of the field in the partitions searched: when those
+///   are far apart (years 0001 and 9999 in one search, by month) it can
+///   exceed the bucket limit where Elasticsearch, which looks only at the
+///   matching documents, would not. Narrow the time range.
+/// - `doc_count_error_upper_bound` is 0 for `_key` order and tantivy's
+///   per-segment bound for `_count` order; Elasticsearch computes it per
+///   shard (and reports -1 for `_count` ascending when shards were cut).
+/// - `terms` with `min_doc_count: 0` adds zero-count terms of keyword
+///   fields only.
+/// - `extended_bounds` combined with a non-zero `offset` is applied to the
+///   offset bucket grid; Elasticsearch rounds the bounds without the offset
+///   first, which can add or drop one empty bucket at either end.
+/// - More than 65,000 buckets in one response, or more than 500 MB of
+///   aggregation state per partition, is an error (Elasticsearch's
+///   `search.max_buckets` defaults to 65,536).
 #[derive(Debug, Clone)]
 pub struct EmbeddedBackend {
     inner: Arc<Inner>,

@@ -2,13 +2,12 @@
 //! partition (field ids differ between partitions, so each partition builds
 //! its own).
 //!
-//! Supported: `match_all`, `match_none`, `bool` (`must`, `filter`,
-//! `should`, `must_not`, `minimum_should_match`), `term`, `terms`, `range`,
-//! `exists`, `match` and `ids`, each with an optional `boost`. A field the
-//! partition does not map matches nothing, as an unmapped field does in
-//! Elasticsearch. Any other clause, and any option of a supported clause
-//! that is not implemented, is an [`Error::Unsupported`] naming it: a
-//! query is never silently widened.
+//! The clauses and options supported are listed on the public
+//! [`EmbeddedBackend`](super::EmbeddedBackend). A field the partition does
+//! not map matches nothing, as an unmapped field does in Elasticsearch. Any
+//! other clause, and any option of a supported clause that is not
+//! implemented, is an [`Error::Unsupported`] naming it: a query is never
+//! silently widened.
 //!
 //! - `mod.rs`: the clause dispatch, and what every clause shares (options,
 //!   `boost`, field references);

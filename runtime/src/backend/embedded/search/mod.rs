@@ -2,9 +2,8 @@
 //! partition's schema, hits are collected per segment and merged, and the
 //! response has Elasticsearch's shape.
 //!
-//! Supported body keys: `query`, `size` (default 10), `from`, `sort`
-//! (fields with fast values, `_id`, `_doc`, `_score`), `search_after`,
-//! `track_total_hits`, `aggs`/`aggregations`, `_source` (true/false).
+//! The body keys and sorts supported are listed on the public
+//! [`EmbeddedBackend`](super::EmbeddedBackend).
 //!
 //! - `mod.rs`: the search over the partitions, and the hits it returns;
 //! - `request.rs`: the search body, parsed;

@@ -1,6 +1,6 @@
 //! The values of leaf fields (keywords, text, numbers, booleans, dates,
 //! IPs): one value, an array of them, or null, converted by
-//! [`values`](crate::backend::embedded::values) and checked as
+//! [`values`] and checked as
 //! Elasticsearch checks them.
 
 use std::fmt;

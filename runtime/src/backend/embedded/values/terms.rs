@@ -30,7 +30,7 @@ pub(crate) fn term(resolved: &Resolved<'_>, value: &Value) -> Result<Term> {
     })
 }
 
-/// Like [`term`], but `None` for a number with a fractional part on an
+/// Like `term` (for tests), but `None` for a number with a fractional part on an
 /// integer field: Elasticsearch's `term` query then matches nothing.
 pub(crate) fn term_or_none(resolved: &Resolved<'_>, value: &Value) -> Result<Option<Term>> {
     let (field, kind, path) = (resolved.field, resolved.kind, resolved.path);

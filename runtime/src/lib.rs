@@ -59,6 +59,7 @@ pub mod bulk;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+mod dates;
 mod dead_letter;
 pub mod document_id;
 mod error;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 
 use super::{Failure, RangeArgs};
+use crate::dates;
 use crate::naming::{TimeBound, TimeRange};
 
 /// What a time may be written as, for error messages.
@@ -22,26 +23,42 @@ pub(crate) fn instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
     if let Some(ago) = time_ago(text) {
         return now.checked_sub_signed(ago).ok_or_else(problem);
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
+    if let Some(t) = shared_form(text) {
+        return Ok(t);
     }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(t.and_utc());
         }
-    }
-    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
     }
     calendar_prefix(text)
         .ok_or_else(problem)?
         .resolve()
         .map_err(|e| e.to_string())
+}
+
+/// The forms shared with Elasticsearch's `strict_date_optional_time`,
+/// read by the one date reader ([`dates::read_date_time`]): an RFC 3339
+/// time, a date (`2024-03-05`), and a date and time without zone, in UTC
+/// (`2024-03-05T10:30`, `2024-03-05T10:30:00`).
+///
+/// The reader's other forms are left to the rest of [`instant`], so that
+/// the command line takes what it always took: years and months (`2024`,
+/// `2024-03`) are calendar parts, of any year, and a fraction of a second
+/// needs an offset (`2024-03-05T10:30:00.5Z`, not `2024-03-05T10:30:00.5`).
+fn shared_form(text: &str) -> Option<DateTime<Utc>> {
+    let date = text.split('T').next().unwrap_or(text);
+    let has_day = date.trim_start_matches(['+', '-']).split('-').count() >= 3;
+    let local_fraction = text
+        .rsplit_once('.')
+        .is_some_and(|(_, fraction)| fraction.bytes().all(|byte| byte.is_ascii_digit()));
+    if !has_day || local_fraction {
+        return None;
+    }
+    let nanos = dates::read_date_time(text)?;
+    let seconds = i64::try_from(nanos.div_euclid(1_000_000_000)).ok()?;
+    let subsec = u32::try_from(nanos.rem_euclid(1_000_000_000)).ok()?;
+    DateTime::from_timestamp(seconds, subsec)
 }
 
 /// `2024`, `2024-03`, `2024-03-05T10`: the start of that year, month or hour.
@@ -128,8 +145,14 @@ mod tests {
             ("2024-03-05", at(2024, 3, 5, 0, 0)),
             ("2024-03-05T10", at(2024, 3, 5, 10, 0)),
             ("2024-03-05T10:30", at(2024, 3, 5, 10, 30)),
+            ("2024-03-05T10:30:00", at(2024, 3, 5, 10, 30)),
             ("2024-03-05 10:30:00", at(2024, 3, 5, 10, 30)),
+            ("2024-03-05 10:30", at(2024, 3, 5, 10, 30)),
             ("2024-03-05T10:30:00+02:00", at(2024, 3, 5, 8, 30)),
+            (
+                "2024-03-05T10:30:00.250Z",
+                at(2024, 3, 5, 10, 30) + TimeDelta::milliseconds(250),
+            ),
             ("now", now),
             ("90m", at(2024, 3, 10, 10, 30)),
             ("-12h", at(2024, 3, 10, 0, 0)),
@@ -151,6 +174,10 @@ mod tests {
             "7y",
             "",
             "2024-02-30",
+            // Forms of the date reader that are not times here: epoch
+            // milliseconds, and a fraction of a second without an offset.
+            "1714521600000",
+            "2024-03-05T10:30:00.5",
         ] {
             let error = instant(text, now).err().unwrap_or_default();
             assert!(!error.is_empty(), "{text:?} was read as a time");
@@ -160,6 +187,18 @@ mod tests {
                 .err()
                 .unwrap_or_default()
                 .contains("RFC 3339")
+        );
+        assert_eq!(
+            instant("soon", now),
+            Err(format!("\"soon\" is not a time; write {FORMS}"))
+        );
+        assert_eq!(
+            instant("2024-02-30", now),
+            Err("invalid time bound (2024, 2, 30,): that day does not exist in that month".into())
+        );
+        assert_eq!(
+            instant("2024-13", now),
+            Err("invalid time bound (2024, 13,): the month must be 1 to 12".into())
         );
     }
 }

@@ -18,23 +18,27 @@
 //! searches count too.
 
 mod aggs;
-mod dates;
 mod document;
+mod files;
+mod parallel;
 mod partition;
 mod query;
 mod schema;
 mod search;
 mod search_idle;
+#[cfg(test)]
+mod test_schema;
 mod values;
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use self::files::{acquire_lock, list_dir, write_atomically};
+use self::parallel::on_all_cores;
 use self::partition::Partition;
 use self::search_idle::SearchActivity;
 use super::{Backend, BulkBody, IndexInfo, ItemResult, ScheduledRefresh, SearchAnswer};
@@ -42,6 +46,14 @@ use crate::error::{Error, Result};
 use crate::naming::{glob_matches, validate_index_name};
 
 /// The embedded backend over one data directory.
+///
+/// Templates, bulk writes and searches take Elasticsearch's JSON, and
+/// searches answer in Elasticsearch's shape, so that a search written once
+/// runs on either backend. The engine runs the subset of Elasticsearch
+/// listed below; anything else, a query clause, an option, a key of the
+/// body or of an aggregation, is an [`Error::Unsupported`] that names it
+/// and says what to do: a query is never silently widened and no key of a
+/// request is ignored.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -53,6 +65,120 @@ use crate::naming::{glob_matches, validate_index_name};
 /// # drop(backend); std::fs::remove_dir_all(&dir).ok();
 /// # Ok(()) }
 /// ```
+///
+/// # Supported queries and aggregations
+///
+/// ## Mappings
+///
+/// An index takes its mapping from the template whose pattern matches its
+/// name, when it is created. Field types: `keyword` (and
+/// `constant_keyword`, `wildcard`), `text` (and `match_only_text`),
+/// `long`, `integer`, `short`, `byte`, `unsigned_long`, `double`, `float`,
+/// `half_float`, `scaled_float`, `boolean`, `date`, `date_nanos`, `ip`,
+/// `flattened`, and objects, with dynamic templates whose `path_match` is
+/// `object.*` mapping numbers or keywords (maps). `dynamic: "strict"`
+/// rejects documents with unmapped fields; otherwise those fields are kept
+/// in `_source` only. Any other type is refused when the index is created.
+/// Dates are read as Elasticsearch's default format
+/// (`strict_date_optional_time||epoch_millis`) reads them.
+///
+/// ## Search body
+///
+/// `query`, `size` (default 10), `from`, `sort`, `search_after`,
+/// `track_total_hits`, `aggs` (or `aggregations`), `_source` (`true` or
+/// `false`) and `timeout` (accepted, without effect). `sort` takes fields
+/// with fast values (keyword, numeric, date, boolean and ip fields),
+/// `_id`, `_doc`, and `_score` descending on its own, with the options
+/// `order`, `unmapped_type` and `missing` (`_last` only).
+///
+/// ## Queries
+///
+/// `match_all`, `match_none`, `bool` (`must`, `filter`, `should`,
+/// `must_not`, `minimum_should_match` as an integer or one percentage),
+/// `term`, `terms` (values as an array), `range` (`gt`, `gte`, `lt`, `lte`,
+/// `format` among `strict_date_optional_time`, `date_optional_time` and
+/// `epoch_millis`, `time_zone` UTC), `exists`, `match` (`query`,
+/// `operator`, `minimum_should_match`; analysed with the field's tokenizer
+/// on text fields, a `term` on others) and `ids`, each with an optional
+/// `boost`. A field a partition does not map matches nothing there, as an
+/// unmapped field does in Elasticsearch.
+///
+/// ## Aggregations
+///
+/// - `date_histogram`: `field`, `fixed_interval` (whole `ms`, `s`, `m`, `h`
+///   or `d`), `calendar_interval` (`second`/`1s`, `minute`/`1m`, `hour`/`1h`,
+///   `day`/`1d`, `week`/`1w` starting on Monday as in Elasticsearch,
+///   `month`/`1M`, `quarter`/`1q`, `year`/`1y`), `time_zone` (an offset such
+///   as `+05:30`, or an IANA name such as `America/New_York`, with its
+///   daylight-saving rules; `key_as_string` then carries the local offset),
+///   `format` only when it is the default, `offset`, `min_doc_count`,
+///   `extended_bounds`, `hard_bounds`, `keyed`, and `order` only as
+///   `{"_key": "asc"}`. Dates of every year 0000-9999 are bucketed,
+///   negative epoch milliseconds before 1970 included.
+/// - `histogram`: `field`, `interval`, `offset`, `min_doc_count`,
+///   `extended_bounds`, `hard_bounds`, `keyed`, `order` as `{"_key": "asc"}`.
+/// - `terms`: `field`, `size`, `shard_size`, `min_doc_count`, `order` by
+///   `_count` or `_key` (an object, or an array of one, or `_count` then
+///   `{"_key": "asc"}`), `missing` (not on dates),
+///   `show_term_doc_count_error: false`, and the execution hints
+///   `execution_hint` and `collect_mode`.
+/// - `avg`, `min`, `max`, `sum`, `stats`: `field`, `missing` (a number).
+/// - `value_count`: `field`. `cardinality`: `field`, `precision_threshold`.
+/// - `percentiles`: `field`, `percents`, `keyed`, `missing`, `tdigest`.
+/// - `meta` on any aggregation, and sub-aggregations (`aggs` or
+///   `aggregations`) under the bucket aggregations.
+///
+/// Everything else is [`Error::Unsupported`] naming the aggregation type or
+/// the parameter and the aggregation's name. The only keys accepted without
+/// effect are the hints that tune how Elasticsearch computes an
+/// approximation or executes the aggregation (`precision_threshold`,
+/// `tdigest`, `execution_hint`, `collect_mode`): the engine's own
+/// approximations are used whatever they say.
+///
+/// # Differences from Elasticsearch
+///
+/// - Date math (`now-1d`, `2024-05-01||+1M`) is refused in queries; give
+///   absolute dates.
+/// - Documents without a sort field sort last in either order (`missing`
+///   other than `_last` is refused).
+/// - `percentiles` come from a DDSketch (relative error about 1%), where
+///   Elasticsearch uses a t-digest; for the same data the two differ in the
+///   last digits, and neither interpolates the way the other does.
+/// - `cardinality` is a HyperLogLog estimate; Elasticsearch is exact below
+///   `precision_threshold` (default 3000), the engine only nearly so.
+/// - `terms` cuts each segment at `shard_size` (default `10 * size`, where
+///   Elasticsearch uses `1.5 * size + 10` per shard), so approximate counts,
+///   `doc_count_error_upper_bound` and `sum_other_doc_count` can differ from
+///   Elasticsearch's on data with more distinct terms than that.
+/// - On a `double` field, which buckets a `terms` aggregation keeps when it
+///   cuts at `size` can differ from Elasticsearch when keys with and without
+///   a fractional part mix and the order is `_key` (or counts tie at the
+///   cut): tantivy sorts whole-number keys apart from the others. The
+///   buckets returned are re-sorted into Elasticsearch's order.
+/// - Date values are formatted as `strict_date_optional_time`
+///   (`2024-03-05T07:00:00.000Z`) whatever `format` the field's mapping
+///   declares.
+/// - `avg`, `sum` and `percentiles` of a `date_nanos` field are computed
+///   on nanoseconds and converted to milliseconds, so their last digits can
+///   differ; `date_histogram` on a `date_nanos` field is refused (map the
+///   field as `date`).
+/// - A `date_histogram` with calendar months, quarters or years, or in a
+///   time zone other than UTC, finds its buckets between the least and
+///   greatest value of the field in the partitions searched: when those
+///   are far apart (years 0001 and 9999 in one search, by month) it can
+///   exceed the bucket limit where Elasticsearch, which looks only at the
+///   matching documents, would not. Narrow the time range.
+/// - `doc_count_error_upper_bound` is 0 for `_key` order and tantivy's
+///   per-segment bound for `_count` order; Elasticsearch computes it per
+///   shard (and reports -1 for `_count` ascending when shards were cut).
+/// - `terms` with `min_doc_count: 0` adds zero-count terms of keyword
+///   fields only.
+/// - `extended_bounds` combined with a non-zero `offset` is applied to the
+///   offset bucket grid; Elasticsearch rounds the bounds without the offset
+///   first, which can add or drop one empty bucket at either end.
+/// - More than 65,000 buckets in one response, or more than 500 MB of
+///   aggregation state per partition, is an error (Elasticsearch's
+///   `search.max_buckets` defaults to 65,536).
 #[derive(Debug, Clone)]
 pub struct EmbeddedBackend {
     inner: Arc<Inner>,
@@ -458,36 +584,6 @@ impl Inner {
     }
 }
 
-/// `work` on every item, the items split in contiguous runs over the cores;
-/// results in the items' order. A panic in `work` is an error.
-fn on_all_cores<'t, T: Sync, R: Send>(
-    items: &'t [T],
-    work: impl Fn(&'t T) -> R + Sync,
-) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 {
-        return Ok(items.iter().map(work).collect());
-    }
-    let chunk = items.len().div_ceil(threads);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|run| scope.spawn(move || run.iter().map(work).collect::<Vec<R>>()))
-            .collect();
-        let mut results = Vec::with_capacity(items.len());
-        for worker in workers {
-            let run = worker
-                .join()
-                .map_err(|_| Error::Engine("an embedded engine worker thread panicked".into()))?;
-            results.extend(run);
-        }
-        Ok(results)
-    })
-}
-
 fn poisoned() -> Error {
     Error::Engine("the partition table was left inconsistent by a panic; reopen the store".into())
 }
@@ -499,63 +595,4 @@ fn patterns_of(template: &Value) -> impl Iterator<Item = &str> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-}
-
-/// The names in `dir`, sorted.
-fn list_dir(dir: &Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("list", dir, e))?;
-    let mut names: Vec<String> = entries
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| !name.starts_with('.'))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Writes `path` so that a crash leaves the old or the new content, never a mix.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    // A name of its own for each write: two threads that write the same
-    // file at once (setup and a type's first record) must not share one.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = path.with_extension(format!("{}-{write}.tmp", std::process::id()));
-    let mut file = File::create(&temporary).map_err(|e| Error::io("write", &temporary, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write", &temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| Error::io("replace", path, e))
-}
-
-/// Takes the data directory's writer lock, or says who holds it.
-fn acquire_lock(dir: &Path) -> Result<File> {
-    let path = dir.join("lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io("open the lock file", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => {
-            let pid = format!("process {}\n", std::process::id());
-            file.set_len(0)
-                .and_then(|()| file.write_all(pid.as_bytes()))
-                .map_err(|e| Error::io("write the lock file", &path, e))?;
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            Err(Error::Locked {
-                path: dir.display().to_string(),
-                holder: match holder.trim() {
-                    "" => "another process".to_owned(),
-                    holder => holder.to_owned(),
-                },
-            })
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-    }
 }

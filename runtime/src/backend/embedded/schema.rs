@@ -15,7 +15,7 @@ use tantivy::schema::{
     STORED, STRING, Schema, TEXT, TextFieldIndexing,
 };
 
-use super::dates::DateUnit;
+use crate::dates::DateUnit;
 use crate::error::{Error, Result};
 
 /// The name of the field that holds document ids.
@@ -40,7 +40,7 @@ pub(crate) enum FieldKind {
     /// `boolean`.
     Bool,
     /// `date` (epoch milliseconds) and `date_nanos` (epoch nanoseconds):
-    /// an `i64` column, not indexed (see [`super::dates`]).
+    /// an `i64` column, not indexed (see [`crate::dates`]).
     Date(DateUnit),
     /// `ip`.
     Ip,
@@ -280,28 +280,16 @@ fn unsupported(path: &str, what: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
 
-    fn sample() -> PartitionSchema {
-        PartitionSchema::from_mappings(&json!({
-            "dynamic": "strict",
-            "dynamic_templates": [{"counters_values": {"path_match": "counters.*", "mapping": {"type": "unsigned_long"}}}],
-            "properties": {
-                "timestamp": {"type": "date"},
-                "path": {"type": "keyword"},
-                "latency": {"properties": {"p99_ms": {"type": "double"}}},
-                "tags": {"type": "flattened"},
-                "counters": {"type": "object", "dynamic": true}
-            }
-        }))
-        .unwrap()
-    }
+    use super::*;
+    use crate::backend::embedded::test_schema;
 
     #[test]
     fn leaves_objects_and_json_fields_resolve() {
-        let schema = sample();
+        let schema = test_schema::schema(true);
         assert!(schema.strict);
+        assert!(!test_schema::schema(false).strict);
         assert_eq!(schema.resolve("path").unwrap().kind, FieldKind::Keyword);
         assert_eq!(
             schema.resolve("latency.p99_ms").unwrap().kind,
@@ -313,8 +301,11 @@ mod tests {
             (FieldKind::Flattened, "platform")
         );
         let counter = schema.resolve("counters.hits.total").unwrap();
-        assert_eq!(counter.kind, FieldKind::DynamicObject(LeafKind::U64));
+        assert_eq!(counter.kind, FieldKind::DynamicObject(LeafKind::I64));
         assert_eq!(counter.json_path, "hits.total");
+        let total = schema.resolve("totals.hits.total").unwrap();
+        assert_eq!(total.kind, FieldKind::DynamicObject(LeafKind::U64));
+        assert_eq!(total.json_path, "hits.total");
         assert!(schema.resolve("latency").is_none());
         assert!(schema.resolve("nope").is_none());
     }

@@ -1,9 +1,9 @@
 use serde_json::{Map, Value, json};
 
-use super::super::dates::{self, DateUnit};
 use super::calendar::{Calendar, Rounding, Unit, Zone};
 use super::parse::{Bounds, Ctx, Parsed, parse_bounds, write_bounds};
 use super::{CalendarGrid, HINT_FORMAT, Kind};
+use crate::dates::{self, DateUnit};
 use crate::error::Result;
 
 const SECOND_MS: i64 = 1_000;
@@ -311,124 +311,317 @@ fn parse_date_ms(text: &str) -> Option<i64> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use std::collections::BTreeSet;
-
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::super::parse;
-    use super::super::tests::{Doc, base, fixture, hourly_buckets, iso, run};
+    use super::super::tests::{Expect, Stage, case, check, fixture};
     use super::*;
 
     #[test]
-    fn date_histogram_hourly_buckets_fill_gaps_across_partitions() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"per_hour": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
+    fn date_histograms() {
+        check(
+            &fixture(),
+            Stage::Search,
+            vec![
+                case(
+                    "hourly buckets fill the gaps across partitions",
+                    json!({"per_hour": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
+                    Expect::Response(json!({
+                        "per_hour": {
+                            "buckets": [
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "fixed interval of an hour",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "calendar interval 1h in UTC: the fixed hour",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "calendar_interval": "1h", "time_zone": "UTC"}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "calendar interval hour in UTC: the fixed hour",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "calendar_interval": "hour", "time_zone": "UTC"}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "calendar weeks start on Monday (2024-03-05 is a Tuesday)",
+                    json!({"w": {"date_histogram": {"field": "timestamp", "calendar_interval": "week"}}}),
+                    Expect::Response(json!({
+                        "w": {
+                            "buckets": [
+                                {
+                                    "doc_count": 11,
+                                    "key": 1_709_510_400_000_i64,
+                                    "key_as_string": "2024-03-04T00:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "hard bounds keep the buckets whose key k has min <= k < max",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "60m",
+                        "hard_bounds": {"min": 1_709_623_800_000_i64, "max": "2024-03-05T10:00:00.000Z"}}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "extended bounds add empty buckets on both sides",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h",
+                        "extended_bounds": {"min": 1_709_614_800_000_i64, "max": "2024-03-05T13:00:00Z"}}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_614_800_000_i64,
+                                    "key_as_string": "2024-03-05T05:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_618_400_000_i64,
+                                    "key_as_string": "2024-03-05T06:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_640_000_000_i64,
+                                    "key_as_string": "2024-03-05T12:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_643_600_000_i64,
+                                    "key_as_string": "2024-03-05T13:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "min_doc_count drops the empty hour",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "min_doc_count": 1}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "offset shifts the bucket grid",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "offset": "+30m"}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": [
+                                {
+                                    "doc_count": 3,
+                                    "key": 1_709_620_200_000_i64,
+                                    "key_as_string": "2024-03-05T06:30:00.000Z"
+                                },
+                                {
+                                    "doc_count": 4,
+                                    "key": 1_709_623_800_000_i64,
+                                    "key_as_string": "2024-03-05T07:30:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_627_400_000_i64,
+                                    "key_as_string": "2024-03-05T08:30:00.000Z"
+                                },
+                                {
+                                    "doc_count": 0,
+                                    "key": 1_709_631_000_000_i64,
+                                    "key_as_string": "2024-03-05T09:30:00.000Z"
+                                },
+                                {
+                                    "doc_count": 2,
+                                    "key": 1_709_634_600_000_i64,
+                                    "key_as_string": "2024-03-05T10:30:00.000Z"
+                                }
+                            ]
+                        }
+                    })),
+                ),
+            ],
         );
-        let buckets = result["per_hour"]["buckets"].as_array().unwrap();
-        assert_eq!(buckets, &hourly_buckets(&f.docs));
-        assert_eq!(buckets[0]["key_as_string"], "2024-03-05T07:00:00.000Z");
-        assert!(buckets[0]["key"].is_i64());
-        assert!(
-            buckets.iter().any(|b| b["doc_count"] == 0),
-            "the empty hour is returned"
-        );
-        let total: u64 = buckets
-            .iter()
-            .map(|b| b["doc_count"].as_u64().unwrap())
-            .sum();
-        assert_eq!(total, f.docs.len() as u64);
-    }
-
-    #[test]
-    fn calendar_interval_hour_equals_fixed_interval_hour() {
-        let f = fixture();
-        let fixed = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}),
-        );
-        for calendar in ["1h", "hour"] {
-            let result = run(
-                &f,
-                json!({"h": {"date_histogram": {"field": "timestamp", "calendar_interval": calendar, "time_zone": "UTC"}}}),
-            );
-            assert_eq!(result, fixed);
-        }
-    }
-
-    #[test]
-    fn calendar_weeks_start_on_monday() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"w": {"date_histogram": {"field": "timestamp", "calendar_interval": "week"}}}),
-        );
-        // 2024-03-05 is a Tuesday.
-        assert_eq!(
-            result["w"]["buckets"],
-            json!([{"key": base() - DAY_MS - 7 * HOUR_MS, "key_as_string": "2024-03-04T00:00:00.000Z", "doc_count": f.docs.len()}])
-        );
-    }
-
-    #[test]
-    fn date_histogram_bounds_and_min_doc_count() {
-        let f = fixture();
-        // Hard bounds keep the buckets whose key k has min <= k < max.
-        let (min, max) = (base() + 30 * MINUTE_MS, base() + 3 * HOUR_MS);
-        let result = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "60m",
-                "hard_bounds": {"min": min, "max": iso(max)}}}}),
-        );
-        let kept: Vec<&Doc> = f
-            .docs
-            .iter()
-            .filter(|d| d.hour() >= min && d.hour() < max)
-            .collect();
-        let expected: Vec<Value> = kept
-            .iter()
-            .map(|d| d.hour())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|key| json!({"key": key, "key_as_string": iso(key), "doc_count": kept.iter().filter(|d| d.hour() == key).count()}))
-            .collect();
-        assert_eq!(result["h"]["buckets"], json!(expected));
-
-        // Extended bounds add empty buckets on both sides.
-        let result = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h",
-                "extended_bounds": {"min": base() - 2 * HOUR_MS, "max": "2024-03-05T13:00:00Z"}}}}),
-        );
-        let buckets = result["h"]["buckets"].as_array().unwrap();
-        assert_eq!(buckets.len(), 9);
-        assert_eq!(buckets[0]["key_as_string"], "2024-03-05T05:00:00.000Z");
-        assert_eq!(buckets[8]["key_as_string"], "2024-03-05T13:00:00.000Z");
-
-        // min_doc_count drops the empty hour.
-        let result = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "min_doc_count": 1}}}),
-        );
-        let expected: Vec<Value> = hourly_buckets(&f.docs)
-            .into_iter()
-            .filter(|b| b["doc_count"] != 0)
-            .collect();
-        assert_eq!(result["h"]["buckets"], json!(expected));
-    }
-
-    #[test]
-    fn offset_shifts_the_bucket_grid() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "offset": "+30m"}}}),
-        );
-        let first = result["h"]["buckets"][0].clone();
-        assert_eq!(first["key_as_string"], "2024-03-05T06:30:00.000Z");
-        let count = f.docs.iter().filter(|d| d.minute < 30).count();
-        assert_eq!(first["doc_count"], count);
     }
 
     #[test]

@@ -70,36 +70,46 @@ pub(super) fn parse_histogram(ctx: &Ctx<'_>, params: &Map<String, Value>) -> Res
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    use super::super::tests::{Doc, fixture, run};
+    use super::super::tests::{Expect, Stage, case, check, fixture};
 
     #[test]
-    fn histogram_keys_are_floats_with_empty_buckets() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"status": {"histogram": {"field": "status", "interval": 100}}}),
-        );
-        let bucket_of = |d: &Doc| d.status.div_euclid(100) * 100;
-        let first = f.docs.iter().map(bucket_of).min().unwrap();
-        let last = f.docs.iter().map(bucket_of).max().unwrap();
-        let expected: Vec<Value> = (first..=last)
-            .step_by(100)
-            .map(|key| json!({"key": key as f64, "doc_count": f.docs.iter().filter(|d| bucket_of(d) == key).count()}))
-            .collect();
-        assert_eq!(result["status"]["buckets"], json!(expected));
-        assert!(result["status"]["buckets"][0]["key"].is_f64());
-
-        let keyed = run(
-            &f,
-            json!({"status": {"histogram": {"field": "status", "interval": 100, "keyed": true}}}),
-        );
-        assert_eq!(
-            keyed["status"]["buckets"]["200.0"]["doc_count"],
-            expected[0]["doc_count"]
+    fn histograms() {
+        check(
+            &fixture(),
+            Stage::Search,
+            vec![
+                case(
+                    "keys are floats, empty buckets included",
+                    json!({"status": {"histogram": {"field": "status", "interval": 100}}}),
+                    Expect::Response(json!({
+                        "status": {
+                            "buckets": [
+                                {"doc_count": 7, "key": 200.0},
+                                {"doc_count": 0, "key": 300.0},
+                                {"doc_count": 2, "key": 400.0},
+                                {"doc_count": 2, "key": 500.0}
+                            ]
+                        }
+                    })),
+                ),
+                case(
+                    "keyed buckets",
+                    json!({"status": {"histogram": {"field": "status", "interval": 100, "keyed": true}}}),
+                    Expect::Response(json!({
+                        "status": {
+                            "buckets": {
+                                "200.0": {"doc_count": 7, "key": 200.0},
+                                "300.0": {"doc_count": 0, "key": 300.0},
+                                "400.0": {"doc_count": 2, "key": 400.0},
+                                "500.0": {"doc_count": 2, "key": 500.0}
+                            }
+                        }
+                    })),
+                ),
+            ],
         );
     }
 }

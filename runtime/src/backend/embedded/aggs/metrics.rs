@@ -147,108 +147,64 @@ pub(super) fn parse_percentiles(ctx: &Ctx<'_>, params: &Map<String, Value>) -> R
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use serde_json::json;
 
-    use super::super::tests::{assert_close, fixture, latencies, run};
+    use super::super::tests::{Expect, Stage, case, check, fixture};
 
     #[test]
-    fn single_value_metrics_and_stats() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({
-                "avg": {"avg": {"field": "latency.p99_ms"}},
-                "min": {"min": {"field": "latency.p99_ms"}},
-                "max": {"max": {"field": "latency.p99_ms"}},
-                "sum": {"sum": {"field": "latency.p99_ms"}},
-                "count": {"value_count": {"field": "latency.p99_ms"}},
-                "stats": {"stats": {"field": "latency.p99_ms"}}
-            }),
+    fn metrics() {
+        check(
+            &fixture(),
+            Stage::Search,
+            vec![
+                case(
+                    "single-value metrics and stats",
+                    json!({
+                        "avg": {"avg": {"field": "latency.p99_ms"}},
+                        "min": {"min": {"field": "latency.p99_ms"}},
+                        "max": {"max": {"field": "latency.p99_ms"}},
+                        "sum": {"sum": {"field": "latency.p99_ms"}},
+                        "count": {"value_count": {"field": "latency.p99_ms"}},
+                        "stats": {"stats": {"field": "latency.p99_ms"}}
+                    }),
+                    Expect::Response(json!({
+                        "avg": {"value": 29.525},
+                        "count": {"value": 10},
+                        "max": {"value": 100.0},
+                        "min": {"value": 3.0},
+                        "stats": {"avg": 29.525, "count": 10, "max": 100.0, "min": 3.0, "sum": 295.25},
+                        "sum": {"value": 295.25}
+                    })),
+                ),
+                case(
+                    "missing counts the documents without the field",
+                    json!({"avg": {"avg": {"field": "latency.p99_ms", "missing": 0}}}),
+                    Expect::Response(json!({"avg": {"value": 26.84090909090909}})),
+                ),
+                case(
+                    "percentiles, keyed",
+                    json!({"p": {"percentiles": {"field": "latency.p99_ms", "percents": [50, 95.5]}}}),
+                    Expect::Response(
+                        json!({"p": {"values": {"50.0": 15.029881751769702, "95.5": 55.151485015781084}}}),
+                    ),
+                ),
+                case(
+                    "percentiles, listed",
+                    json!({"p": {"percentiles": {"field": "latency.p99_ms", "percents": [50], "keyed": false}}}),
+                    Expect::Response(
+                        json!({"p": {"values": [{"key": 50.0, "value": 15.029881751769702}]}}),
+                    ),
+                ),
+                case(
+                    "cardinality counts distinct values",
+                    json!({
+                        "paths": {"cardinality": {"field": "path"}},
+                        "platforms": {"cardinality": {"field": "tags.platform", "precision_threshold": 100}}
+                    }),
+                    Expect::Response(json!({"paths": {"value": 4}, "platforms": {"value": 3}})),
+                ),
+            ],
         );
-        let values = latencies(&f.docs);
-        let sum: f64 = values.iter().sum();
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let avg = sum / values.len() as f64;
-        assert_close(&result["avg"]["value"], avg);
-        assert_close(&result["min"]["value"], min);
-        assert_close(&result["max"]["value"], max);
-        assert_close(&result["sum"]["value"], sum);
-        assert_eq!(result["count"], json!({"value": values.len()}));
-        assert!(result["count"]["value"].is_u64());
-        let stats = &result["stats"];
-        assert_eq!(stats["count"], json!(values.len()));
-        assert!(stats["count"].is_u64());
-        assert_close(&stats["min"], min);
-        assert_close(&stats["max"], max);
-        assert_close(&stats["avg"], avg);
-        assert_close(&stats["sum"], sum);
-        assert_eq!(stats.as_object().unwrap().len(), 5, "{stats}");
-    }
-
-    #[test]
-    fn missing_counts_documents_without_the_field() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"avg": {"avg": {"field": "latency.p99_ms", "missing": 0}}}),
-        );
-        let sum: f64 = latencies(&f.docs).iter().sum();
-        assert_close(&result["avg"]["value"], sum / f.docs.len() as f64);
-    }
-
-    #[test]
-    fn percentiles_within_sketch_precision() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"p": {"percentiles": {"field": "latency.p99_ms", "percents": [50, 95.5]}}}),
-        );
-        let mut values = latencies(&f.docs);
-        values.sort_by(f64::total_cmp);
-        let values_out = result["p"]["values"].as_object().unwrap();
-        assert_eq!(values_out.keys().collect::<Vec<_>>(), ["50.0", "95.5"]);
-        for (key, percent) in [("50.0", 50.0), ("95.5", 95.5)] {
-            // Between the neighbouring ranks, within the sketch's 1%, whether
-            // the estimate interpolates (t-digest) or picks a rank (DDSketch).
-            let rank = percent / 100.0 * (values.len() - 1) as f64;
-            let low = values[rank.floor() as usize] * 0.98;
-            let high = values[rank.ceil() as usize] * 1.02;
-            let actual = values_out[key].as_f64().unwrap();
-            assert!(
-                low <= actual && actual <= high,
-                "{key}: {actual} not in [{low}, {high}]"
-            );
-        }
-
-        let listed = run(
-            &f,
-            json!({"p": {"percentiles": {"field": "latency.p99_ms", "percents": [50], "keyed": false}}}),
-        );
-        assert_eq!(listed["p"]["values"][0]["key"], json!(50.0));
-        assert_eq!(
-            listed["p"]["values"][0]["value"],
-            result["p"]["values"]["50.0"]
-        );
-    }
-
-    #[test]
-    fn cardinality_counts_distinct_values() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({
-                "paths": {"cardinality": {"field": "path"}},
-                "platforms": {"cardinality": {"field": "tags.platform", "precision_threshold": 100}}
-            }),
-        );
-        let paths: BTreeSet<&str> = f.docs.iter().map(|d| d.path).collect();
-        let platforms: BTreeSet<&str> = f.docs.iter().map(|d| d.platform).collect();
-        assert_eq!(result["paths"], json!({"value": paths.len()}));
-        assert_eq!(result["platforms"], json!({"value": platforms.len()}));
     }
 }

@@ -6,83 +6,15 @@
 //! into tantivy's request. [`AggRequest::resolve_fields`] then looks the
 //! aggregated fields up in a partition's schema (optional, but without it
 //! date fields and double-valued terms keys come back as tantivy gives
-//! them, see below). Every partition searcher runs its own [`collector`];
+//! them). Every partition searcher runs its own [`collector`];
 //! [`finalize`] merges their results and reshapes them into the JSON
 //! Elasticsearch returns under `aggregations`.
 //!
-//! # Supported
-//!
-//! - `date_histogram`: `field`, `fixed_interval` (whole `ms`, `s`, `m`, `h`
-//!   or `d`), `calendar_interval` (`second`/`1s`, `minute`/`1m`, `hour`/`1h`,
-//!   `day`/`1d`, `week`/`1w` starting on Monday as in Elasticsearch,
-//!   `month`/`1M`, `quarter`/`1q`, `year`/`1y`), `time_zone` (an offset such
-//!   as `+05:30`, or an IANA name such as `America/New_York`, with its
-//!   daylight-saving rules; `key_as_string` then carries the local offset),
-//!   `format` only when it is the default, `offset`, `min_doc_count`,
-//!   `extended_bounds`, `hard_bounds`, `keyed`, and `order` only as
-//!   `{"_key": "asc"}`. Dates of every year 0000-9999 are bucketed,
-//!   negative epoch milliseconds before 1970 included (see
-//!   `calendar.rs`).
-//! - `histogram`: `field`, `interval`, `offset`, `min_doc_count`,
-//!   `extended_bounds`, `hard_bounds`, `keyed`, `order` as `{"_key": "asc"}`.
-//! - `terms`: `field`, `size`, `shard_size`, `min_doc_count`, `order` by
-//!   `_count` or `_key` (an object, or an array of one, or `_count` then
-//!   `{"_key": "asc"}`), `missing` (not on dates),
-//!   `show_term_doc_count_error: false`, and the execution hints
-//!   `execution_hint` and `collect_mode`.
-//! - `avg`, `min`, `max`, `sum`, `stats`: `field`, `missing` (a number).
-//! - `value_count`: `field`. `cardinality`: `field`, `precision_threshold`.
-//! - `percentiles`: `field`, `percents`, `keyed`, `missing`, `tdigest`.
-//! - `meta` on any aggregation, and sub-aggregations (`aggs` or
-//!   `aggregations`) under the bucket aggregations.
-//!
-//! Everything else is [`Error::Unsupported`] naming the aggregation type or
-//! the parameter and the aggregation's name: no key of the request is ever
-//! ignored. The only keys accepted without effect are the hints that tune
-//! how Elasticsearch computes an approximation or executes the aggregation
-//! (`precision_threshold`, `tdigest`, `execution_hint`, `collect_mode`):
-//! the engine's own approximations are used whatever they say.
-//!
-//! # Differences from Elasticsearch that remain
-//!
-//! - `percentiles` come from a DDSketch (relative error about 1%), where
-//!   Elasticsearch uses a t-digest; for the same data the two differ in the
-//!   last digits, and neither interpolates the way the other does.
-//! - `cardinality` is a HyperLogLog estimate; Elasticsearch is exact below
-//!   `precision_threshold` (default 3000), the engine only nearly so.
-//! - `terms` cuts each segment at `shard_size` (default `10 * size`, where
-//!   Elasticsearch uses `1.5 * size + 10` per shard), so approximate counts,
-//!   `doc_count_error_upper_bound` and `sum_other_doc_count` can differ from
-//!   Elasticsearch's on data with more distinct terms than that.
-//! - On a `double` field, which buckets a `terms` aggregation keeps when it
-//!   cuts at `size` can differ from Elasticsearch when keys with and without
-//!   a fractional part mix and the order is `_key` (or counts tie at the
-//!   cut): tantivy sorts whole-number keys apart from the others. The
-//!   buckets returned are re-sorted into Elasticsearch's order.
-//! - Date values are formatted as `strict_date_optional_time`
-//!   (`2024-03-05T07:00:00.000Z`) whatever `format` the field's mapping
-//!   declares.
-//! - `avg`, `sum` and `percentiles` of a `date_nanos` field are computed
-//!   on nanoseconds and converted to milliseconds, so their last digits can
-//!   differ; `date_histogram` on a `date_nanos` field is refused (map the
-//!   field as `date`).
-//! - A `date_histogram` with calendar months, quarters or years, or in a
-//!   time zone other than UTC, finds its buckets between the least and
-//!   greatest value of the field in the partitions searched: when those
-//!   are far apart (years 0001 and 9999 in one search, by month) it can
-//!   exceed the bucket limit where Elasticsearch, which looks only at the
-//!   matching documents, would not. Narrow the time range.
-//! - `doc_count_error_upper_bound` is 0 for `_key` order and tantivy's
-//!   per-segment bound for `_count` order; Elasticsearch computes it per
-//!   shard (and reports -1 for `_count` ascending when shards were cut).
-//! - `terms` with `min_doc_count: 0` adds zero-count terms of keyword
-//!   fields only.
-//! - `extended_bounds` combined with a non-zero `offset` is applied to the
-//!   offset bucket grid; Elasticsearch rounds the bounds without the offset
-//!   first, which can add or drop one empty bucket at either end.
-//! - More than 65,000 buckets in one response, or more than 500 MB of
-//!   aggregation state per partition, is an error (Elasticsearch's
-//!   `search.max_buckets` defaults to 65,536).
+//! What is supported, and how it differs from Elasticsearch, is documented
+//! on the public [`EmbeddedBackend`](super::EmbeddedBackend) ("Supported
+//! queries and aggregations", "Differences from Elasticsearch"): keep it
+//! there when an aggregation or parameter is added. Calendar intervals are
+//! bucketed in `calendar.rs`, for every year 0000-9999.
 
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::Aggregations;
@@ -99,8 +31,8 @@ use tantivy::{Searcher, TantivyError};
 use self::calendar::Calendar;
 use self::parse::parse_level;
 use self::reshape::reshape_level;
-use super::dates::DateUnit;
 use super::schema::{FieldKind, LeafKind, PartitionSchema};
+use crate::dates::DateUnit;
 use crate::error::{Error, Result};
 
 mod calendar;
@@ -452,8 +384,9 @@ fn type_name(kind: &Kind) -> &'static str {
 }
 
 /// Reads the `aggs` object of a search body: checks every aggregation
-/// against the supported subset (see the module documentation) and
-/// rewrites it into tantivy's request. Anything outside the subset is
+/// against the supported subset (see
+/// [`EmbeddedBackend`](super::EmbeddedBackend)) and rewrites it into
+/// tantivy's request. Anything outside the subset is
 /// [`Error::Unsupported`] naming it; a malformed body is
 /// [`Error::BadRequest`].
 pub(crate) fn parse(aggs: &Value) -> Result<AggRequest> {

@@ -443,84 +443,221 @@ pub(super) fn write_bounds(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use serde_json::json;
 
-    use super::super::parse;
-    use super::super::tests::unsupported;
-    use crate::error::Error;
+    use super::super::tests::{Expect, Stage, case, check, fixture};
 
     #[test]
     fn unsupported_requests_name_what_and_where() {
         // Calendar months, quarters and years and time zones are supported
         // (see `date_histogram.rs`); a zone that does not exist is a bad request.
-        for aggs in [
-            json!({"per_month": {"date_histogram": {"field": "timestamp", "calendar_interval": "1M"}}}),
-            json!({"q": {"date_histogram": {"field": "timestamp", "calendar_interval": "quarter"}}}),
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "time_zone": "Europe/Amsterdam"}}}),
-        ] {
-            parse(&aggs).unwrap();
-        }
-        let Err(Error::BadRequest(message)) = parse(
-            &json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "time_zone": "Mars/Olympus"}}}),
-        ) else {
-            panic!("an unknown time zone is a bad request");
-        };
-        assert!(
-            message.contains("Mars/Olympus") && message.contains("`h`"),
-            "{message}"
+        check(
+            &fixture(),
+            Stage::Parse,
+            vec![
+                case(
+                    "calendar months",
+                    json!({"per_month": {"date_histogram": {"field": "timestamp", "calendar_interval": "1M"}}}),
+                    Expect::Accepted,
+                ),
+                case(
+                    "calendar quarters",
+                    json!({"q": {"date_histogram": {"field": "timestamp", "calendar_interval": "quarter"}}}),
+                    Expect::Accepted,
+                ),
+                case(
+                    "a named time zone",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "time_zone": "Europe/Amsterdam"}}}),
+                    Expect::Accepted,
+                ),
+                case(
+                    "a time zone that does not exist",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "time_zone": "Mars/Olympus"}}}),
+                    Expect::BadRequest(&["Mars/Olympus", "`h`"]),
+                ),
+                case(
+                    "an aggregation type, named with where it is",
+                    json!({"errors": {"filter": {"term": {"status": 500}}}}),
+                    Expect::Unsupported(&["aggregation `filter` (in `errors`)"]),
+                ),
+                case(
+                    "a parameter, named with its aggregation",
+                    json!({"lat": {"avg": {"field": "latency.p99_ms", "colour": "red"}}}),
+                    Expect::Unsupported(&["`colour`", "avg", "lat"]),
+                ),
+                case(
+                    "a sub-aggregation type, named with its path",
+                    json!({"h": {"terms": {"field": "path"}, "aggs": {"top": {"top_hits": {}}}}}),
+                    Expect::Unsupported(&["aggregation `top_hits` (in `h>top`)"]),
+                ),
+                case(
+                    "date_histogram with format",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "format": "yyyy-MM-dd"}}}),
+                    Expect::Unsupported(&[
+                        "format `yyyy-MM-dd` in aggregation `date_histogram` (in `h`)",
+                    ]),
+                ),
+                case(
+                    "date_histogram with missing",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "missing": "2024-01-01"}}}),
+                    Expect::Unsupported(&["`missing` in aggregation `date_histogram` (in `h`)"]),
+                ),
+                case(
+                    "terms ordered by a sub-aggregation",
+                    json!({"t": {"terms": {"field": "path", "order": {"latency": "desc"}}}}),
+                    Expect::Unsupported(&[
+                        "`order` {\"latency\":\"desc\"} in aggregation `terms` (in `t`)",
+                    ]),
+                ),
+                case(
+                    "terms with include",
+                    json!({"t": {"terms": {"field": "path", "include": ["/a"]}}}),
+                    Expect::Unsupported(&["`include` in aggregation `terms` (in `t`)"]),
+                ),
+                case(
+                    "a script",
+                    json!({"a": {"avg": {"script": "doc['x'].value"}}}),
+                    Expect::Unsupported(&["`script` in aggregation `avg` (in `a`)"]),
+                ),
+                case(
+                    "value_count with missing",
+                    json!({"c": {"value_count": {"field": "x", "missing": 0}}}),
+                    Expect::Unsupported(&["`missing` in aggregation `value_count` (in `c`)"]),
+                ),
+                case(
+                    "percentiles with hdr",
+                    json!({"p": {"percentiles": {"field": "x", "hdr": {}}}}),
+                    Expect::Unsupported(&["`hdr` in aggregation `percentiles` (in `p`)"]),
+                ),
+                case(
+                    "geo_bounds",
+                    json!({"b": {"geo_bounds": {"field": "where"}}}),
+                    Expect::Unsupported(&["aggregation `geo_bounds` (in `b`)"]),
+                ),
+            ],
         );
-        let what = unsupported(json!({"errors": {"filter": {"term": {"status": 500}}}}));
-        assert_eq!(what, "aggregation `filter` (in `errors`)");
-        let what =
-            unsupported(json!({"lat": {"avg": {"field": "latency.p99_ms", "colour": "red"}}}));
-        assert!(
-            what.contains("`colour`") && what.contains("avg") && what.contains("lat"),
-            "{what}"
-        );
-        let what = unsupported(
-            json!({"h": {"terms": {"field": "path"}, "aggs": {"top": {"top_hits": {}}}}}),
-        );
-        assert_eq!(what, "aggregation `top_hits` (in `h>top`)");
-        for aggs in [
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "format": "yyyy-MM-dd"}}}),
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "missing": "2024-01-01"}}}),
-            json!({"t": {"terms": {"field": "path", "order": {"latency": "desc"}}}}),
-            json!({"t": {"terms": {"field": "path", "include": ["/a"]}}}),
-            json!({"a": {"avg": {"script": "doc['x'].value"}}}),
-            json!({"c": {"value_count": {"field": "x", "missing": 0}}}),
-            json!({"p": {"percentiles": {"field": "x", "hdr": {}}}}),
-            json!({"b": {"geo_bounds": {"field": "where"}}}),
-        ] {
-            unsupported(aggs);
-        }
     }
 
     #[test]
     fn malformed_requests_are_bad_requests() {
-        for aggs in [
-            json!([]),
-            json!({"a": {"avg": {"field": "x"}, "max": {"field": "x"}}}),
-            json!({"a": {"avg": {"field": "x"}, "aggs": {"b": {"max": {"field": "x"}}}}}),
-            json!({"a": {"terms": {"field": "x"}, "aggs": {}, "aggregations": {}}}),
-            json!({"a": {"meta": {}}}),
-            json!({"a>b": {"avg": {"field": "x"}}}),
-            json!({"a": {"avg": {}}}),
-            json!({"h": {"date_histogram": {"field": "t"}}}),
-            json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1h", "calendar_interval": "1h"}}}),
-            json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "0m"}}}),
-            json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1w"}}}),
-            json!({"h": {"date_histogram": {"field": "t", "calendar_interval": "2d"}}}),
-            json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1h", "extended_bounds": {"min": 10, "max": 1}}}}),
-            json!({"h": {"histogram": {"field": "t", "interval": 0}}}),
-            json!({"t": {"terms": {"field": "x", "size": 0}}}),
-            json!({"p": {"percentiles": {"field": "x", "percents": [101]}}}),
-        ] {
-            match parse(&aggs) {
-                Err(Error::BadRequest(message)) => assert!(!message.is_empty()),
-                other => panic!("{aggs}: expected BadRequest, got {other:?}"),
-            }
-        }
+        check(
+            &fixture(),
+            Stage::Parse,
+            vec![
+                case(
+                    "not an object",
+                    json!([]),
+                    Expect::BadRequest(&[
+                        "`aggs` must be an object of named aggregations, like {\"per_hour\": {\"date_histogram\": ...}}, not an array",
+                    ]),
+                ),
+                case(
+                    "two types in one aggregation",
+                    json!({"a": {"avg": {"field": "x"}, "max": {"field": "x"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `a` has two types, `avg` and `max`; give each aggregation its own name",
+                    ]),
+                ),
+                case(
+                    "sub-aggregations under a metric",
+                    json!({"a": {"avg": {"field": "x"}, "aggs": {"b": {"max": {"field": "x"}}}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `a` (avg): `avg` computes a value and cannot hold `aggs`; put the sub-aggregations under a bucket aggregation",
+                    ]),
+                ),
+                case(
+                    "aggs and aggregations together",
+                    json!({"a": {"terms": {"field": "x"}, "aggs": {}, "aggregations": {}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `a` has both `aggregations` and `aggs`; give its sub-aggregations once",
+                    ]),
+                ),
+                case(
+                    "meta without a type",
+                    json!({"a": {"meta": {}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `a` has no type; give one, like {\"avg\": {\"field\": \"...\"}}",
+                    ]),
+                ),
+                case(
+                    "a name with >",
+                    json!({"a>b": {"avg": {"field": "x"}}}),
+                    Expect::BadRequest(&[
+                        "invalid aggregation name \"a>b\": a name must be non-empty and contain no `[`, `]` or `>`",
+                    ]),
+                ),
+                case(
+                    "a metric without a field",
+                    json!({"a": {"avg": {}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `a` (avg): `field` is required; name the field to aggregate",
+                    ]),
+                ),
+                case(
+                    "date_histogram without an interval",
+                    json!({"h": {"date_histogram": {"field": "t"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): fixed_interval (e.g. \"1h\") or calendar_interval (e.g. \"hour\") is required",
+                    ]),
+                ),
+                case(
+                    "date_histogram with two intervals",
+                    json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1h", "calendar_interval": "1h"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): give either fixed_interval or calendar_interval, not both",
+                    ]),
+                ),
+                case(
+                    "a zero fixed interval",
+                    json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "0m"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): fixed_interval `0m` must be longer than zero",
+                    ]),
+                ),
+                case(
+                    "weeks as a fixed interval",
+                    json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1w"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): fixed_interval `1w` is not a whole number of ms, s, m, h or d (e.g. \"90m\"); for calendar units use calendar_interval",
+                    ]),
+                ),
+                case(
+                    "two days as a calendar interval",
+                    json!({"h": {"date_histogram": {"field": "t", "calendar_interval": "2d"}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): calendar_interval `2d` is not a calendar unit; use minute, hour, day, week, month, quarter or year (or 1m, 1h, 1d, 1w, 1M, 1q, 1y), or a fixed_interval such as \"2d\"",
+                    ]),
+                ),
+                case(
+                    "extended bounds that cross",
+                    json!({"h": {"date_histogram": {"field": "t", "fixed_interval": "1h", "extended_bounds": {"min": 10, "max": 1}}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (date_histogram): `extended_bounds.min` (10) is greater than `extended_bounds.max` (1)",
+                    ]),
+                ),
+                case(
+                    "a zero histogram interval",
+                    json!({"h": {"histogram": {"field": "t", "interval": 0}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `h` (histogram): `interval` must be greater than zero, not 0",
+                    ]),
+                ),
+                case(
+                    "terms of size 0",
+                    json!({"t": {"terms": {"field": "x", "size": 0}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `t` (terms): `size` must be a whole number > 0, not 0",
+                    ]),
+                ),
+                case(
+                    "a percent above 100",
+                    json!({"p": {"percentiles": {"field": "x", "percents": [101]}}}),
+                    Expect::BadRequest(&[
+                        "aggregation `p` (percentiles): each of `percents` must be a number from 0 to 100, not 101",
+                    ]),
+                ),
+            ],
+        );
     }
 }

@@ -6,9 +6,9 @@ use tantivy::aggregation::agg_result::{
 };
 use tantivy::aggregation::metric::{PercentileValues, Stats};
 
-use super::super::dates::{DateUnit, format_millis};
 use super::terms::reshape_terms;
 use super::{CalendarGrid, Kind, Node, type_name};
+use crate::dates::{DateUnit, format_millis};
 use crate::error::{Error, Result};
 
 pub(super) fn reshape_level(
@@ -400,51 +400,87 @@ fn java_double(value: f64) -> String {
 mod tests {
     use serde_json::json;
 
-    use super::super::tests::{Doc, fixture, hourly_buckets, iso, run};
+    use super::super::tests::{Expect, Stage, case, check, fixture};
     use super::*;
 
     #[test]
-    fn keyed_buckets_and_meta() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "keyed": true, "format": "strict_date_optional_time"}, "meta": {"panel": 3}}}),
-        );
-        assert_eq!(result["h"]["meta"], json!({"panel": 3}));
-        let buckets = result["h"]["buckets"].as_object().unwrap();
-        for expected in hourly_buckets(&f.docs) {
-            let key = expected["key_as_string"].as_str().unwrap();
-            assert_eq!(buckets[key], expected);
-        }
-    }
-
-    #[test]
-    fn date_fields_come_back_in_milliseconds() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({
-                "first": {"min": {"field": "timestamp"}},
-                "last": {"max": {"field": "timestamp"}},
-                "span": {"stats": {"field": "timestamp"}},
-                "when": {"terms": {"field": "timestamp", "size": 1, "order": {"_key": "asc"}}}
-            }),
-        );
-        let first = f.docs.iter().map(Doc::timestamp).min().unwrap();
-        let last = f.docs.iter().map(Doc::timestamp).max().unwrap();
-        assert_eq!(
-            result["first"],
-            json!({"value": first as f64, "value_as_string": iso(first)})
-        );
-        assert_eq!(
-            result["last"],
-            json!({"value": last as f64, "value_as_string": iso(last)})
-        );
-        assert_eq!(result["span"]["min"], json!(first as f64));
-        assert_eq!(result["span"]["max_as_string"], json!(iso(last)));
-        assert_eq!(
-            result["when"]["buckets"],
-            json!([{"key": first, "key_as_string": iso(first), "doc_count": 1}])
+    fn responses_have_elasticsearch_shape() {
+        check(
+            &fixture(),
+            Stage::Search,
+            vec![
+                case(
+                    "keyed buckets and meta",
+                    json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h", "keyed": true, "format": "strict_date_optional_time"}, "meta": {"panel": 3}}}),
+                    Expect::Response(json!({
+                        "h": {
+                            "buckets": {
+                                "2024-03-05T07:00:00.000Z": {
+                                    "doc_count": 4,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                },
+                                "2024-03-05T08:00:00.000Z": {
+                                    "doc_count": 3,
+                                    "key": 1_709_625_600_000_i64,
+                                    "key_as_string": "2024-03-05T08:00:00.000Z"
+                                },
+                                "2024-03-05T09:00:00.000Z": {
+                                    "doc_count": 2,
+                                    "key": 1_709_629_200_000_i64,
+                                    "key_as_string": "2024-03-05T09:00:00.000Z"
+                                },
+                                "2024-03-05T10:00:00.000Z": {
+                                    "doc_count": 0,
+                                    "key": 1_709_632_800_000_i64,
+                                    "key_as_string": "2024-03-05T10:00:00.000Z"
+                                },
+                                "2024-03-05T11:00:00.000Z": {
+                                    "doc_count": 2,
+                                    "key": 1_709_636_400_000_i64,
+                                    "key_as_string": "2024-03-05T11:00:00.000Z"
+                                }
+                            },
+                            "meta": {"panel": 3}
+                        }
+                    })),
+                ),
+                case(
+                    "date fields come back in milliseconds, with strings",
+                    json!({
+                        "first": {"min": {"field": "timestamp"}},
+                        "last": {"max": {"field": "timestamp"}},
+                        "span": {"stats": {"field": "timestamp"}},
+                        "when": {"terms": {"field": "timestamp", "size": 1, "order": {"_key": "asc"}}}
+                    }),
+                    Expect::Response(json!({
+                        "first": {"value": 1709622000000.0, "value_as_string": "2024-03-05T07:00:00.000Z"},
+                        "last": {"value": 1709637000000.0, "value_as_string": "2024-03-05T11:10:00.000Z"},
+                        "span": {
+                            "avg": 1709627552727.2727,
+                            "avg_as_string": "2024-03-05T08:32:32.727Z",
+                            "count": 11,
+                            "max": 1709637000000.0,
+                            "max_as_string": "2024-03-05T11:10:00.000Z",
+                            "min": 1709622000000.0,
+                            "min_as_string": "2024-03-05T07:00:00.000Z",
+                            "sum": 18805903080000.0,
+                            "sum_as_string": "2565-12-07T21:58:00.000Z"
+                        },
+                        "when": {
+                            "buckets": [
+                                {
+                                    "doc_count": 1,
+                                    "key": 1_709_622_000_000_i64,
+                                    "key_as_string": "2024-03-05T07:00:00.000Z"
+                                }
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 10
+                        }
+                    })),
+                ),
+            ],
         );
     }
 

@@ -4,10 +4,10 @@ use serde_json::{Map, Value};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::BucketEntry;
 
-use super::super::dates::format_millis;
 use super::parse::{Ctx, OrderSpec, Parsed, parse_order};
 use super::reshape::{float, reshape_level};
 use super::{Kind, Node, TermsOrder, Values};
+use crate::dates::format_millis;
 use crate::error::Result;
 
 const HINT_TERMS_ORDER: &str = "order terms by `_count` or `_key`; sort by sub-aggregation values on the client, or run this search on Elasticsearch";
@@ -193,75 +193,106 @@ pub(super) fn reshape_terms(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    use super::super::tests::{fixture, latencies, run, term_counts};
-
-    #[test]
-    fn terms_with_size_and_order() {
-        let f = fixture();
-        let mut by_count = term_counts(&f.docs, |d| d.path.to_owned());
-        by_count.sort_by(|(ka, ca), (kb, cb)| cb.cmp(ca).then(ka.cmp(kb)));
-        let by_key = term_counts(&f.docs, |d| d.path.to_owned());
-        let total = f.docs.len() as u64;
-        let expect = |counts: &[(String, u64)], size: usize| {
-            let kept = &counts[..size];
-            json!({
-                "doc_count_error_upper_bound": 0,
-                "sum_other_doc_count": total - kept.iter().map(|(_, c)| c).sum::<u64>(),
-                "buckets": kept.iter().map(|(k, c)| json!({"key": k, "doc_count": c})).collect::<Vec<_>>(),
-            })
-        };
-        let result = run(
-            &f,
-            json!({
-                "top2": {"terms": {"field": "path", "size": 2}},
-                // /c and /d tie at one document each: the lower key comes first.
-                "top3": {"terms": {"field": "path", "size": 3, "order": {"_count": "desc"}}},
-                "by_key": {"terms": {"field": "path", "size": 3, "order": [{"_key": "asc"}]}},
-                "by_key_desc": {"terms": {"field": "path", "order": {"_key": "desc"}}},
-                "platforms": {"terms": {"field": "tags.platform"}}
-            }),
-        );
-        assert_eq!(result["top2"], expect(&by_count, 2));
-        assert_eq!(result["top3"], expect(&by_count, 3));
-        assert_eq!(result["by_key"], expect(&by_key, 3));
-        let mut descending = by_key.clone();
-        descending.reverse();
-        assert_eq!(result["by_key_desc"], expect(&descending, descending.len()));
-        let mut platforms = term_counts(&f.docs, |d| d.platform.to_owned());
-        platforms.sort_by(|(ka, ca), (kb, cb)| cb.cmp(ca).then(ka.cmp(kb)));
-        assert_eq!(result["platforms"], expect(&platforms, platforms.len()));
-    }
+    use super::super::tests::{Expect, Stage, case, check, fixture};
 
     #[test]
-    fn numeric_terms_keys_have_the_field_type() {
-        let f = fixture();
-        let result = run(
-            &f,
-            json!({
-                "status": {"terms": {"field": "status", "order": {"_key": "asc"}}},
-                "latency": {"terms": {"field": "latency.p99_ms", "size": 100, "order": {"_key": "asc"}}}
-            }),
+    fn terms() {
+        check(
+            &fixture(),
+            Stage::Search,
+            vec![
+                case(
+                    "size and order; /c and /d tie at one document each, the lower key first",
+                    json!({
+                        "top2": {"terms": {"field": "path", "size": 2}},
+                        "top3": {"terms": {"field": "path", "size": 3, "order": {"_count": "desc"}}},
+                        "by_key": {"terms": {"field": "path", "size": 3, "order": [{"_key": "asc"}]}},
+                        "by_key_desc": {"terms": {"field": "path", "order": {"_key": "desc"}}},
+                        "platforms": {"terms": {"field": "tags.platform"}}
+                    }),
+                    Expect::Response(json!({
+                        "by_key": {
+                            "buckets": [
+                                {"doc_count": 6, "key": "/a"},
+                                {"doc_count": 3, "key": "/b"},
+                                {"doc_count": 1, "key": "/c"}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 1
+                        },
+                        "by_key_desc": {
+                            "buckets": [
+                                {"doc_count": 1, "key": "/d"},
+                                {"doc_count": 1, "key": "/c"},
+                                {"doc_count": 3, "key": "/b"},
+                                {"doc_count": 6, "key": "/a"}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 0
+                        },
+                        "platforms": {
+                            "buckets": [
+                                {"doc_count": 4, "key": "ios"},
+                                {"doc_count": 4, "key": "web"},
+                                {"doc_count": 3, "key": "android"}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 0
+                        },
+                        "top2": {
+                            "buckets": [{"doc_count": 6, "key": "/a"}, {"doc_count": 3, "key": "/b"}],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 2
+                        },
+                        "top3": {
+                            "buckets": [
+                                {"doc_count": 6, "key": "/a"},
+                                {"doc_count": 3, "key": "/b"},
+                                {"doc_count": 1, "key": "/c"}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 1
+                        }
+                    })),
+                ),
+                case(
+                    "numeric keys have the field's type (floats in order, 40.0 included)",
+                    json!({
+                        "status": {"terms": {"field": "status", "order": {"_key": "asc"}}},
+                        "latency": {"terms": {"field": "latency.p99_ms", "size": 100, "order": {"_key": "asc"}}}
+                    }),
+                    Expect::Response(json!({
+                        "latency": {
+                            "buckets": [
+                                {"doc_count": 1, "key": 3.0},
+                                {"doc_count": 1, "key": 7.25},
+                                {"doc_count": 1, "key": 9.0},
+                                {"doc_count": 1, "key": 12.5},
+                                {"doc_count": 1, "key": 15.0},
+                                {"doc_count": 1, "key": 22.0},
+                                {"doc_count": 1, "key": 31.0},
+                                {"doc_count": 1, "key": 40.0},
+                                {"doc_count": 1, "key": 55.5},
+                                {"doc_count": 1, "key": 100.0}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 0
+                        },
+                        "status": {
+                            "buckets": [
+                                {"doc_count": 7, "key": 200},
+                                {"doc_count": 2, "key": 404},
+                                {"doc_count": 2, "key": 500}
+                            ],
+                            "doc_count_error_upper_bound": 0,
+                            "sum_other_doc_count": 0
+                        }
+                    })),
+                ),
+            ],
         );
-        let statuses = term_counts(&f.docs, |d| format!("{:03}", d.status));
-        let expected: Vec<Value> = statuses
-            .iter()
-            .map(|(k, c)| json!({"key": k.parse::<i64>().unwrap(), "doc_count": c}))
-            .collect();
-        assert_eq!(result["status"]["buckets"], json!(expected));
-        let mut values = latencies(&f.docs);
-        values.sort_by(f64::total_cmp);
-        let keys: Vec<Value> = result["latency"]["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["key"].clone())
-            .collect();
-        // Floats in ascending order, whole numbers (40.0) included.
-        assert_eq!(keys, values.iter().map(|v| json!(v)).collect::<Vec<_>>());
-        assert!(keys.iter().all(Value::is_f64));
     }
 }

@@ -1,35 +1,34 @@
-//! Whole requests run end to end, and the fixture and helpers the tests of
-//! the aggregation modules share.
+//! The fixture the aggregation tests share, the loop that runs their tables
+//! of cases, and the cases that cross aggregation kinds: sub-aggregations,
+//! partitions without the aggregated field, fields the mapping refuses to
+//! aggregate, searches over no partition.
+//!
+//! A case is a name, an aggregation request (the `aggs` of a search body)
+//! and what it gives: the response under `aggregations`, or the error and
+//! words of its message. [`check`] runs a table of cases at one [`Stage`]
+//! and names the case that fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::query::AllQuery;
 use tantivy::schema::OwnedValue;
-use tantivy::{Index, IndexWriter, TantivyDocument};
+use tantivy::{Index, IndexWriter, Searcher, TantivyDocument};
 
-use super::date_histogram::{HOUR_MS, MINUTE_MS};
+use super::date_histogram::MINUTE_MS;
 use super::*;
+use crate::backend::embedded::test_schema;
 
 /// One document: minutes after 2024-03-05T07:00:00Z, and its fields.
-pub(super) struct Doc {
-    pub(super) minute: i64,
-    pub(super) path: &'static str,
+struct Doc {
+    minute: i64,
+    path: &'static str,
     p99: Option<f64>,
-    pub(super) status: i64,
-    pub(super) platform: &'static str,
-}
-
-impl Doc {
-    pub(super) fn timestamp(&self) -> i64 {
-        base() + self.minute * MINUTE_MS
-    }
-    pub(super) fn hour(&self) -> i64 {
-        self.timestamp().div_euclid(HOUR_MS) * HOUR_MS
-    }
+    status: i64,
+    platform: &'static str,
 }
 
 const fn doc(
@@ -48,20 +47,15 @@ const fn doc(
     }
 }
 
-pub(super) fn base() -> i64 {
+/// 2024-03-05T07:00:00Z, in epoch milliseconds.
+fn base() -> i64 {
     Utc.with_ymd_and_hms(2024, 3, 5, 7, 0, 0)
         .unwrap()
         .timestamp_millis()
 }
 
-pub(super) fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// Two partitions; the first written in two commits (two segments).
-/// Hour 10 has no document.
+/// Hour 10 has no document; one document has no latency.
 fn partitions() -> Vec<Vec<Vec<Doc>>> {
     vec![
         vec![
@@ -86,39 +80,24 @@ fn partitions() -> Vec<Vec<Vec<Doc>>> {
     ]
 }
 
-fn schema() -> PartitionSchema {
-    PartitionSchema::from_mappings(&json!({
-        "dynamic": "strict",
-        "properties": {
-            "timestamp": {"type": "date"},
-            "path": {"type": "keyword"},
-            "latency": {"properties": {"p99_ms": {"type": "double"}}},
-            "status": {"type": "long"},
-            "tags": {"type": "flattened"}
-        }
-    }))
-    .unwrap()
-}
-
+/// The partitions of [`partitions`], indexed with the shared test mapping.
 pub(super) struct Fixture {
     schema: PartitionSchema,
     indexes: Vec<Index>,
-    pub(super) docs: Vec<Doc>,
 }
 
 pub(super) fn fixture() -> Fixture {
-    let schema = schema();
+    let schema = test_schema::schema(true);
     let field = |path: &str| schema.fields[path].field;
     let mut indexes = Vec::new();
-    let mut docs = Vec::new();
     for partition in partitions() {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for segment in partition {
             for d in segment {
                 let mut document = TantivyDocument::default();
-                // Dates are stored as epoch milliseconds (see `dates`).
-                document.add_i64(field("timestamp"), d.timestamp());
+                // Dates are stored as epoch milliseconds (see `crate::dates`).
+                document.add_i64(field("timestamp"), base() + d.minute * MINUTE_MS);
                 document.add_text(field("path"), d.path);
                 if let Some(p99) = d.p99 {
                     document.add_f64(field("latency.p99_ms"), p99);
@@ -132,24 +111,113 @@ pub(super) fn fixture() -> Fixture {
                     )]),
                 );
                 writer.add_document(document).unwrap();
-                docs.push(d);
             }
             writer.commit().unwrap();
         }
         indexes.push(index);
     }
-    Fixture {
-        schema,
-        indexes,
-        docs,
+    Fixture { schema, indexes }
+}
+
+/// One index of one document with only a `path`.
+fn path_only(schema: tantivy::schema::Schema, path: &str) -> Index {
+    let index = Index::create_in_ram(schema);
+    let field = index.schema().get_field("path").unwrap();
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    let mut document = TantivyDocument::default();
+    document.add_text(field, path);
+    writer.add_document(document).unwrap();
+    writer.commit().unwrap();
+    index
+}
+
+/// How far a case's request goes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Stage {
+    /// As a search runs it: parsed, fields resolved against the mapping,
+    /// calendars bound, collected on every partition, finalized.
+    Search,
+    /// Parsed only.
+    Parse,
+    /// Collected and finalized without resolving the fields.
+    Unresolved,
+    /// Finalized over no partition at all.
+    NoPartials,
+}
+
+/// What a case gives.
+#[derive(Debug)]
+pub(super) enum Expect {
+    /// This response under `aggregations`: the same JSON, numbers of the
+    /// same kind (a float where a float is expected), floats equal to 1e-9
+    /// relative.
+    Response(Value),
+    /// Parsed without error (at [`Stage::Parse`]).
+    Accepted,
+    /// [`Error::Unsupported`] with a hint, whose `what` contains these.
+    Unsupported(&'static [&'static str]),
+    /// [`Error::BadRequest`] whose message contains these.
+    BadRequest(&'static [&'static str]),
+}
+
+/// One case of a table.
+#[derive(Debug)]
+pub(super) struct Case {
+    name: &'static str,
+    request: Value,
+    expect: Expect,
+}
+
+pub(super) fn case(name: &'static str, request: Value, expect: Expect) -> Case {
+    Case {
+        name,
+        request,
+        expect,
     }
+}
+
+/// Runs every case at `stage` on the partitions of `f`, and fails naming
+/// the cases whose outcome is not the one expected.
+pub(super) fn check(f: &Fixture, stage: Stage, cases: Vec<Case>) {
+    let failures: Vec<String> = cases
+        .into_iter()
+        .filter_map(|case| {
+            let outcome = outcome(f, stage, &case.request);
+            mismatch(&outcome, &case.expect)
+                .map(|why| format!("case `{}`: {why}\n  request: {}", case.name, case.request))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What `request` gives at `stage`: `None` for a request parsed at
+/// [`Stage::Parse`].
+fn outcome(f: &Fixture, stage: Stage, request: &Value) -> Result<Option<Value>> {
+    let mut request = parse(request)?;
+    match stage {
+        Stage::Parse => return Ok(None),
+        Stage::NoPartials => return finalize(&request, Vec::new()).map(Some),
+        Stage::Unresolved => {}
+        Stage::Search => {
+            request.resolve_fields(&f.schema)?;
+            request.bind_calendars(&searchers(f))?;
+        }
+    }
+    finalize(&request, partials(f, &request)).map(Some)
+}
+
+fn searchers(f: &Fixture) -> Vec<Searcher> {
+    f.indexes
+        .iter()
+        .map(|index| index.reader().unwrap().searcher())
+        .collect()
 }
 
 fn partials(f: &Fixture, request: &AggRequest) -> Vec<IntermediateAggregationResults> {
     f.indexes
         .iter()
-        .map(|index| {
-            let searcher = index.reader().unwrap().searcher();
+        .zip(searchers(f))
+        .map(|(index, searcher)| {
             searcher
                 .search(&AllQuery, &collector(request, index.tokenizers()))
                 .unwrap()
@@ -157,294 +225,373 @@ fn partials(f: &Fixture, request: &AggRequest) -> Vec<IntermediateAggregationRes
         .collect()
 }
 
-/// Runs `aggs` on both partitions, with the fields resolved.
-pub(super) fn run(f: &Fixture, aggs: Value) -> Value {
-    let mut request = parse(&aggs).unwrap();
-    request.resolve_fields(&f.schema).unwrap();
-    finalize(&request, partials(f, &request)).unwrap()
-}
-
-pub(super) fn assert_close(actual: &Value, expected: f64) {
-    let actual = actual
-        .as_f64()
-        .unwrap_or_else(|| panic!("{actual} is not a number"));
-    assert!(
-        (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0),
-        "{actual} != {expected}"
-    );
-}
-
-pub(super) fn latencies(docs: &[Doc]) -> Vec<f64> {
-    docs.iter().filter_map(|d| d.p99).collect()
-}
-
-pub(super) fn unsupported(aggs: Value) -> String {
-    match parse(&aggs) {
-        Err(Error::Unsupported { what, hint }) => {
-            assert!(!hint.is_empty());
-            what
+/// Why `outcome` is not `expect`; `None` when it is.
+fn mismatch(outcome: &Result<Option<Value>>, expect: &Expect) -> Option<String> {
+    let missing = |text: &str, words: &[&str]| {
+        words
+            .iter()
+            .find(|word| !text.contains(*word))
+            .map(|word| format!("the message {text:?} lacks {word:?}"))
+    };
+    match (outcome, expect) {
+        (Ok(Some(actual)), Expect::Response(expected)) => (!same(actual, expected))
+            .then(|| format!("expected the response {expected}\n  got {actual}")),
+        (Ok(None), Expect::Accepted) => None,
+        (Err(Error::Unsupported { what, hint }), Expect::Unsupported(words)) => {
+            if hint.is_empty() {
+                Some("the error has no hint".into())
+            } else {
+                missing(what, words)
+            }
         }
-        other => panic!("expected Unsupported, got {other:?}"),
+        (Err(Error::BadRequest(message)), Expect::BadRequest(words)) => missing(message, words),
+        (outcome, expect) => Some(format!("expected {expect:?}, got {outcome:?}")),
     }
 }
 
-/// Hourly buckets from the first document's hour to the last one's,
-/// empty hours included, as Elasticsearch returns them.
-pub(super) fn hourly_buckets(docs: &[Doc]) -> Vec<Value> {
-    let first = docs.iter().map(Doc::hour).min().unwrap();
-    let last = docs.iter().map(Doc::hour).max().unwrap();
-    (first..=last)
-        .step_by(HOUR_MS as usize)
-        .map(|key| {
-            let count = docs.iter().filter(|d| d.hour() == key).count();
-            json!({"key": key, "key_as_string": iso(key), "doc_count": count})
-        })
-        .collect()
+/// Whether `actual` is `expected`, as [`Expect::Response`] says.
+fn same(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) if e.is_f64() => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            actual.is_f64() && (a - e).abs() <= 1e-9 * e.abs().max(1.0)
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            a.len() == e.len() && a.iter().zip(e).all(|(a, e)| same(a, e))
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            a.len() == e.len() && e.iter().all(|(k, e)| a.get(k).is_some_and(|a| same(a, e)))
+        }
+        _ => actual == expected,
+    }
 }
 
-pub(super) fn term_counts(docs: &[Doc], key: impl Fn(&Doc) -> String) -> Vec<(String, u64)> {
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for d in docs {
-        *counts.entry(key(d)).or_default() += 1;
-    }
-    counts.into_iter().collect()
+#[test]
+fn requests_across_aggregation_kinds() {
+    check(
+        &fixture(),
+        Stage::Search,
+        vec![
+            case(
+                "terms with avg under date_histogram: sub-aggregations, null average without values",
+                json!({"per_hour": {
+                    "date_histogram": {"field": "timestamp", "fixed_interval": "1h"},
+                    "aggs": {"by_path": {
+                        "terms": {"field": "path"},
+                        "aggregations": {"latency": {"avg": {"field": "latency.p99_ms"}}}
+                    }}
+                }}),
+                Expect::Response(json!({
+                    "per_hour": {
+                        "buckets": [
+                            {
+                                "by_path": {
+                                    "buckets": [
+                                        {
+                                            "doc_count": 3,
+                                            "key": "/a",
+                                            "latency": {"value": 11.583333333333334}
+                                        },
+                                        {"doc_count": 1, "key": "/b", "latency": {"value": 40.0}}
+                                    ],
+                                    "doc_count_error_upper_bound": 0,
+                                    "sum_other_doc_count": 0
+                                },
+                                "doc_count": 4,
+                                "key": 1_709_622_000_000_i64,
+                                "key_as_string": "2024-03-05T07:00:00.000Z"
+                            },
+                            {
+                                "by_path": {
+                                    "buckets": [
+                                        {"doc_count": 1, "key": "/a", "latency": {"value": 3.0}},
+                                        {"doc_count": 1, "key": "/c", "latency": {"value": 100.0}},
+                                        {"doc_count": 1, "key": "/d", "latency": {"value": 55.5}}
+                                    ],
+                                    "doc_count_error_upper_bound": 0,
+                                    "sum_other_doc_count": 0
+                                },
+                                "doc_count": 3,
+                                "key": 1_709_625_600_000_i64,
+                                "key_as_string": "2024-03-05T08:00:00.000Z"
+                            },
+                            {
+                                "by_path": {
+                                    "buckets": [
+                                        {"doc_count": 1, "key": "/a", "latency": {"value": 22.0}},
+                                        {"doc_count": 1, "key": "/b", "latency": {"value": null}}
+                                    ],
+                                    "doc_count_error_upper_bound": 0,
+                                    "sum_other_doc_count": 0
+                                },
+                                "doc_count": 2,
+                                "key": 1_709_629_200_000_i64,
+                                "key_as_string": "2024-03-05T09:00:00.000Z"
+                            },
+                            {
+                                "by_path": {
+                                    "buckets": [],
+                                    "doc_count_error_upper_bound": 0,
+                                    "sum_other_doc_count": 0
+                                },
+                                "doc_count": 0,
+                                "key": 1_709_632_800_000_i64,
+                                "key_as_string": "2024-03-05T10:00:00.000Z"
+                            },
+                            {
+                                "by_path": {
+                                    "buckets": [
+                                        {"doc_count": 1, "key": "/a", "latency": {"value": 31.0}},
+                                        {"doc_count": 1, "key": "/b", "latency": {"value": 9.0}}
+                                    ],
+                                    "doc_count_error_upper_bound": 0,
+                                    "sum_other_doc_count": 0
+                                },
+                                "doc_count": 2,
+                                "key": 1_709_636_400_000_i64,
+                                "key_as_string": "2024-03-05T11:00:00.000Z"
+                            }
+                        ]
+                    }
+                })),
+            ),
+            case(
+                "terms on a text field is refused",
+                json!({"m": {"terms": {"field": "message"}}}),
+                Expect::BadRequest(&[
+                    "aggregation `m` is on `message`, a text field: text fields are analysed and cannot be aggregated; aggregate on a keyword field instead",
+                ]),
+            ),
+            case(
+                "avg on a keyword is refused",
+                json!({"a": {"avg": {"field": "path"}}}),
+                Expect::BadRequest(&["`path`", "avg"]),
+            ),
+            case(
+                "terms on the root of a flattened field is unsupported",
+                json!({"t": {"terms": {"field": "tags"}}}),
+                Expect::Unsupported(&["aggregating on `tags`, an object of keys (in `t`)"]),
+            ),
+            case(
+                "fixed date_histogram on date_nanos is unsupported",
+                json!({"h": {"date_histogram": {"field": "at_ns", "fixed_interval": "1h"}}}),
+                Expect::Unsupported(&["date_nanos", "`at_ns`"]),
+            ),
+            case(
+                "calendar date_histogram on date_nanos is unsupported",
+                json!({"h": {"date_histogram": {"field": "at_ns", "calendar_interval": "month"}}}),
+                Expect::Unsupported(&["date_nanos", "`at_ns`"]),
+            ),
+            case(
+                "a key below a flattened field, and an unmapped field",
+                json!({"t": {"terms": {"field": "tags.platform"}}, "u": {"avg": {"field": "unmapped"}}}),
+                Expect::Response(json!({
+                    "t": {
+                        "buckets": [
+                            {"doc_count": 4, "key": "ios"},
+                            {"doc_count": 4, "key": "web"},
+                            {"doc_count": 3, "key": "android"}
+                        ],
+                        "doc_count_error_upper_bound": 0,
+                        "sum_other_doc_count": 0
+                    },
+                    "u": {"value": null}
+                })),
+            ),
+        ],
+    );
 }
 
 #[test]
 fn a_partition_without_the_date_field_does_not_break_date_buckets() {
-    let f = fixture();
-    // Searched first: its (empty) histogram is not marked as one over dates.
-    let undated = Index::create_in_ram(f.schema.schema.clone());
-    let mut writer: IndexWriter = undated.writer_with_num_threads(1, 15_000_000).unwrap();
-    let mut document = TantivyDocument::default();
-    document.add_text(f.schema.fields["path"].field, "/z");
-    writer.add_document(document).unwrap();
-    writer.commit().unwrap();
-    let mut request = parse(&json!({"per_hour": {
-        "date_histogram": {"field": "timestamp", "fixed_interval": "1h"},
-        "aggs": {"halves": {"date_histogram": {"field": "timestamp", "fixed_interval": "30m"}}}
-    }}))
-    .unwrap();
-    request.resolve_fields(&f.schema).unwrap();
-    let searcher = undated.reader().unwrap().searcher();
-    let mut all = vec![
-        searcher
-            .search(&AllQuery, &collector(&request, undated.tokenizers()))
-            .unwrap(),
-    ];
-    all.extend(partials(&f, &request));
-    // And one from an older template that does not map the field at all.
-    let older = Index::create_in_ram(
+    let mut f = fixture();
+    // Searched first: a partition from an older template that does not map
+    // the field, then one whose (empty) histogram is not marked as one over
+    // dates.
+    let older =
         PartitionSchema::from_mappings(&json!({"properties": {"path": {"type": "keyword"}}}))
-            .unwrap()
-            .schema,
+            .unwrap();
+    let undated = path_only(f.schema.schema.clone(), "/z");
+    f.indexes.insert(0, undated);
+    f.indexes.insert(0, path_only(older.schema, "/y"));
+    check(
+        &f,
+        Stage::Search,
+        vec![case(
+            "date buckets with sub-buckets over partitions without dates",
+            json!({"per_hour": {
+                "date_histogram": {"field": "timestamp", "fixed_interval": "1h"},
+                "aggs": {"halves": {"date_histogram": {"field": "timestamp", "fixed_interval": "30m"}}}
+            }}),
+            Expect::Response(json!({
+                "per_hour": {
+                    "buckets": [
+                        {
+                            "doc_count": 4,
+                            "halves": {
+                                "buckets": [
+                                    {
+                                        "doc_count": 3,
+                                        "key": 1_709_622_000_000_i64,
+                                        "key_as_string": "2024-03-05T07:00:00.000Z"
+                                    },
+                                    {
+                                        "doc_count": 1,
+                                        "key": 1_709_623_800_000_i64,
+                                        "key_as_string": "2024-03-05T07:30:00.000Z"
+                                    }
+                                ]
+                            },
+                            "key": 1_709_622_000_000_i64,
+                            "key_as_string": "2024-03-05T07:00:00.000Z"
+                        },
+                        {
+                            "doc_count": 3,
+                            "halves": {
+                                "buckets": [
+                                    {
+                                        "doc_count": 3,
+                                        "key": 1_709_625_600_000_i64,
+                                        "key_as_string": "2024-03-05T08:00:00.000Z"
+                                    }
+                                ]
+                            },
+                            "key": 1_709_625_600_000_i64,
+                            "key_as_string": "2024-03-05T08:00:00.000Z"
+                        },
+                        {
+                            "doc_count": 2,
+                            "halves": {
+                                "buckets": [
+                                    {
+                                        "doc_count": 2,
+                                        "key": 1_709_629_200_000_i64,
+                                        "key_as_string": "2024-03-05T09:00:00.000Z"
+                                    }
+                                ]
+                            },
+                            "key": 1_709_629_200_000_i64,
+                            "key_as_string": "2024-03-05T09:00:00.000Z"
+                        },
+                        {
+                            "doc_count": 0,
+                            "halves": {"buckets": []},
+                            "key": 1_709_632_800_000_i64,
+                            "key_as_string": "2024-03-05T10:00:00.000Z"
+                        },
+                        {
+                            "doc_count": 2,
+                            "halves": {
+                                "buckets": [
+                                    {
+                                        "doc_count": 2,
+                                        "key": 1_709_636_400_000_i64,
+                                        "key_as_string": "2024-03-05T11:00:00.000Z"
+                                    }
+                                ]
+                            },
+                            "key": 1_709_636_400_000_i64,
+                            "key_as_string": "2024-03-05T11:00:00.000Z"
+                        }
+                    ]
+                }
+            })),
+        )],
     );
-    let mut writer: IndexWriter = older.writer_with_num_threads(1, 15_000_000).unwrap();
-    let mut document = TantivyDocument::default();
-    document.add_text(older.schema().get_field("path").unwrap(), "/y");
-    writer.add_document(document).unwrap();
-    writer.commit().unwrap();
-    let searcher = older.reader().unwrap().searcher();
-    all.insert(
-        0,
-        searcher
-            .search(&AllQuery, &collector(&request, older.tokenizers()))
-            .unwrap(),
-    );
-    let result = finalize(&request, all).unwrap();
-    let buckets = result["per_hour"]["buckets"].as_array().unwrap();
-    let expected = hourly_buckets(&f.docs);
-    assert_eq!(buckets.len(), expected.len());
-    for (bucket, expected) in buckets.iter().zip(&expected) {
-        assert_eq!(bucket["key_as_string"], expected["key_as_string"]);
-        assert_eq!(bucket["doc_count"], expected["doc_count"]);
-        let halves: u64 = bucket["halves"]["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["doc_count"].as_u64().unwrap())
-            .sum();
-        assert_eq!(json!(halves), expected["doc_count"]);
-    }
 }
 
 #[test]
 fn huge_bucket_ranges_are_errors_not_panics() {
-    let f = fixture();
-    for aggs in [
-        json!({"h": {"histogram": {"field": "status", "interval": 1, "extended_bounds": {"min": -1e300, "max": 1e300}}}}),
-        json!({"h": {"histogram": {"field": "latency.p99_ms", "interval": 1e-300}}}),
-        json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1ms", "extended_bounds": {"min": 0}}}}),
-    ] {
-        let outcome = parse(&aggs).and_then(|request| {
-            let partials = partials(&f, &request);
-            finalize(&request, partials)
-        });
-        assert!(
-            matches!(outcome, Err(Error::BadRequest(_))),
-            "{aggs}: {outcome:?}"
-        );
-    }
-}
-
-#[test]
-fn sub_aggregations_terms_with_avg_under_date_histogram() {
-    let f = fixture();
-    let result = run(
-        &f,
-        json!({"per_hour": {
-            "date_histogram": {"field": "timestamp", "fixed_interval": "1h"},
-            "aggs": {"by_path": {
-                "terms": {"field": "path"},
-                "aggregations": {"latency": {"avg": {"field": "latency.p99_ms"}}}
-            }}
-        }}),
+    check(
+        &fixture(),
+        Stage::Unresolved,
+        vec![
+            case(
+                "extended bounds of 1e300 intervals",
+                json!({"h": {"histogram": {"field": "status", "interval": 1, "extended_bounds": {"min": -1e300, "max": 1e300}}}}),
+                Expect::BadRequest(&[
+                    "histogram `h` would return more than 65000 buckets; use a wider interval, narrower bounds or a narrower time range, or set min_doc_count to 1",
+                ]),
+            ),
+            case(
+                "an interval of 1e-300",
+                json!({"h": {"histogram": {"field": "latency.p99_ms", "interval": 1e-300}}}),
+                Expect::BadRequest(&[
+                    "the interval of histogram `h` is too small for the values aggregated; use a wider interval",
+                ]),
+            ),
+            case(
+                "milliseconds from 1970",
+                json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1ms", "extended_bounds": {"min": 0}}}}),
+                Expect::BadRequest(&[
+                    "histogram `h` would return more than 65000 buckets; use a wider interval, narrower bounds or a narrower time range, or set min_doc_count to 1",
+                ]),
+            ),
+        ],
     );
-    let buckets = result["per_hour"]["buckets"].as_array().unwrap();
-    let hourly = hourly_buckets(&f.docs);
-    assert_eq!(buckets.len(), hourly.len());
-    for (bucket, expected) in buckets.iter().zip(&hourly) {
-        assert_eq!(bucket["key"], expected["key"]);
-        assert_eq!(bucket["doc_count"], expected["doc_count"]);
-        let in_hour: Vec<&Doc> = f
-            .docs
-            .iter()
-            .filter(|d| Some(d.hour()) == expected["key"].as_i64())
-            .collect();
-        let mut paths = term_counts(
-            &in_hour
-                .iter()
-                .map(|d| doc(d.minute, d.path, d.p99, d.status, d.platform))
-                .collect::<Vec<_>>(),
-            |d| d.path.to_owned(),
-        );
-        paths.sort_by(|(ka, ca), (kb, cb)| cb.cmp(ca).then(ka.cmp(kb)));
-        let terms = &bucket["by_path"];
-        assert_eq!(terms["sum_other_doc_count"], 0);
-        let got = terms["buckets"].as_array().unwrap();
-        assert_eq!(got.len(), paths.len());
-        for (term, (path, count)) in got.iter().zip(&paths) {
-            assert_eq!(term["key"], json!(path));
-            assert_eq!(term["doc_count"], json!(count));
-            let values: Vec<f64> = in_hour
-                .iter()
-                .filter(|d| d.path == path)
-                .filter_map(|d| d.p99)
-                .collect();
-            if values.is_empty() {
-                assert_eq!(term["latency"], json!({"value": null}));
-            } else {
-                assert_close(
-                    &term["latency"]["value"],
-                    values.iter().sum::<f64>() / values.len() as f64,
-                );
-            }
-        }
-    }
-    assert!(
-        buckets.iter().any(|b| b["by_path"]["buckets"]
-            .as_array()
-            .is_some_and(|t| t.iter().any(|t| t["latency"]["value"].is_null()))),
-        "a bucket whose documents have no latency has a null average"
-    );
-}
-
-#[test]
-fn resolve_fields_rejects_what_elasticsearch_rejects() {
-    let schema = PartitionSchema::from_mappings(&json!({"properties": {
-        "message": {"type": "text"}, "path": {"type": "keyword"}, "tags": {"type": "flattened"},
-        "at_ns": {"type": "date_nanos"}
-    }}))
-    .unwrap();
-    let resolve = |aggs: Value| parse(&aggs).unwrap().resolve_fields(&schema);
-    let text = resolve(json!({"m": {"terms": {"field": "message"}}}))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        text.contains("message") && text.contains("keyword"),
-        "{text}"
-    );
-    let keyword = resolve(json!({"a": {"avg": {"field": "path"}}})).unwrap_err();
-    assert!(
-        matches!(&keyword, Error::BadRequest(m) if m.contains("`path`") && m.contains("avg")),
-        "{keyword}"
-    );
-    assert!(matches!(
-        resolve(json!({"t": {"terms": {"field": "tags"}}})),
-        Err(Error::Unsupported { .. })
-    ));
-    for interval in [
-        json!({"fixed_interval": "1h"}),
-        json!({"calendar_interval": "month"}),
-    ] {
-        let mut body = json!({"field": "at_ns"});
-        body.as_object_mut()
-            .unwrap()
-            .extend(interval.as_object().unwrap().clone());
-        let nanos = resolve(json!({"h": {"date_histogram": body}})).unwrap_err();
-        assert!(
-            matches!(&nanos, Error::Unsupported { what, .. } if what.contains("date_nanos") && what.contains("`at_ns`")),
-            "{nanos}"
-        );
-    }
-    resolve(
-        json!({"t": {"terms": {"field": "tags.platform"}}, "u": {"avg": {"field": "unmapped"}}}),
-    )
-    .unwrap();
 }
 
 #[test]
 fn zero_partials_give_empty_results() {
-    let request = parse(&json!({
-        "h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}, "aggs": {"a": {"avg": {"field": "x"}}}},
-        "hist": {"histogram": {"field": "status", "interval": 10}},
-        "t": {"terms": {"field": "path"}},
-        "avg": {"avg": {"field": "x"}},
-        "min": {"min": {"field": "x"}},
-        "max": {"max": {"field": "x"}},
-        "sum": {"sum": {"field": "x"}},
-        "count": {"value_count": {"field": "x"}},
-        "stats": {"stats": {"field": "x"}},
-        "p": {"percentiles": {"field": "x", "percents": [50, 99]}},
-        "card": {"cardinality": {"field": "x"}}
-    }))
-    .unwrap();
-    let result = finalize(&request, Vec::new()).unwrap();
-    assert_eq!(
-        result,
-        json!({
-            "h": {"buckets": []},
-            "hist": {"buckets": []},
-            "t": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": []},
-            "avg": {"value": null},
-            "min": {"value": null},
-            "max": {"value": null},
-            "sum": {"value": 0.0},
-            "count": {"value": 0},
-            "stats": {"count": 0, "min": null, "max": null, "avg": null, "sum": 0.0},
-            "p": {"values": {"50.0": null, "99.0": null}},
-            "card": {"value": 0}
-        })
-    );
-    // Extended bounds still give their empty buckets.
-    let request = parse(
-        &json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1d",
-        "extended_bounds": {"min": "2024-03-01", "max": "2024-03-03"}}}}),
-    )
-    .unwrap();
-    let result = finalize(&request, Vec::new()).unwrap();
-    let keys: Vec<&Value> = result["h"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| &b["key_as_string"])
-        .collect();
-    assert_eq!(
-        keys,
-        [
-            "2024-03-01T00:00:00.000Z",
-            "2024-03-02T00:00:00.000Z",
-            "2024-03-03T00:00:00.000Z"
-        ]
+    check(
+        &fixture(),
+        Stage::NoPartials,
+        vec![
+            case(
+                "every aggregation kind, empty",
+                json!({
+                    "h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}, "aggs": {"a": {"avg": {"field": "x"}}}},
+                    "hist": {"histogram": {"field": "status", "interval": 10}},
+                    "t": {"terms": {"field": "path"}},
+                    "avg": {"avg": {"field": "x"}},
+                    "min": {"min": {"field": "x"}},
+                    "max": {"max": {"field": "x"}},
+                    "sum": {"sum": {"field": "x"}},
+                    "count": {"value_count": {"field": "x"}},
+                    "stats": {"stats": {"field": "x"}},
+                    "p": {"percentiles": {"field": "x", "percents": [50, 99]}},
+                    "card": {"cardinality": {"field": "x"}}
+                }),
+                Expect::Response(json!({
+                    "h": {"buckets": []},
+                    "hist": {"buckets": []},
+                    "t": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": []},
+                    "avg": {"value": null},
+                    "min": {"value": null},
+                    "max": {"value": null},
+                    "sum": {"value": 0.0},
+                    "count": {"value": 0},
+                    "stats": {"count": 0, "min": null, "max": null, "avg": null, "sum": 0.0},
+                    "p": {"values": {"50.0": null, "99.0": null}},
+                    "card": {"value": 0}
+                })),
+            ),
+            case(
+                "extended bounds still give their empty buckets",
+                json!({"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1d",
+                    "extended_bounds": {"min": "2024-03-01", "max": "2024-03-03"}}}}),
+                Expect::Response(json!({
+                    "h": {
+                        "buckets": [
+                            {
+                                "doc_count": 0,
+                                "key": 1_709_251_200_000_i64,
+                                "key_as_string": "2024-03-01T00:00:00.000Z"
+                            },
+                            {
+                                "doc_count": 0,
+                                "key": 1_709_337_600_000_i64,
+                                "key_as_string": "2024-03-02T00:00:00.000Z"
+                            },
+                            {
+                                "doc_count": 0,
+                                "key": 1_709_424_000_000_i64,
+                                "key_as_string": "2024-03-03T00:00:00.000Z"
+                            }
+                        ]
+                    }
+                })),
+            ),
+        ],
     );
 }

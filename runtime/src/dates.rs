@@ -1,6 +1,11 @@
-//! Dates on the embedded engine: the one reader of the text forms a date
-//! takes (in documents, queries, sorts and aggregations alike), and how
-//! dates are stored.
+//! Dates: the one reader of the text forms a date takes, and how the
+//! embedded engine stores dates.
+//!
+//! The reader takes the forms of Elasticsearch's default date format,
+//! `strict_date_optional_time||epoch_millis` ([`read_text`]): the embedded
+//! engine reads documents, queries, sorts and aggregations with it, and the
+//! command line reads its absolute times (`--from`, `--until`, time values
+//! in `--where`) with the date-time half of it ([`read_date_time`]).
 //!
 //! Elasticsearch keeps a `date` as milliseconds since the epoch in a long,
 //! and so does the engine: a `date` field is an `i64` column of epoch
@@ -79,21 +84,33 @@ pub(crate) fn fractional_millis_to_nanos(millis: f64) -> i128 {
 
 /// Reads a date written as text, as Elasticsearch's default format
 /// (`strict_date_optional_time||epoch_millis`) reads it, in nanoseconds
-/// since the epoch; `None` when no form fits:
-///
-/// - RFC 3339 with any offset (`2024-05-01T12:00:00.250+02:00`);
-/// - `YYYY-MM-DDTHH:MM[:SS[.f]]`, `YYYY-MM-DD`, `YYYY-MM` and `YYYY` in UTC
-///   (a lone four-digit string is a year, as in Elasticsearch);
-/// - any other string of digits, with an optional `-`: epoch milliseconds.
+/// since the epoch; `None` when no form fits: the forms of
+/// [`read_date_time`], or any other string of digits, with an optional `-`:
+/// epoch milliseconds.
 ///
 /// Date math (`now-1d`, `2024-05-01||+1M`) is the caller's to refuse.
 pub(crate) fn read_text(text: &str) -> Option<i128> {
-    let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
-    if text.len() == 4 && digits(text) {
+    if digits(text.strip_prefix('-').unwrap_or(text)) && !is_year(text) {
+        return text.parse::<i128>().ok().map(millis_to_nanos);
+    }
+    read_date_time(text)
+}
+
+/// Reads a date written in one of the forms of Elasticsearch's
+/// `strict_date_optional_time`, in nanoseconds since the epoch; `None` when
+/// no form fits:
+///
+/// - RFC 3339 with any offset (`2024-05-01T12:00:00.250+02:00`);
+/// - `YYYY-MM-DDTHH:MM[:SS[.f]]` in UTC;
+/// - `YYYY-MM-DD`, `YYYY-MM` and `YYYY`: midnight UTC of the first day (a
+///   lone four-digit string is a year, as in Elasticsearch; other strings
+///   of digits are not dates here).
+pub(crate) fn read_date_time(text: &str) -> Option<i128> {
+    if is_year(text) {
         return midnight(&format!("{text}-01-01"));
     }
-    if digits(text.strip_prefix('-').unwrap_or(text)) {
-        return text.parse::<i128>().ok().map(millis_to_nanos);
+    if digits(text) {
+        return None;
     }
     if let Ok(zoned) = DateTime::parse_from_rfc3339(text) {
         return Some(seconds_and_nanos(
@@ -115,6 +132,16 @@ pub(crate) fn read_text(text: &str) -> Option<i128> {
         // `YYYY-MM-DD`, or `YYYY-MM` (the first of the month).
         None => midnight(text).or_else(|| midnight(&format!("{text}-01"))),
     }
+}
+
+/// Whether `text` is a non-empty string of ASCII digits.
+fn digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// Whether `text` is a year: four digits.
+fn is_year(text: &str) -> bool {
+    text.len() == 4 && digits(text)
 }
 
 /// Whether `text` is date math, which the engine does not evaluate.
@@ -150,26 +177,61 @@ fn seconds_and_nanos(seconds: i64, nanos: u32) -> i128 {
 mod tests {
     use super::*;
 
+    /// 2024-05-01T00:00:00Z in nanoseconds.
+    const MIDNIGHT: i128 = 1_714_521_600_000_000_000;
+
     fn nanos(text: &str) -> i128 {
         read_text(text).unwrap()
     }
 
     #[test]
-    fn every_text_form_reads_to_the_same_instant() {
-        let midnight = 1_714_521_600_000_000_000_i128; // 2024-05-01T00:00:00Z
-        assert_eq!(nanos("2024-05-01"), midnight);
-        assert_eq!(nanos("2024-05-01T00:00:00Z"), midnight);
-        assert_eq!(nanos("2024-05-01T02:00:00+02:00"), midnight);
-        assert_eq!(nanos("2024-04-30T19:00:00-05:00"), midnight);
-        assert_eq!(nanos("2024-05-01T00:00:00"), midnight);
-        assert_eq!(nanos("2024-05-01T00:00"), midnight);
-        assert_eq!(nanos("2024-05-01T00:00:00.250"), midnight + 250_000_000);
-        assert_eq!(nanos("2024-05-01T00:00:00.000000001Z"), midnight + 1);
-        assert_eq!(nanos("1714521600000"), midnight);
-        assert_eq!(nanos("-1000"), -1_000_000_000);
-        assert_eq!(nanos("2024"), 1_704_067_200_000_000_000); // 2024-01-01
-        assert_eq!(nanos("2024-05"), midnight);
-        assert_eq!(nanos("20240"), 20_240_000_000);
+    fn every_text_form_reads_to_its_instant() {
+        // (form, text, nanoseconds): each form of the reader once.
+        let date_times = [
+            ("RFC 3339, UTC", "2024-05-01T00:00:00Z", MIDNIGHT),
+            (
+                "RFC 3339, east of UTC",
+                "2024-05-01T02:00:00+02:00",
+                MIDNIGHT,
+            ),
+            (
+                "RFC 3339, west of UTC",
+                "2024-04-30T19:00:00-05:00",
+                MIDNIGHT,
+            ),
+            (
+                "RFC 3339, nanoseconds",
+                "2024-05-01T00:00:00.000000001Z",
+                MIDNIGHT + 1,
+            ),
+            ("date-time without zone", "2024-05-01T00:00:00", MIDNIGHT),
+            (
+                "date-time without zone, fraction",
+                "2024-05-01T00:00:00.250",
+                MIDNIGHT + 250_000_000,
+            ),
+            (
+                "date-time without zone, minutes",
+                "2024-05-01T00:00",
+                MIDNIGHT,
+            ),
+            ("date", "2024-05-01", MIDNIGHT),
+            ("year and month", "2024-05", MIDNIGHT),
+            ("year", "2024", 1_704_067_200_000_000_000), // 2024-01-01
+        ];
+        for (form, text, expected) in date_times {
+            assert_eq!(read_date_time(text), Some(expected), "{form}: {text}");
+            assert_eq!(read_text(text), Some(expected), "{form}: {text}");
+        }
+        let epoch_millis = [
+            ("epoch milliseconds", "1714521600000", MIDNIGHT),
+            ("negative epoch milliseconds", "-1000", -1_000_000_000),
+            ("five digits: epoch milliseconds", "20240", 20_240_000_000),
+        ];
+        for (form, text, expected) in epoch_millis {
+            assert_eq!(read_text(text), Some(expected), "{form}: {text}");
+            assert_eq!(read_date_time(text), None, "{form}: {text}");
+        }
         for bad in ["yesterday", "2024-13-01", "", "2024-05-01T25:00"] {
             assert_eq!(read_text(bad), None, "{bad}");
         }

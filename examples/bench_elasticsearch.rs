@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
+use esrecord::backend::Backend;
 use esrecord::backend::elasticsearch::ElasticsearchBackend;
-use esrecord::backend::{Backend, BulkBody, BulkBuilder};
+use esrecord::bulk::{BulkBody, BulkBuilder};
 use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
 use esrecord::{Record, Store};
 use esrecord_examples::{Latency, PageView};

@@ -15,9 +15,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use esrecord::fields::Field;
 use esrecord::naming::glob_matches;
 use esrecord::search::aggs::{self, Aggregation, Interval};
-use esrecord::{Composite, Field, Query, Record, Search, Store, TimeBound, Timedepth};
+use esrecord::search::{Query, Search};
+use esrecord::{Composite, Record, Store, TimeBound, Timedepth};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

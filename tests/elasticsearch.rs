@@ -9,8 +9,9 @@
 
 use std::path::PathBuf;
 
+use esrecord::backend::Backend;
 use esrecord::backend::elasticsearch::ElasticsearchBackend;
-use esrecord::backend::{Backend, BulkAction, BulkBody, BulkBuilder};
+use esrecord::bulk::{BulkAction, BulkBody, BulkBuilder};
 use esrecord::config::{Auth, ElasticsearchConfig};
 use esrecord::{Error, Secret};
 use serde_json::{Value, json};
@@ -915,7 +916,7 @@ async fn streaming_pages_over_a_point_in_time_breaking_ties_on_shard_doc() {
 fn a_range_to_the_year_10000_sends_no_upper_bound_elasticsearch_cannot_read() {
     use esrecord::Record;
     use esrecord_tests::PageView;
-    let range = |search: esrecord::Search<PageView>| {
+    let range = |search: esrecord::search::Search<PageView>| {
         search.to_json().unwrap()["query"]["bool"]["filter"][0]["range"]["timestamp"].clone()
     };
     // Elasticsearch reads no year past 9999, and every timestamp is before

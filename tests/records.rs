@@ -30,8 +30,8 @@ fn field_handles_have_dotted_paths() {
     assert_eq!(fields.latency.p99_ms.path(), "latency.p99_ms");
     assert_eq!(fields.item_id.path(), "item_id");
     assert_eq!(fields.tags.key("platform").path(), "tags.platform");
-    let _: &esrecord::Field<f64> = &fields.latency.p99_ms;
-    let _: &esrecord::Field<u64> = &fields.item_id;
+    let _: &esrecord::fields::Field<f64> = &fields.latency.p99_ms;
+    let _: &esrecord::fields::Field<u64> = &fields.item_id;
 }
 
 #[test]

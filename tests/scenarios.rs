@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use esrecord::backend::{BulkAction, BulkBuilder};
+use esrecord::bulk::{BulkAction, BulkBuilder};
 use esrecord::{CheckStatus, Record, SetupOutcome, Store, Timedepth};
 use esrecord_tests::{DailyReport, Everything, Latency, LegacyView, PageView, Setting};
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use esrecord::{Query, Record, Search, Store};
+use esrecord::search::{Query, Search};
+use esrecord::{Record, Store};
 use esrecord_tests::{HostLoad, Latency, PageView, Ticket, Uptime};
 
 const VIEWS: u64 = 600;

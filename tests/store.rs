@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use esrecord::backend::{BulkAction, BulkBuilder};
+use esrecord::bulk::{BulkAction, BulkBuilder};
 use esrecord::{Error, Record};
 use esrecord_tests::{DailyReport, PageView, fresh_store};
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,7 @@ async fn autosetup_off_refuses_types_without_templates() {
 async fn recorded_records_become_searchable_without_a_flush() {
     let store = fresh_store("refresh").unwrap();
     let march = || PageView::search().range((2024, 3), (2024, 4)).size(0);
-    let total = |results: esrecord::SearchResults<PageView>| results.total;
+    let total = |results: esrecord::search::SearchResults<PageView>| results.total;
     // Nobody searched yet: the store is search-idle and the writer does not
     // refresh on schedule, so the first search refreshes before it reads.
     for i in 0..10 {

@@ -223,6 +223,7 @@ pub enum Error {
     },
 }
 
+#[cfg(feature = "embedded")]
 impl From<tantivy::TantivyError> for Error {
     fn from(error: tantivy::TantivyError) -> Self {
         Error::Engine(error.to_string())

@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 /// words with `matches`, which is all Elasticsearch does well with one).
 ///
 /// ```
-/// use esrecord::Field;
+/// use esrecord::fields::Field;
 /// let field: Field<f64> = Field::new("latency.p99_ms".to_owned());
 /// assert_eq!(field.path(), "latency.p99_ms");
 /// ```
@@ -67,7 +67,7 @@ impl<T, K> fmt::Debug for Field<T, K> {
 /// field of its own.
 ///
 /// ```
-/// use esrecord::MapField;
+/// use esrecord::fields::MapField;
 /// let tags: MapField<String> = MapField::new("tags".to_owned());
 /// assert_eq!(tags.key("platform").path(), "tags.platform");
 /// ```

@@ -30,6 +30,21 @@
 //! assert_eq!(t.template_body()["template"]["mappings"]["properties"]["tags"]["type"], "flattened");
 //! ```
 //!
+//! # Features
+//!
+//! - `embedded` (default): the embedded engine (tantivy), the store
+//!   [`Store::open`] gives with no configuration. Without it, only
+//!   Elasticsearch backends open; an embedded one is refused, naming this
+//!   feature.
+//! - `cli` (default): the operator binary, [`main!`].
+//!
+//! # Paths
+//!
+//! What every program names is at the crate root ([`Record`], [`Store`],
+//! [`Error`], [`Timedepth`]...); the rest lives in its module
+//! ([`search`], [`fields`], [`hooks`], [`bulk`], [`config`]...), and each
+//! item has that one path.
+//!
 //! # Attributes
 //!
 //! On the struct, `#[record(...)]` takes: `name` (the type name; default the
@@ -59,6 +74,7 @@ pub mod bulk;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+#[cfg(any(feature = "embedded", feature = "cli"))]
 mod dates;
 mod dead_letter;
 pub mod document_id;
@@ -82,13 +98,10 @@ mod writer;
 
 pub use crate::dead_letter::DeadLetter;
 pub use crate::error::{Collision, Collisions, Error, Result};
-pub use crate::fields::{Field, MapField};
-pub use crate::hooks::{BulkError, SaveEvent, TemplateEvent};
 pub use crate::leaves::numeric_leaves;
 pub use crate::naming::time_range::{TimeBound, TimeRange};
 pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, RecordType, SettingValue};
-pub use crate::search::{FilterValue, Hit, Query, Search, SearchResults};
 pub use crate::secret::Secret;
 pub use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
 pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
@@ -129,21 +142,14 @@ pub mod __private {
     pub use crate::cli::main as cli_main;
     pub use crate::document_id::UniqueKey;
     pub use crate::fields::{Field, FullText, join_path};
-    pub use crate::mapping::{
-        DynamicTemplates, FieldType, KeywordField, TextField, TimestampField, object, typed,
-    };
+    pub use crate::mapping::{DynamicTemplates, FieldType, object, typed};
+    use crate::mapping::{KeywordField, TextField, TimestampField};
     pub use crate::operations::{OperationsRegistration, TypedOperations};
     pub use crate::record::{
         CheckByType, CheckNothing, Checked, Composite, FieldRef, Record, validated,
     };
     pub use crate::record_type::{RecordSpec, RecordType, SettingValue};
     pub use crate::registry::Registration;
-    pub use crate::search::{Hit, Search, SearchResults};
-    pub use crate::secret::Secret;
-    pub use crate::store::{
-        CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder,
-    };
-    pub use crate::writer::Stats;
     pub use crate::{Dynamic, Result, Retention, RetentionUnit, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;

@@ -94,8 +94,8 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 
     /// A search over records of this type.
-    fn search() -> crate::Search<Self> {
-        crate::Search::default()
+    fn search() -> crate::search::Search<Self> {
+        crate::search::Search::default()
     }
 }
 

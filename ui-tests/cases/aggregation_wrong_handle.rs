@@ -1,6 +1,7 @@
 // An aggregation's result reads as its handle's type; averages take numbers.
 use esrecord::search::aggs;
-use esrecord::{Record, SearchResults};
+use esrecord::Record;
+use esrecord::search::SearchResults;
 
 #[derive(Record, serde::Serialize, serde::Deserialize)]
 #[record(app_label = "shop")]

@@ -2,6 +2,7 @@
 //! every backend, so a search written once runs on either.
 
 pub mod elasticsearch;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 
 use std::fmt;
@@ -12,9 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
-/// What a bulk item does with its document, and the request bodies bulk
-/// writes take.
-pub use crate::bulk::{BulkAction, BulkBody, BulkBuilder, BulkEntry};
+use crate::bulk::BulkBody;
 
 /// The outcome of one bulk item, in Elasticsearch's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +86,7 @@ pub struct SearchResponse {
 /// What a backend answers a search with: a response already in its
 /// envelope (the embedded engine's), or Elasticsearch's JSON text as the
 /// server sent it, so that typed hits are read from it in one pass
-/// ([`Search::read_answer`](crate::Search::read_answer)).
+/// ([`Search::read_answer`](crate::search::Search::read_answer)).
 #[derive(Debug, Clone)]
 pub enum SearchAnswer {
     /// A response in its envelope, sources as raw JSON.

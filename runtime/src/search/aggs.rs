@@ -1,5 +1,5 @@
 //! Typed aggregations: each one is built from a field handle, asked for by
-//! [`Search::aggregate`](crate::Search::aggregate), and read back through
+//! [`Search::aggregate`](crate::search::Search::aggregate), and read back through
 //! the same handle, which knows the result's type: no string keys, no JSON
 //! digging.
 //!

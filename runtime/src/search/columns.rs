@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::fields::Field;
 
-/// The columns a [`Search::columns`](crate::Search::columns) fetched.
+/// The columns a [`Search::columns`](crate::search::Search::columns) fetched.
 ///
 /// ```
 /// # use esrecord::search::Columns;

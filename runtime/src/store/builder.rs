@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::{Inner, NamedBackend, Store};
 use crate::backend::Backend;
 use crate::backend::elasticsearch::ElasticsearchBackend;
+#[cfg(feature = "embedded")]
 use crate::backend::embedded::EmbeddedBackend;
 use crate::config::{BackendKind, Config};
 use crate::dead_letter::DeadLetter;
@@ -126,19 +127,7 @@ impl Store {
     fn open_with(config: Config, hooks: Hooks) -> Result<Store> {
         let mut backends = BTreeMap::new();
         for (name, backend_config) in &config.backends {
-            let backend: Arc<dyn Backend> = match &backend_config.kind {
-                BackendKind::Embedded {
-                    path,
-                    read_only: false,
-                } => Arc::new(EmbeddedBackend::open(path)?),
-                BackendKind::Embedded {
-                    path,
-                    read_only: true,
-                } => Arc::new(EmbeddedBackend::open_read_only(path)?),
-                BackendKind::Elasticsearch(cluster) => {
-                    Arc::new(ElasticsearchBackend::connect(cluster)?)
-                }
-            };
+            let backend = open_backend(name, &backend_config.kind)?;
             let naming = config.clone();
             let writer = Writer::start(
                 name,
@@ -159,5 +148,44 @@ impl Store {
                 hooks,
             }),
         })
+    }
+}
+
+/// Opens the backend `kind` describes, for the backend called `name` (named
+/// in the error when the embedded engine is not built in).
+#[cfg_attr(feature = "embedded", allow(unused_variables))]
+fn open_backend(name: &str, kind: &BackendKind) -> Result<Arc<dyn Backend>> {
+    Ok(match kind {
+        #[cfg(feature = "embedded")]
+        BackendKind::Embedded { path, read_only } => Arc::new(if *read_only {
+            EmbeddedBackend::open_read_only(path)?
+        } else {
+            EmbeddedBackend::open(path)?
+        }),
+        #[cfg(not(feature = "embedded"))]
+        BackendKind::Embedded { path, .. } => {
+            return Err(Error::Config(format!(
+                "backend {name:?} is the embedded engine (at {}), which this program was built without: enable esrecord's `embedded` feature (on by default) or configure an Elasticsearch backend",
+                path.display()
+            )));
+        }
+        BackendKind::Elasticsearch(cluster) => Arc::new(ElasticsearchBackend::connect(cluster)?),
+    })
+}
+
+#[cfg(all(test, not(feature = "embedded")))]
+mod tests {
+    use crate::config::Config;
+    use crate::error::Error;
+
+    #[test]
+    fn an_embedded_backend_without_the_engine_built_in_says_which_feature_to_enable() {
+        let Err(Error::Config(message)) =
+            super::super::Store::with_config(Config::embedded("data"))
+        else {
+            panic!("an embedded backend opened without the embedded feature");
+        };
+        assert!(message.contains("backend \"default\""), "{message}");
+        assert!(message.contains("`embedded` feature"), "{message}");
     }
 }

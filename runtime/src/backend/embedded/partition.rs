@@ -16,7 +16,8 @@ use tantivy::{FutureResult, Index, IndexReader, IndexWriter, ReloadPolicy, Segme
 
 use super::document::{DocumentParser, ItemError};
 use super::schema::PartitionSchema;
-use crate::backend::{BulkAction, BulkBody, ItemResult};
+use crate::backend::ItemResult;
+use crate::bulk::{BulkAction, BulkBody};
 use crate::error::{Error, Result};
 
 /// The file beside a partition's segments that keeps the mapping it was
@@ -313,7 +314,7 @@ mod tests {
     use super::*;
 
     fn body(ids: std::ops::Range<usize>) -> BulkBody {
-        let mut builder = crate::backend::BulkBuilder::default();
+        let mut builder = crate::bulk::BulkBuilder::default();
         for id in ids {
             let source = format!(r#"{{"n": {id}}}"#);
             builder

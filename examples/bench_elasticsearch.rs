@@ -134,6 +134,7 @@ async fn esrecord_run(sink: &Sink, views: Vec<PageView>) -> Result<f64, Failure>
         BackendConfig {
             kind: BackendKind::Elasticsearch(cluster(sink)),
             index_prefix: String::new(),
+            max_docs_per_second: None,
         },
     );
     let store = Store::with_config(config)?;

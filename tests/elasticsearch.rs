@@ -572,6 +572,7 @@ async fn check_reads_a_template_as_elasticsearch_stores_it_without_false_drift()
                 server.uri(),
             )),
             index_prefix: String::new(),
+            max_docs_per_second: None,
         },
     );
     let store = esrecord::Store::with_config(config).unwrap();
@@ -665,6 +666,7 @@ async fn writer_store<R: esrecord::Record>(
         esrecord::config::BackendConfig {
             kind: esrecord::config::BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
+            max_docs_per_second: None,
         },
     );
     esrecord::Store::builder().config(config)

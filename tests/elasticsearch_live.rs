@@ -46,6 +46,7 @@ fn live_store(test: &str) -> Option<(Store, String)> {
             BackendConfig {
                 kind: BackendKind::Elasticsearch(ElasticsearchConfig::from_url(&url).unwrap()),
                 index_prefix: prefix,
+                max_docs_per_second: None,
             },
         );
     }

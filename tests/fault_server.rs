@@ -312,6 +312,8 @@ pub struct StoredDocument {
     /// How many times it was written (created, then overwritten) or, for a
     /// refused document, refused.
     pub writes: u64,
+    /// When the server first received it.
+    pub arrived: Instant,
 }
 
 impl StoredDocument {
@@ -1234,6 +1236,7 @@ fn store(state: &mut State, rng: &mut fastrand::Rng, items: Vec<Item>) -> (Vec<u
                 index: item.index,
                 source: item.text,
                 writes: 0,
+                arrived: Instant::now(),
             });
             refused.writes += 1;
             continue;
@@ -1286,6 +1289,7 @@ fn store(state: &mut State, rng: &mut fastrand::Rng, items: Vec<Item>) -> (Vec<u
                         index: item.index,
                         source: item.text,
                         writes: 1,
+                        arrived: Instant::now(),
                     },
                 );
             }

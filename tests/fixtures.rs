@@ -212,6 +212,7 @@ pub fn fresh_store(name: &str) -> esrecord::Result<esrecord::Store> {
             read_only: false,
         },
         index_prefix: "arch-".to_owned(),
+        max_docs_per_second: None,
     };
     config.backends.insert("archive".to_owned(), archive);
     config.writer.refresh_interval = std::time::Duration::from_millis(50);
@@ -263,6 +264,7 @@ pub fn cluster_config(url: &str) -> esrecord::config::Config {
         esrecord::config::BackendConfig {
             kind: esrecord::config::BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
+            max_docs_per_second: None,
         },
     );
     config

@@ -34,6 +34,16 @@ fn store(
     letters: &Letters,
     configure: impl FnOnce(&mut WriterConfig),
 ) -> esrecord::Store {
+    store_limited(server, letters, None, configure)
+}
+
+/// As [`store`], with the backend's `max_docs_per_second`.
+fn store_limited(
+    server: &FaultServer,
+    letters: &Letters,
+    max_docs_per_second: Option<u32>,
+    configure: impl FnOnce(&mut WriterConfig),
+) -> esrecord::Store {
     let mut cluster = ElasticsearchConfig::new(server.url());
     cluster.gzip = false;
     cluster.timeout = Duration::from_secs(10);
@@ -47,6 +57,7 @@ fn store(
         BackendConfig {
             kind: BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
+            max_docs_per_second,
         },
     );
     let collected = Letters::clone(letters);
@@ -272,6 +283,55 @@ async fn an_outage_holds_the_records_until_the_cluster_is_back() {
     assert_eq!((report.sent, report.failed), (records, 0), "{report:?}");
     assert!(report.retried > 0, "{report:?}");
     assert!(letters.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_backend_never_receives_documents_faster_than_its_limit() {
+    let server = FaultServer::start(FaultPlan::default()).await.unwrap();
+    let letters = Letters::default();
+    let rate = 40.0;
+    let store = store_limited(&server, &letters, Some(40), |writer| {
+        writer.batch_size = Some(1_000);
+    });
+    let records = 120u64;
+    let started = Instant::now();
+    for i in 0..records {
+        store.record(page_view(i % 1_440, i)).unwrap();
+    }
+    // The writer sends at the rate on its own for a second, then the
+    // flush sends the rest at the rate too.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent_before_the_flush = server.document_count();
+    let report = tokio::time::timeout(Duration::from_secs(30), store.flush())
+        .await
+        .expect("flush within 30 s")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        (40..=90).contains(&sent_before_the_flush),
+        "{sent_before_the_flush} documents sent in the first second"
+    );
+    assert_eq!(stored_item_ids(&server), (0..records).collect::<Vec<_>>());
+    assert_eq!((report.sent, report.failed), (records, 0), "{report:?}");
+    assert!(report.rate_limited > 0, "{report:?}");
+    let mut arrivals: Vec<Instant> = server.documents().values().map(|d| d.arrived).collect();
+    arrivals.sort_unstable();
+    // Over any stretch of time, at most one second's burst more than the
+    // rate allows, with 200 ms of slack for batching and the network.
+    let burst = rate;
+    for (i, first) in arrivals.iter().enumerate() {
+        for (j, last) in arrivals.iter().enumerate().skip(i) {
+            let seconds = (*last - *first).as_secs_f64() + 0.2;
+            let documents = (j - i + 1) as f64;
+            assert!(
+                documents <= burst + rate * seconds,
+                "documents {i}..={j} arrived within {:?}: faster than {rate}/s",
+                *last - *first
+            );
+        }
+    }
+    // 120 documents at 40 a second, the first 40 at once: two seconds.
+    assert!(took >= Duration::from_millis(1_800), "{took:?}");
 }
 
 /// Sends `request` on `stream` and reads one answer: status, headers

@@ -19,10 +19,14 @@
 //! spool_sync_ms = 5             # how often spooled records are synced to disk at most
 //! flush_timeout_ms = 30000      # how long flush, close and dropping the store wait
 //!
+//! [metrics]                     # the metrics reporter: see esrecord::metrics::MetricsConfig
+//! interval_ms = 10000
+//!
 //! [backends.default]
 //! kind = "embedded"
 //! path = "./esrecord-data"
 //! index_prefix = ""
+//! # max_docs_per_second = 500      # write at most this many documents a second
 //!
 //! [backends.cluster]                 # an Elasticsearch backend
 //! kind = "elasticsearch"
@@ -45,6 +49,8 @@ use serde::Deserialize;
 
 use crate::Timedepth;
 use crate::error::{Error, Result};
+use crate::metrics::MetricsConfig;
+use crate::metrics::settings::MetricsSection;
 use crate::naming::validate_prefix;
 use crate::record_type::RecordType;
 use crate::secret::Secret;
@@ -65,6 +71,8 @@ pub struct Config {
     pub autosetup: bool,
     /// How the background writer batches.
     pub writer: WriterConfig,
+    /// How the metrics reporter reports (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 /// One named backend.
@@ -74,6 +82,10 @@ pub struct BackendConfig {
     pub kind: BackendKind,
     /// Prefixed to every template, pattern and index name.
     pub index_prefix: String,
+    /// At most this many documents a second are written to the backend
+    /// (a token bucket of one second's documents); records over it wait in
+    /// their queue, where the overflow policy applies. `None`: no limit.
+    pub max_docs_per_second: Option<u32>,
 }
 
 /// The kinds of backend.
@@ -334,6 +346,7 @@ impl Config {
                 read_only: false,
             },
             index_prefix: String::new(),
+            max_docs_per_second: None,
         };
         Config {
             backends: BTreeMap::from([("default".to_owned(), backend)]),
@@ -341,6 +354,7 @@ impl Config {
             pattern_limit: crate::DEFAULT_PATTERN_LIMIT,
             autosetup: true,
             writer: WriterConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -385,6 +399,7 @@ impl Config {
             let backend = BackendConfig {
                 kind: BackendKind::Elasticsearch(ElasticsearchConfig::from_url(&url)?),
                 index_prefix: String::new(),
+                max_docs_per_second: None,
             };
             config.backends.insert("default".to_owned(), backend);
             return Ok(config);
@@ -480,6 +495,7 @@ impl Config {
             writer.flush_timeout = Duration::from_millis(ms);
         }
         config.autosetup = store.autosetup.unwrap_or(true);
+        config.metrics = file.metrics.unwrap_or_default().resolve()?;
         if !file.backends.is_empty() {
             config.backends = file
                 .backends
@@ -511,6 +527,7 @@ fn set(target: &mut usize, value: Option<usize>, key: &str) -> Result<()> {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     store: Option<StoreSection>,
+    metrics: Option<MetricsSection>,
     #[serde(default)]
     backends: BTreeMap<String, BackendSection>,
 }
@@ -545,6 +562,7 @@ struct BackendSection {
     read_only: bool,
     #[serde(default)]
     index_prefix: String,
+    max_docs_per_second: Option<u32>,
     url: Option<String>,
     urls: Option<Vec<String>>,
     username: Option<String>,
@@ -575,9 +593,15 @@ impl BackendSection {
                 )));
             }
         };
+        if self.max_docs_per_second == Some(0) {
+            return Err(Error::Config(format!(
+                "backend {name:?}: max_docs_per_second must be at least 1 (leave it out for no limit)"
+            )));
+        }
         Ok(BackendConfig {
             kind,
             index_prefix: self.index_prefix,
+            max_docs_per_second: self.max_docs_per_second,
         })
     }
 

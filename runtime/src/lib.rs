@@ -83,6 +83,7 @@ pub mod fields;
 pub mod hooks;
 mod leaves;
 pub mod mapping;
+pub mod metrics;
 pub mod naming;
 pub mod operations;
 mod record;

@@ -137,6 +137,7 @@ impl Store {
                     autosetup: config.autosetup,
                     config: config.writer.clone(),
                     hooks: hooks.clone(),
+                    max_docs_per_second: backend_config.max_docs_per_second,
                 },
             )?;
             backends.insert(name.clone(), NamedBackend { backend, writer });

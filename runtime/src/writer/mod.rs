@@ -8,7 +8,8 @@
 //! batches (by count and interval) and hands each batch to the writer's
 //! runtime, which gives each record its id (`pending.rs`), encodes the
 //! batch into bulk requests (split by bytes) and sends them (`send.rs`),
-//! several batches at once. What fails for a reason that may pass is
+//! several batches at once, taking records from the queues no faster than
+//! the backend's `max_docs_per_second` (`rate_limit.rs`). What fails for a reason that may pass is
 //! resent, only that, with capped, jittered backoff (`retry`). The thread
 //! makes sure of a type's template before its first record
 //! (`templates.rs`) and asks the backend for a refresh every refresh
@@ -19,6 +20,7 @@ mod handle;
 mod overflow;
 mod pending;
 mod queue;
+mod rate_limit;
 mod send;
 pub(crate) mod spool;
 mod stats;

@@ -48,6 +48,9 @@ pub struct Stats {
     pub batches: u64,
     /// Bytes of bulk bodies made (retries not included).
     pub bytes: u64,
+    /// Records that waited in their queue for a backend's
+    /// `max_docs_per_second` (counted when the writer took them).
+    pub rate_limited: u64,
     /// How long bulk requests took to be answered.
     pub send_latency: SendLatency,
     /// The last error, if anything failed.
@@ -73,6 +76,7 @@ impl Stats {
             total.spooled += s.spooled;
             total.batches += s.batches;
             total.bytes += s.bytes;
+            total.rate_limited += s.rate_limited;
             total.send_latency = total.send_latency.worst(&s.send_latency);
             total.last_error = s.last_error.or(total.last_error);
             total
@@ -130,6 +134,7 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) bytes: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS],
     latency_total_us: AtomicU64,
     latency_max_us: AtomicU64,
@@ -211,6 +216,7 @@ impl Counters {
             spooled,
             batches: self.batches.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
             send_latency: self.latency(),
             last_error: self.last_error.lock().ok().and_then(|last| last.clone()),
         }

@@ -13,6 +13,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::pending::Pending;
 use super::queue::{Drain, Queues, Wake};
+use super::rate_limit::RateLimit;
 use super::send::{Batch, Slots};
 use super::spool::Spool;
 use super::stats::Counters;
@@ -61,6 +62,8 @@ pub(crate) struct Target {
     pub(crate) autosetup: bool,
     pub(crate) config: WriterConfig,
     pub(crate) hooks: Hooks,
+    /// The backend's `max_docs_per_second`, if it has one.
+    pub(crate) max_docs_per_second: Option<u32>,
 }
 
 /// What the thread shares with the writer's handle.
@@ -86,17 +89,28 @@ pub(super) fn spawn(backend_name: &str, target: Target, shared: Shared) -> Resul
         .enable_all()
         .build()
         .map_err(|e| Error::Engine(format!("cannot start the writer's runtime: {e}")))?;
+    let rate_limit = target
+        .max_docs_per_second
+        .map(|rate| RateLimit::new(rate, Instant::now()));
+    let configured_batch_size = target
+        .config
+        .batch_size
+        .unwrap_or_else(|| target.backend.default_batch_size());
     let mut state = WriterLoop {
         backend_name: backend_name.to_owned(),
         queues: shared.queues,
         wake: shared.wake,
         watched: Vec::new(),
         watched_generation: u64::MAX,
-        batch_size: target
-            .config
-            .batch_size
-            .unwrap_or_else(|| target.backend.default_batch_size())
+        // Under a rate limit, a bulk request holds at most one burst.
+        batch_size: rate_limit
+            .as_ref()
+            .map_or(configured_batch_size, |limit| {
+                configured_batch_size.min(limit.burst())
+            })
             .max(1),
+        rate_limit,
+        rate_waited: false,
         control: shared.control,
         target,
         runtime,
@@ -125,8 +139,13 @@ struct WriterLoop {
     /// The queues this thread takes records from, as of `watched_generation`.
     watched: Vec<Arc<dyn Drain>>,
     watched_generation: u64,
-    /// Documents per batch: the configured number or the backend's.
+    /// Documents per batch: the configured number or the backend's (at
+    /// most the rate limit's burst).
     batch_size: usize,
+    /// The backend's rate limit: records are taken from their queues by it.
+    rate_limit: Option<RateLimit>,
+    /// Records stayed queued for the rate limit since the last take.
+    rate_waited: bool,
     control: Receiver<Control>,
     target: Target,
     runtime: tokio::runtime::Runtime,
@@ -164,7 +183,7 @@ impl WriterLoop {
             if backlog && self.queues_are_empty() {
                 self.read_backlog();
             }
-            let wait = if backlog {
+            let wait = if backlog && !self.is_throttled() {
                 Duration::ZERO
             } else {
                 self.next_wakeup()
@@ -176,7 +195,7 @@ impl WriterLoop {
                 // sees the flag and wakes this thread.
                 self.wake.going_idle();
                 self.watch_new_queues();
-                if self.queues_are_empty() {
+                if self.queues_are_empty() || self.is_throttled() {
                     control.recv_timeout(wait)
                 } else {
                     Err(RecvTimeoutError::Timeout)
@@ -241,18 +260,65 @@ impl WriterLoop {
     fn take_queued(&mut self, max: usize) -> usize {
         let queues = self.watched.clone();
         let counters = Arc::clone(&self.counters);
+        let allowed = self.allowed(max);
         let mut taken = 0;
-        while taken < max {
+        while taken < allowed {
             let before = taken;
             for queue in &queues {
-                taken += queue.drain(BURST, &counters.taken, &mut |pending| self.add(pending));
+                let burst = BURST.min(allowed - taken);
+                taken += queue.drain(burst, &counters.taken, &mut |pending| self.add(pending));
             }
             if taken == before {
                 break;
             }
             self.send_batch_if_due(Instant::now());
         }
+        self.took(taken);
+        if allowed < max && taken == allowed && !self.queues_are_empty() {
+            self.rate_waited = true;
+        }
         taken
+    }
+
+    /// How many of `wanted` records the rate limit lets the writer take now.
+    fn allowed(&mut self, wanted: usize) -> usize {
+        match &mut self.rate_limit {
+            Some(limit) => wanted.min(limit.available(Instant::now())),
+            None => wanted,
+        }
+    }
+
+    /// Counts `count` records taken against the rate limit (and, if they
+    /// waited for it, in the stats).
+    fn took(&mut self, count: usize) {
+        let Some(limit) = &mut self.rate_limit else {
+            return;
+        };
+        limit.take(count);
+        if count > 0 && std::mem::take(&mut self.rate_waited) {
+            self.counters
+                .rate_limited
+                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the rate limit lets no record be taken now.
+    fn is_throttled(&mut self) -> bool {
+        self.allowed(1) == 0
+    }
+
+    /// Waits until the rate limit lets `count` records (at most a burst)
+    /// be taken, sending a batch whose interval is up meanwhile.
+    fn wait_for_rate_limit(&mut self, count: usize) {
+        let Some(limit) = &mut self.rate_limit else {
+            return;
+        };
+        let wait = limit.wait(Instant::now(), count);
+        if !wait.is_zero() {
+            self.rate_waited = true;
+            self.send_batch_if_due(Instant::now());
+            self.block_on(async move { tokio::time::sleep(wait).await });
+        }
     }
 
     fn send_batch_if_due(&mut self, now: Instant) {
@@ -287,8 +353,19 @@ impl WriterLoop {
         self.watch_new_queues();
         let counters = Arc::clone(&self.counters);
         for queue in self.watched.clone() {
-            let queued = queue.len();
-            queue.drain(queued, &counters.taken, &mut |pending| self.add(pending));
+            let mut left = queue.len();
+            while left > 0 && !self.is_abandoned() {
+                let chunk = left.min(self.batch_size);
+                self.wait_for_rate_limit(chunk);
+                let taken = queue.drain(self.allowed(chunk), &counters.taken, &mut |pending| {
+                    self.add(pending)
+                });
+                self.took(taken);
+                if taken == 0 {
+                    break;
+                }
+                left = left.saturating_sub(taken);
+            }
         }
         // What was spooled before, in as many reads as it takes (bounded,
         // should records keep coming).
@@ -298,6 +375,7 @@ impl WriterLoop {
             && self.spool.as_ref().is_some_and(|s| s.has_backlog())
             && !self.is_abandoned()
         {
+            self.wait_for_rate_limit(self.batch_size);
             self.read_backlog();
             reads -= 1;
         }
@@ -310,12 +388,18 @@ impl WriterLoop {
         let Some(spool) = self.spool.clone() else {
             return;
         };
-        for record in spool.read_backlog(self.batch_size) {
+        let allowed = self.allowed(self.batch_size);
+        if allowed == 0 {
+            return;
+        }
+        let records = spool.read_backlog(allowed);
+        self.took(records.len());
+        for record in records {
             self.add(Box::new(record));
         }
     }
 
-    fn next_wakeup(&self) -> Duration {
+    fn next_wakeup(&mut self) -> Duration {
         let config = &self.target.config;
         let batch_due = self
             .batch_started
@@ -325,7 +409,12 @@ impl WriterLoop {
                 .refresh_interval
                 .saturating_sub(self.last_refresh.elapsed())
         });
-        [batch_due, refresh_due]
+        let tokens_due = self
+            .rate_limit
+            .as_mut()
+            .map(|limit| limit.wait(Instant::now(), 1))
+            .filter(|wait| !wait.is_zero());
+        [batch_due, refresh_due, tokens_due]
             .into_iter()
             .flatten()
             .min()
@@ -385,7 +474,10 @@ impl WriterLoop {
                     };
                     tracing::debug!(?wait, %error, "esrecord: retrying the template check");
                     self.counters.set_error(format!("retrying: {error}"));
-                    if self.block_on(tokio::time::sleep(wait)).is_none() {
+                    if self
+                        .block_on(async move { tokio::time::sleep(wait).await })
+                        .is_none()
+                    {
                         return Err(Error::Closed);
                     }
                 }

@@ -1,6 +1,7 @@
 //! The record types of the example application. They live in a library, as
 //! an application's record types often do; the programs in this package
-//! link it and find the types through the registry.
+//! link it and find the types through the registry. [`Lcg`] gives them
+//! the same pseudo-random data on every run.
 
 use std::collections::BTreeMap;
 
@@ -53,4 +54,25 @@ pub struct DailySales {
     pub units: u32,
     /// Revenue that day, in cents.
     pub revenue_cents: u64,
+}
+
+/// A small deterministic generator (a linear congruential one), so every
+/// run of an example records the same data.
+///
+/// ```
+/// let mut random = esrecord_examples::Lcg(7);
+/// assert_ne!(random.draw(), random.draw());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next number, 31 bits.
+    pub fn draw(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
 }

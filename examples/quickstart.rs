@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use esrecord::{Record, Store, registry};
-use esrecord_examples::{DailySales, Latency, PageView};
+use esrecord_examples::{DailySales, Latency, Lcg, PageView};
 use serde_json::json;
 
 const EVENTS: u64 = 100_000;
@@ -49,11 +49,11 @@ async fn main() -> Result<(), esrecord::Error> {
     let mut random = Lcg(7);
     for i in 0..EVENTS {
         let offset = Duration::seconds((i * 30 * 86_400 / EVENTS) as i64);
-        let p50 = 5.0 + (random.next() % 200) as f64 / 10.0;
+        let p50 = 5.0 + (random.draw() % 200) as f64 / 10.0;
         store.record(PageView {
             timestamp: start + offset,
-            item_id: random.next() % 50,
-            path: PATHS[(random.next() % 5) as usize].to_owned(),
+            item_id: random.draw() % 50,
+            path: PATHS[(random.draw() % 5) as usize].to_owned(),
             latency: Latency {
                 p50_ms: p50,
                 p99_ms: p50 * 4.0,
@@ -171,17 +171,4 @@ async fn main() -> Result<(), esrecord::Error> {
     print!("\nTemplates after the run:\n{}", store.check().await?);
     store.close().await?;
     Ok(())
-}
-
-/// A small deterministic generator, so every run records the same data.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
 }

@@ -1,15 +1,18 @@
 //! The metrics reporter: values of each kind across intervals (collected
 //! at explicit interval starts, no sleeps), tags and limits, idle expiry on
-//! a mock clock, and metrics recorded through the macros found again in
-//! the embedded store.
+//! a mock clock, the `[metrics]` configuration, process metrics, and
+//! metrics recorded through the macros found again by `metrics::series`
+//! in the embedded store and on a faulty Elasticsearch.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use esrecord::metrics::{Metric, Reporter, Sanitize};
+use esrecord::config::{BackendConfig, BackendKind, Config, ElasticsearchConfig};
+use esrecord::metrics::{self as esmetrics, Metric, MetricValue, Reporter, Sanitize, SeriesSet};
 use esrecord::{Record, Store};
+use esrecord_tests::fault_server::{FaultPlan, FaultServer};
 
 fn at(minute: u32, second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 5, 12, minute, second)
@@ -356,4 +359,195 @@ async fn metrics_recorded_through_the_macros_are_found_in_the_store_after_close(
         (Some("seconds"), Some("time to pay"))
     );
     assert_eq!(checkout.p99, Some(0.5));
+
+    let totals = esmetrics::series("orders")
+        .tag("city", "blr")
+        .value(MetricValue::Total)
+        .fetch(&store)
+        .await
+        .unwrap();
+    assert_eq!(totals.series.len(), 1, "{totals:?}");
+    assert_eq!(totals.series[0].values, [Some(2.0), Some(7.0)]);
+    assert_eq!(totals.timestamps.len(), 2);
+    let every_city = esmetrics::series("orders").fetch(&store).await.unwrap();
+    let cities: Vec<&str> = every_city
+        .series
+        .iter()
+        .map(|s| s.tags["city"].as_str())
+        .collect();
+    assert_eq!(cities, ["blr", "bom"]);
+    assert_eq!(
+        every_city.series[1].values,
+        [Some(2.0), Some(0.0)],
+        "an idle counter reports one zero"
+    );
+}
+
+/// Reports two intervals (at 12:10 and 12:11 of the test's day), then
+/// closes the reporter, which reports the third, partial one (at the
+/// current interval's start).
+async fn report_three_intervals_and_close(reporter: &Reporter) {
+    for (minute, orders) in [(10, 3), (11, 4)] {
+        metrics::with_local_recorder(&reporter.recorder(), || {
+            metrics::counter!("orders", "city" => "blr").increment(orders);
+            metrics::gauge!("queue").set(f64::from(minute));
+        });
+        reporter.report(at(minute, 0)).unwrap();
+    }
+    metrics::with_local_recorder(&reporter.recorder(), || {
+        metrics::counter!("orders", "city" => "blr").increment(5);
+    });
+    reporter.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn on_a_faulty_elasticsearch_close_delivers_every_interval() {
+    let plan = FaultPlan {
+        seed: 16,
+        too_many_requests: 0.5,
+        reset_before_storing: 0.2,
+        ..FaultPlan::default()
+    };
+    let server = FaultServer::start(plan).await.unwrap();
+    let mut cluster = ElasticsearchConfig::new(server.url());
+    cluster.gzip = false;
+    let mut config = Config::embedded("unused");
+    config.backends.insert(
+        "default".into(),
+        BackendConfig {
+            kind: BackendKind::Elasticsearch(cluster),
+            index_prefix: String::new(),
+            max_docs_per_second: None,
+        },
+    );
+    config.writer.retry_backoff = Duration::from_millis(1);
+    config.writer.retry_max_backoff = Duration::from_millis(20);
+    config.writer.batch_interval = Duration::from_millis(20);
+    let store = Store::with_config(config).unwrap();
+    let reporter = quiet(&store);
+    report_three_intervals_and_close(&reporter).await;
+
+    let points: Vec<Metric> = server
+        .documents()
+        .values()
+        .filter(|d| d.index.starts_with("esrecord_metric_"))
+        .map(|d| serde_json::from_str(&d.source).unwrap())
+        .collect();
+    let orders: Vec<Metric> = points
+        .iter()
+        .filter(|p| p.name == "orders")
+        .cloned()
+        .collect();
+    let totals = SeriesSet::from_points(orders, Some(MetricValue::Total));
+    assert_eq!(totals.series.len(), 1, "{totals:?}");
+    assert_eq!(
+        totals.series[0].values,
+        [Some(3.0), Some(7.0), Some(12.0)],
+        "the last interval, reported at close, arrived too"
+    );
+    let queue: Vec<Metric> = points
+        .iter()
+        .filter(|p| p.name == "queue")
+        .cloned()
+        .collect();
+    let queue = SeriesSet::from_points(queue, None);
+    assert_eq!(
+        queue.series[0].values,
+        [Some(10.0), Some(11.0), Some(11.0)],
+        "gauges keep reporting their last value"
+    );
+    let counts = server.counts();
+    assert!(
+        counts.answered_429 + counts.reset_before_storing > 0,
+        "the plan's faults happened: {counts}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_metrics_section_of_the_configuration_sets_the_reporter_and_code_wins() {
+    let dir = esrecord_tests::fresh_dir("metrics-config");
+    let mut config = Config::from_toml(
+        r#"
+        [metrics]
+        interval_ms = 60000
+        tags = { region = "eu", env = "prod" }
+        host_tag = false
+        sanitize = "prometheus"
+        self_metrics = false
+        "#,
+    )
+    .unwrap();
+    config.backends = Config::embedded(dir).backends;
+    let store = Store::with_config(config).unwrap();
+    let reporter = Reporter::builder().build(&store).unwrap();
+    assert_eq!(reporter.interval(), Duration::from_secs(60));
+    metrics::with_local_recorder(&reporter.recorder(), || {
+        metrics::counter!("http.requests", "path" => "/").increment(1);
+    });
+    let points = reporter.collect(at(0, 0));
+    assert_eq!(points.len(), 1, "no self metrics: {points:#?}");
+    let requests = point(&points, "http_requests");
+    assert_eq!(requests.interval, Some(60.0));
+    assert_eq!(
+        requests.tags.keys().collect::<Vec<_>>(),
+        ["env", "path", "region"],
+        "configured tags, no host tag"
+    );
+
+    let overridden = Reporter::builder()
+        .interval(Duration::from_secs(5))
+        .host_tag(true)
+        .global_tags([("env", "staging")])
+        .build(&store)
+        .unwrap();
+    metrics::with_local_recorder(&overridden.recorder(), || {
+        metrics::counter!("c").increment(1)
+    });
+    let points = overridden.collect(at(0, 0));
+    let c = point(&points, "c");
+    assert_eq!(c.interval, Some(5.0));
+    assert_eq!(c.tags.get("env").map(String::as_str), Some("staging"));
+    assert!(
+        !c.tags.contains_key("region"),
+        "code's global tags replace the configured ones"
+    );
+    assert!(c.tags.contains_key("host"));
+
+    let refused = Config::from_toml("[metrics]\ninterval_ms = 10").map(|_| ());
+    assert!(
+        refused.as_ref().is_err_and(
+            |e| e.to_string().contains("[metrics]") && e.to_string().contains("at least 1 s")
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn process_metrics_are_reported_with_their_units() {
+    let store = store("metrics-process");
+    let reporter = Reporter::builder()
+        .host_tag(false)
+        .self_metrics(false)
+        .process_metrics(true)
+        .build(&store)
+        .unwrap();
+    let first = reporter.collect(at(20, 0));
+    let mut spin = 0u64;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(300) {
+        spin = spin.wrapping_add(std::hint::black_box(spin ^ 0x5bd1e995));
+    }
+    std::hint::black_box(spin);
+    let second = reporter.collect(at(20, 10));
+    let cpu = |points: &[Metric]| point(points, "process.cpu.user").total.unwrap();
+    assert!(
+        cpu(&second) > cpu(&first),
+        "a busy loop grows user CPU time"
+    );
+    let resident = point(&second, "process.memory.resident");
+    assert!(resident.last.unwrap() > 0.0);
+    assert_eq!(resident.unit.as_deref(), Some("bytes"));
+    assert!(point(&second, "process.threads").last.unwrap() >= 1.0);
+    assert!(point(&second, "process.open_fds").last.unwrap() >= 3.0);
 }

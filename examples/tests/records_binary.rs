@@ -670,3 +670,148 @@ fn configuration_and_usage_errors_exit_2_with_what_to_fix() {
     assert!(texts(&quiet).1.is_empty(), "{}", texts(&quiet).1);
     assert!(Path::new(&ws.path("data")).exists());
 }
+
+/// Points of the metrics reporter's type on 2024-03-05 from 12:00, every
+/// 10 s: a counter `orders` per city and a histogram `checkout.seconds`.
+fn metric_points() -> Vec<Value> {
+    let mut points = Vec::new();
+    for i in 0..3u32 {
+        let timestamp = format!("2024-03-05T12:00:{:02}Z", i * 10);
+        for (city, per_interval) in [("blr", 2.0), ("del", 1.0)] {
+            points.push(json!({
+                "timestamp": timestamp, "name": "orders", "kind": "counter",
+                "tags": {"city": city, "service": "shop"}, "interval": 10.0,
+                "increase": per_interval,
+                "total": per_interval * f64::from(i + 1),
+            }));
+        }
+        points.push(json!({
+            "timestamp": timestamp, "name": "checkout.seconds", "kind": "histogram",
+            "tags": {"service": "shop"}, "interval": 10.0, "unit": "seconds",
+            "count": 4, "sum": 1.0, "min": 0.1, "max": 0.4, "mean": 0.25,
+            "p50": 0.2, "p99": 0.3 + f64::from(i) / 10.0,
+        }));
+    }
+    points
+}
+
+#[test]
+fn metrics_lists_the_reporters_series_and_plot_charts_one_metric() {
+    let ws = Workspace::new("metrics");
+    let file = ws.write("metrics.ndjson", &lines(&metric_points()));
+    let (_, stderr) = ws.expect(0, &["import", "esrecord.metric", file.to_str().unwrap()]);
+    assert!(stderr.contains("imported 9 records"), "{stderr}");
+    let range = ["--from", "2024-03-05", "--until", "2024-03-06"];
+
+    let (table, _) = ws.expect(0, &[&["metrics"][..], &range].concat());
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("shop")).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[0].contains("checkout.seconds") && rows[0].contains("0.2500 seconds"),
+        "histograms show their mean with the unit: {table}"
+    );
+    assert!(
+        rows[1].contains("orders") && rows[1].contains("city=blr") && rows[1].contains("| 3 "),
+        "three points, last increase 2: {table}"
+    );
+    assert!(table.contains("2024-03-05 12:00:20"), "{table}");
+
+    let (json_text, _) = ws.expect(
+        0,
+        &[&["metrics", "--json", "--name", "ord*"][..], &range].concat(),
+    );
+    let listed: Value = serde_json::from_str(&json_text).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{json_text}");
+    assert_eq!(listed[0]["tags"]["city"], "blr");
+    assert_eq!(listed[0]["last_value"], 2.0);
+    assert_eq!(listed[1]["points"], 3);
+
+    let (nothing, _) = ws.expect(0, &["metrics"]);
+    assert!(
+        nothing.contains("no metric series") && nothing.contains("--from"),
+        "the default range is the last hour: {nothing}"
+    );
+
+    let (chart, _) = ws.expect(
+        0,
+        &[
+            &[
+                "plot", "--metric", "orders", "--tag", "city=blr", "--value", "total",
+            ][..],
+            &range,
+        ]
+        .concat(),
+    );
+    assert!(
+        chart.contains("total of orders {city=blr, service=shop}"),
+        "{chart}"
+    );
+    assert!(!chart.contains("city=del"), "{chart}");
+    assert!(chart.contains("2024-03-05 12:00"), "{chart}");
+
+    let (charts, _) = ws.expect(0, &[&["plot", "--metric", "orders"][..], &range].concat());
+    assert!(
+        charts.contains("increase of orders {city=blr")
+            && charts.contains("increase of orders {city=del"),
+        "one chart per label set: {charts}"
+    );
+
+    let svg = ws.path("p99.svg");
+    ws.expect(
+        0,
+        &[
+            &[
+                "plot",
+                "--metric",
+                "checkout.seconds",
+                "--value",
+                "p99",
+                "--out",
+                svg.to_str().unwrap(),
+            ][..],
+            &range,
+        ]
+        .concat(),
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("p99 of checkout.seconds"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+
+    let png = ws.path("orders.png");
+    let (_, stderr) = ws.expect(
+        2,
+        &[
+            &["plot", "--metric", "orders", "--out", png.to_str().unwrap()][..],
+            &range,
+        ]
+        .concat(),
+    );
+    assert!(
+        stderr.contains("--tag") && stderr.contains("city=del"),
+        "an image of two label sets asks for one: {stderr}"
+    );
+    let (_, stderr) = ws.expect(
+        2,
+        &[
+            &["plot", "--metric", "orders", "--value", "p12"][..],
+            &range,
+        ]
+        .concat(),
+    );
+    assert!(
+        stderr.contains("p99") && stderr.contains("rate"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["plot", "--metric", "orders", "--tag", "city"]);
+    assert!(stderr.contains("KEY=VALUE"), "{stderr}");
+    let (_, stderr) = ws.expect(1, &[&["plot", "--metric", "refunds"][..], &range].concat());
+    assert!(
+        stderr.contains("no points of metric \"refunds\""),
+        "{stderr}"
+    );
+    ws.expect(2, &["plot"]);
+}

@@ -1,6 +1,6 @@
 //! The operator binary that [`main!`](crate::main) generates: `types`,
-//! `setup`, `check`, `indexes`, `search`, `plot`, `import` and `export`
-//! over every record type linked into the program.
+//! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export` and
+//! `metrics` over every record type linked into the program.
 //!
 //! Exit codes: 0 success, 1 a check failed or records were rejected, 2 a
 //! usage or configuration error. Every error message says what to do next.
@@ -9,6 +9,7 @@ mod chart;
 mod conditions;
 mod failure;
 mod indexes;
+mod metrics;
 mod output;
 mod plot;
 mod search;
@@ -106,18 +107,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Charts a field over time, in the terminal or as an SVG or PNG file.
+    /// Charts a field over time, or a metric (--metric), in the terminal
+    /// or as an SVG or PNG file.
     Plot {
-        #[command(flatten)]
-        selection: Selection,
+        /// The record type (`shop.pageview`, `shop_pageview` or `pageview`).
+        #[arg(value_name = "TYPE", required_unless_present = "metric")]
+        record_type: Option<String>,
         /// The numeric field (dotted: latency.p99_ms); any field for --agg count.
-        field: String,
+        #[arg(required_unless_present = "metric")]
+        field: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// A condition: FIELD=VALUE, FIELD!=VALUE, FIELD>VALUE, >=, <, <=
+        /// (repeatable; all must hold).
+        #[arg(long = "where", value_name = "CONDITION")]
+        conditions: Vec<String>,
         /// The bucket length: 30s, 5m, 1h, 1d...
         #[arg(long, default_value = "1h")]
         interval: String,
         /// What each bucket shows.
         #[arg(long, value_enum, default_value_t = plot::Agg::Avg)]
         agg: plot::Agg,
+        /// Charts this metric of the metrics reporter instead of a field,
+        /// one point per reporting interval (default range: the last hour).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["record_type", "field", "conditions"])]
+        metric: Option<String>,
+        /// Only the metric's label sets with KEY=VALUE (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE", requires = "metric")]
+        tags: Vec<String>,
+        /// Which number of the metric: increase, total, last, count, sum,
+        /// min, max, mean, p50, p75, p90, p95, p99, p999, rate, rate_mean,
+        /// rate_m1, rate_m5, rate_m15 (default: increase for counters, last
+        /// for gauges, mean for histograms).
+        #[arg(long, value_name = "VALUE", requires = "metric")]
+        value: Option<String>,
         /// Writes the chart to this .svg or .png file instead.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -140,6 +163,19 @@ enum Command {
     Export {
         #[command(flatten)]
         selection: Selection,
+    },
+    /// The series the metrics reporter stored: name, kind, tags, points,
+    /// last value (default range: the last hour).
+    Metrics {
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Only names matching this pattern: `*` is any run of characters,
+        /// `?` one (`http.*`, `*.seconds`).
+        #[arg(long, value_name = "PATTERN")]
+        name: Option<String>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -302,28 +338,56 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             format,
         } => search::run(&cx, &selection, limit, format).await,
         Command::Plot {
-            selection,
+            record_type,
             field,
+            range,
+            conditions,
             interval,
             agg,
+            metric,
+            tags,
+            value,
             out,
             size,
-        } => {
-            let request = plot::Request {
-                field,
-                interval,
-                agg,
-                out,
-                size,
-            };
-            plot::run(&cx, &selection, request).await
-        }
+        } => match (metric, record_type, field) {
+            (Some(name), _, _) => {
+                let request = metrics::PlotRequest {
+                    name,
+                    tags,
+                    value,
+                    out,
+                    size,
+                };
+                metrics::plot(&cx, &range, request).await
+            }
+            (None, Some(record_type), Some(field)) => {
+                let selection = Selection {
+                    record_type,
+                    range,
+                    conditions,
+                };
+                let request = plot::Request {
+                    field,
+                    interval,
+                    agg,
+                    out,
+                    size,
+                };
+                plot::run(&cx, &selection, request).await
+            }
+            (None, _, _) => Err(Failure::usage(
+                "plot needs a TYPE and a FIELD, or --metric NAME",
+            )),
+        },
         Command::Import {
             record_type,
             file,
             rejected,
         } => transfer::import(&cx, &record_type, &file, rejected).await,
         Command::Export { selection } => transfer::export(&cx, &selection).await,
+        Command::Metrics { range, name, json } => {
+            metrics::list(&cx, &range, name.as_deref(), json).await
+        }
     }
 }
 

@@ -154,7 +154,7 @@ fn interval(text: &str) -> Result<Interval, Failure> {
 }
 
 /// `1200x600`.
-fn image_size(text: &str) -> Result<(u32, u32), Failure> {
+pub(super) fn image_size(text: &str) -> Result<(u32, u32), Failure> {
     text.split_once('x')
         .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
         .filter(|&(w, h): &(u32, u32)| (64..=8192).contains(&w) && (64..=8192).contains(&h))
@@ -166,7 +166,7 @@ fn image_size(text: &str) -> Result<(u32, u32), Failure> {
 }
 
 /// The terminal's width in columns (`COLUMNS`), else 100.
-fn terminal_width() -> u32 {
+pub(super) fn terminal_width() -> u32 {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())

@@ -21,6 +21,7 @@
 //! ```
 
 mod aggregator;
+mod catalog;
 mod collect;
 mod meter;
 mod point;
@@ -36,6 +37,7 @@ mod storage;
 mod tags;
 
 pub use aggregator::Aggregator;
+pub use catalog::{NamePattern, SeriesSummary, list};
 pub use meter::{Ewma, TICK};
 pub use point::{Metric, MetricFields, MetricKind};
 pub use quantiles::{QUANTILES, Summary};

@@ -56,6 +56,20 @@ pub struct DailySales {
     pub revenue_cents: u64,
 }
 
+/// The data directory of an example, emptied: `ESRECORD_DATA`, else
+/// `default_name` in the system's temporary directory, so that every run
+/// starts from nothing.
+pub fn fresh_data_dir(default_name: &str) -> Result<std::path::PathBuf, esrecord::Error> {
+    let data = std::env::var_os("ESRECORD_DATA")
+        .map_or_else(|| std::env::temp_dir().join(default_name), Into::into);
+    if data.exists() {
+        std::fs::remove_dir_all(&data).map_err(|e| {
+            esrecord::Error::Config(format!("cannot clear {}: {e}", data.display()))
+        })?;
+    }
+    Ok(data)
+}
+
 /// A small deterministic generator (a linear congruential one), so every
 /// run of an example records the same data.
 ///

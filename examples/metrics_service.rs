@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use esrecord::Store;
 use esrecord::metrics::{self, MetricValue, Reporter};
-use esrecord_examples::Lcg;
+use esrecord_examples::{Lcg, fresh_data_dir};
 
 /// How long the service runs.
 const RUN_FOR: Duration = Duration::from_secs(6);
@@ -24,15 +24,7 @@ const PATHS: [&str; 3] = ["/cart", "/checkout", "/items"];
 
 #[tokio::main]
 async fn main() -> Result<(), esrecord::Error> {
-    let data = std::env::var_os("ESRECORD_DATA").map_or_else(
-        || std::env::temp_dir().join("esrecord-metrics-service"),
-        Into::into,
-    );
-    if data.exists() {
-        std::fs::remove_dir_all(&data).map_err(|e| {
-            esrecord::Error::Config(format!("cannot clear {}: {e}", data.display()))
-        })?;
-    }
+    let data = fresh_data_dir("esrecord-metrics-service")?;
     let store = Store::builder().embedded(&data).open()?;
     store.setup().await?;
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use esrecord::{Record, Store, registry};
-use esrecord_examples::{DailySales, Latency, Lcg, PageView};
+use esrecord_examples::{DailySales, Latency, Lcg, PageView, fresh_data_dir};
 use serde_json::json;
 
 const EVENTS: u64 = 100_000;
@@ -18,15 +18,7 @@ const PATHS: [&str; 5] = ["/", "/items", "/items/42", "/cart", "/checkout"];
 
 #[tokio::main]
 async fn main() -> Result<(), esrecord::Error> {
-    let data = std::env::var_os("ESRECORD_DATA").map_or_else(
-        || std::env::temp_dir().join("esrecord-quickstart"),
-        Into::into,
-    );
-    if data.exists() {
-        std::fs::remove_dir_all(&data).map_err(|e| {
-            esrecord::Error::Config(format!("cannot clear {}: {e}", data.display()))
-        })?;
-    }
+    let data = fresh_data_dir("esrecord-quickstart")?;
     println!("Embedded store in {}\n", data.display());
     let store = Store::builder().embedded(&data).open()?;
 

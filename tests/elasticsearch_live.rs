@@ -1,5 +1,6 @@
-//! The store's scenarios (`scenarios.rs`, which the embedded engine's tests
-//! run too) against a real Elasticsearch 8 or 9 cluster, when
+//! The store's scenarios (`scenarios.rs`, `search_scenarios.rs`,
+//! `date_scenarios.rs` and `rule_scenarios.rs`, which the embedded engine's
+//! tests run too) against a real Elasticsearch 8 or 9 cluster, when
 //! `ESRECORD_TEST_ELASTICSEARCH_URL` names one (for example
 //! `http://elastic:changeme@localhost:9200`); skipped, with a printed line,
 //! otherwise. Every test writes under index prefixes of its own and deletes
@@ -23,6 +24,9 @@ mod search_scenarios;
 
 #[path = "date_scenarios.rs"]
 mod date_scenarios;
+
+#[path = "rule_scenarios.rs"]
+mod rule_scenarios;
 
 const URL_VARIABLE: &str = "ESRECORD_TEST_ELASTICSEARCH_URL";
 
@@ -72,6 +76,7 @@ macro_rules! live_scenario {
 scenarios::store_scenarios!(live_scenario, paging_tiebreak = "item_id");
 search_scenarios::search_scenarios!(live_scenario);
 date_scenarios::date_scenarios!(live_scenario);
+rule_scenarios::rule_scenarios!(live_scenario);
 
 async fn clean_up(store: &Store, prefix: &str) {
     let backend = store.backend("default").unwrap();

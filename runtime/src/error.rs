@@ -212,6 +212,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A rules file that cannot be used: every problem, each with its rule
+    /// and line.
+    #[error("{0}")]
+    InvalidRules(crate::rules::RuleProblems),
+
+    /// A rule that loaded could not be evaluated against the store.
+    #[error("rule `{rule}`: {reason}")]
+    RuleEvaluation {
+        /// The rule's name.
+        rule: String,
+        /// What went wrong, and what to change.
+        reason: String,
+    },
+
     /// A record or one of its fields could not be turned into JSON.
     #[error("cannot serialize {what}: {source}")]
     Serialize {

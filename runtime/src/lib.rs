@@ -90,10 +90,12 @@ mod record;
 mod record_type;
 pub mod registry;
 mod retry;
+pub mod rules;
 pub mod search;
 mod secret;
 mod shared;
 mod store;
+mod stored_fields;
 pub mod template;
 mod writer;
 

@@ -204,12 +204,12 @@ fn setup_then_check_is_in_sync_and_a_drifted_template_fails_check_with_its_diff(
     let (stdout, _) = ws.expect(0, &["setup"]);
     assert_eq!(
         stdout.trim(),
-        "esrecord_metric: created\nshop_dailysales: created\nshop_pageview: created"
+        "esrecord_alert: created\nesrecord_metric: created\nshop_dailysales: created\nshop_pageview: created"
     );
     let (stdout, _) = ws.expect(0, &["check"]);
     assert_eq!(
         stdout.trim(),
-        "esrecord_metric: in sync\nshop_dailysales: in sync\nshop_pageview: in sync"
+        "esrecord_alert: in sync\nesrecord_metric: in sync\nshop_dailysales: in sync\nshop_pageview: in sync"
     );
     let (stdout, _) = ws.expect(0, &["setup", "--type", "shop.pageview"]);
     assert_eq!(stdout.trim(), "shop_pageview: unchanged");
@@ -814,4 +814,203 @@ fn metrics_lists_the_reporters_series_and_plot_charts_one_metric() {
         "{stderr}"
     );
     ws.expect(2, &["plot"]);
+}
+
+/// Views of `/cart` (slow) and `/` in the five minutes before 12:00 on
+/// 2024-03-05, and a rules file over them.
+fn with_rules(name: &str) -> (Workspace, PathBuf) {
+    let ws = Workspace::new(name);
+    let views: Vec<Value> = [("/cart", 312.4), ("/", 100.0), ("/cart", 200.0)]
+        .iter()
+        .enumerate()
+        .map(|(i, (path, p99))| {
+            json!({
+                "timestamp": format!("2024-03-05T11:5{}:00Z", 6 + i),
+                "item_id": i,
+                "path": path,
+                "latency": {"p50_ms": 1.0, "p99_ms": p99},
+                "tags": {"host": "web-1"},
+            })
+        })
+        .collect();
+    let file = ws.write("views.ndjson", &lines(&views));
+    ws.expect(0, &["import", "shop.pageview", file.to_str().unwrap()]);
+    let rules = ws.write(
+        "rules.yaml",
+        &[
+            "rules:".to_owned(),
+            "  - name: slow cart".to_owned(),
+            "    type: shop.pageview".to_owned(),
+            "    field: latency.p99_ms".to_owned(),
+            "    summary: max".to_owned(),
+            "    window: 5m".to_owned(),
+            "    group_by: path".to_owned(),
+            "    when: '> 250'".to_owned(),
+            "    level: critical".to_owned(),
+            "  - name: traffic".to_owned(),
+            "    type: shop.pageview".to_owned(),
+            "    window: 1h".to_owned(),
+            "    must: '>= 1'".to_owned(),
+        ],
+    );
+    (ws, rules)
+}
+
+#[test]
+fn rules_check_prints_what_fires_and_exits_1_0_when_nothing_does_2_for_a_bad_file() {
+    let (ws, rules) = with_rules("rules-check");
+    let rules = rules.to_str().unwrap();
+    let (stdout, stderr) = ws.expect(
+        1,
+        &["rules", "check", rules, "--at", "2024-03-05T12:00:00Z"],
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("slow cart"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("critical")
+            && row.contains("path=/cart")
+            && row
+                .contains("shop.pageview latency.p99_ms max over 5m = 312.4 ms > 250 (path=/cart)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("traffic"), "{stdout}");
+    assert!(
+        stderr.contains("1 of 2 rules fire (1 violations) for the windows ending 2024-03-05T12:00:00Z; 2 searches"),
+        "{stderr}"
+    );
+    let (stdout, _) = ws.expect(
+        1,
+        &[
+            "rules",
+            "check",
+            rules,
+            "--at",
+            "2024-03-05T12:00:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    let violations: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(violations.as_array().map(Vec::len), Some(1), "{stdout}");
+    let violation = &violations[0];
+    assert_eq!(violation["rule"], "slow cart");
+    assert_eq!(violation["observed"], 312.4);
+    assert_eq!(
+        violation["threshold"],
+        json!({"kind": "number", "value": 250.0})
+    );
+    assert_eq!(violation["group"], json!({"path": "/cart"}));
+    assert_eq!(
+        violation["window"],
+        json!({"from": "2024-03-05T11:55:00Z", "until": "2024-03-05T12:00:00Z"})
+    );
+    // An hour later there is no traffic at all.
+    let (stdout, _) = ws.expect(
+        1,
+        &["rules", "check", rules, "--at", "2024-03-05T13:00:00Z"],
+    );
+    assert!(
+        stdout.contains("shop.pageview count over 1h = 0 < 1"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("slow cart"), "{stdout}");
+    // At 12:02 the slow view is out of the window, and there was traffic.
+    let (stdout, stderr) = ws.expect(
+        0,
+        &["rules", "check", rules, "--at", "2024-03-05T12:02:00Z"],
+    );
+    assert_eq!(stdout.trim(), "");
+    assert!(stderr.contains("0 of 2 rules fire"), "{stderr}");
+
+    let bad = ws.write(
+        "bad.yaml",
+        &[
+            "rules:".to_owned(),
+            "  - type: shop.pageview".to_owned(),
+            "    field: latency.p99".to_owned(),
+            "    window: 5m".to_owned(),
+            "    when: '> 250'".to_owned(),
+        ],
+    );
+    let (_, stderr) = ws.expect(2, &["rules", "check", bad.to_str().unwrap()]);
+    assert!(
+        stderr.contains("line 2: rule 1 (shop.pageview): field `latency.p99`")
+            && stderr.contains("did you mean `latency.p99_ms`?"),
+        "{stderr}"
+    );
+    let (_, stderr) = ws.expect(2, &["rules", "check", "none.yaml"]);
+    assert!(stderr.contains("cannot read the rules file"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn rules_watch_prints_changes_records_alerts_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+
+    let (ws, _) = with_rules("rules-watch");
+    // The views are of 2024: now, nothing has reported for a day.
+    let rules = ws.write(
+        "absent.yaml",
+        &[
+            "rules:".to_owned(),
+            "  - name: views stopped".to_owned(),
+            "    type: shop.pageview".to_owned(),
+            "    absent_for: 10m".to_owned(),
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_records"))
+        .args(["rules", "watch", rules.to_str().unwrap(), "--every", "1s"])
+        .current_dir(&ws.dir)
+        .env_remove("ESRECORD_CONFIG")
+        .env_remove("ESRECORD_URL")
+        .env("ESRECORD_DATA", ws.path("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let first = lines_rx.recv_timeout(Duration::from_secs(60));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let mut status = None;
+    for _ in 0..200 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("records rules watch did not stop on SIGINT");
+    };
+    let first = first.unwrap();
+    assert!(
+        first.contains(
+            " FIRING alert views stopped: shop.pageview no records for 10m, none in the last 1d"
+        ),
+        "{first}"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("stopped; 1 still firing"), "{stderr}");
+    // Fired once, not once a second: the change was recorded once.
+    let (stdout, _) = ws.expect(0, &["export", "esrecord.alert"]);
+    let alerts = records_of(&stdout);
+    assert_eq!(alerts.len(), 1, "{stdout}");
+    assert_eq!(alerts[0]["state"], "firing");
+    assert_eq!(alerts[0]["rule"], "views stopped");
 }

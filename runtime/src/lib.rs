@@ -113,8 +113,8 @@ pub use esrecord_derive::{Composite, Record};
 
 /// The operator binary: `esrecord::main!();` in `src/bin/records.rs`
 /// makes a `main` that runs `types`, `setup`, `check`, `indexes`,
-/// `search`, `plot`, `import` and `export` over every record type linked
-/// into the program (see [`cli`]). When the record types live in a library
+/// `search`, `plot`, `import`, `export`, `metrics` and `rules` over every
+/// record type linked into the program (see [`cli`]). When the record types live in a library
 /// crate that the binary does not otherwise use, name it, so that it is
 /// linked: `esrecord::main!(my_records);`.
 ///

@@ -56,7 +56,8 @@ impl From<Error> for Failure {
             | Error::UnknownType { .. }
             | Error::InvalidTimeBound { .. }
             | Error::EmptyRange { .. }
-            | Error::InvalidName { .. } => Failure::usage(error.to_string()),
+            | Error::InvalidName { .. }
+            | Error::InvalidRules(_) => Failure::usage(error.to_string()),
             _ => Failure::failed(error.to_string()),
         }
     }

@@ -1,6 +1,6 @@
 //! The operator binary that [`main!`](crate::main) generates: `types`,
-//! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export` and
-//! `metrics` over every record type linked into the program.
+//! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export`,
+//! `metrics` and `rules` over every record type linked into the program.
 //!
 //! Exit codes: 0 success, 1 a check failed or records were rejected, 2 a
 //! usage or configuration error. Every error message says what to do next.
@@ -12,6 +12,7 @@ mod indexes;
 mod metrics;
 mod output;
 mod plot;
+mod rules;
 mod search;
 mod setup;
 mod times;
@@ -176,6 +177,12 @@ enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Rules over the records: `rules check FILE` evaluates them once,
+    /// `rules watch FILE` every interval.
+    Rules {
+        #[command(subcommand)]
+        command: rules::RulesCommand,
     },
 }
 
@@ -388,6 +395,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Metrics { range, name, json } => {
             metrics::list(&cx, &range, name.as_deref(), json).await
         }
+        Command::Rules { command } => rules::run(&cx, command).await,
     }
 }
 

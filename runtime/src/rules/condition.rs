@@ -196,7 +196,7 @@ impl fmt::Display for Condition {
 
 /// A number as messages show it: at most four decimals, no trailing zeros
 /// (`312.4`, `250`, `0.0001`).
-pub(super) fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.is_nan() {
         return "NaN".to_owned();
     }

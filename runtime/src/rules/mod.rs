@@ -77,6 +77,8 @@ pub use self::violation::Violation;
 pub use self::watch::{Change, Watcher};
 
 use self::compile::{AbsenceSearch, WindowSearch};
+#[cfg(feature = "cli")]
+pub(crate) use self::condition::number;
 use crate::error::{Error, Result};
 use crate::store::Store;
 

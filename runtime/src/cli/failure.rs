@@ -56,7 +56,8 @@ impl From<Error> for Failure {
             | Error::UnknownType { .. }
             | Error::InvalidTimeBound { .. }
             | Error::EmptyRange { .. }
-            | Error::InvalidName { .. } => Failure::usage(error.to_string()),
+            | Error::InvalidName { .. }
+            | Error::InvalidAnnotation { .. } => Failure::usage(error.to_string()),
             _ => Failure::failed(error.to_string()),
         }
     }

@@ -1,14 +1,17 @@
 //! The operator binary that [`main!`](crate::main) generates: `types`,
-//! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export` and
-//! `metrics` over every record type linked into the program.
+//! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export`,
+//! `metrics`, `annotate` and `annotations` over every record type linked
+//! into the program.
 //!
 //! Exit codes: 0 success, 1 a check failed or records were rejected, 2 a
 //! usage or configuration error. Every error message says what to do next.
 
+mod annotations;
 mod chart;
 mod conditions;
 mod failure;
 mod indexes;
+mod markers;
 mod metrics;
 mod output;
 mod plot;
@@ -147,6 +150,11 @@ enum Command {
         /// The image size in pixels, WIDTHxHEIGHT.
         #[arg(long, default_value = "1200x600")]
         size: String,
+        /// Marks the annotations of this stream on the chart: under it in
+        /// the terminal, with a legend; as vertical lines with their titles
+        /// in an image.
+        #[arg(long, value_name = "STREAM")]
+        annotations: Option<String>,
     },
     /// Records the lines of an NDJSON file (one record per line).
     Import {
@@ -174,6 +182,47 @@ enum Command {
         #[arg(long, value_name = "PATTERN")]
         name: Option<String>,
         /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records an annotation (a deploy, an incident...) on a stream, to
+    /// mark on plots with `plot --annotations STREAM`.
+    Annotate {
+        /// The stream: ASCII letters, digits, `.`, `_`, `-`, `/`, `:`
+        /// (`deploys`, `shop/incidents`).
+        stream: String,
+        /// One line saying what happened.
+        #[arg(long)]
+        title: String,
+        /// More about it.
+        #[arg(long)]
+        description: Option<String>,
+        /// Who or what records it (`ci`, `alice`).
+        #[arg(long)]
+        source: Option<String>,
+        /// A URL about it (repeatable).
+        #[arg(long = "link", value_name = "URL")]
+        links: Vec<String>,
+        /// When it starts (default: now), written as --from is.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// When it ends, for one that lasts, written as --from is.
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+    },
+    /// The annotations, oldest first: start, end, stream, title, source,
+    /// links (default range: every annotation; one that lasts into the
+    /// range counts).
+    Annotations {
+        /// Only this stream's.
+        #[arg(long)]
+        stream: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// At most this many: the newest.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        limit: u64,
+        /// As JSON, as stored.
         #[arg(long)]
         json: bool,
     },
@@ -349,6 +398,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             value,
             out,
             size,
+            annotations,
         } => match (metric, record_type, field) {
             (Some(name), _, _) => {
                 let request = metrics::PlotRequest {
@@ -357,6 +407,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                     value,
                     out,
                     size,
+                    annotations,
                 };
                 metrics::plot(&cx, &range, request).await
             }
@@ -372,6 +423,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                     agg,
                     out,
                     size,
+                    annotations,
                 };
                 plot::run(&cx, &selection, request).await
             }
@@ -387,6 +439,35 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Export { selection } => transfer::export(&cx, &selection).await,
         Command::Metrics { range, name, json } => {
             metrics::list(&cx, &range, name.as_deref(), json).await
+        }
+        Command::Annotate {
+            stream,
+            title,
+            description,
+            source,
+            links,
+            at,
+            end,
+        } => {
+            let args = annotations::AnnotateArgs {
+                stream,
+                title,
+                description,
+                source,
+                links,
+                at,
+                end,
+            };
+            annotations::annotate(&cx, args).await
+        }
+        Command::Annotations {
+            stream,
+            range,
+            limit,
+            json,
+        } => {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            annotations::list(&cx, stream.as_deref(), &range, limit, json).await
         }
     }
 }

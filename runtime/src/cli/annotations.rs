@@ -183,16 +183,17 @@ pub(crate) fn plotted_range(
     TimeRange::new(first, last.checked_add_signed(length)?).ok()
 }
 
-/// The range that holds every annotation: year 0 to the end of year 9999.
+/// The range that holds every annotation: from year 0 to the last
+/// millisecond of year 9999 (the years a date field takes).
 fn everything() -> TimeRange {
-    let day = |year| {
+    let start = |year| {
         NaiveDate::from_ymd_opt(year, 1, 1)
             .unwrap_or(NaiveDate::MIN)
             .and_time(chrono::NaiveTime::MIN)
             .and_utc()
     };
     TimeRange {
-        from: day(0),
-        until: day(10_000),
+        from: start(0),
+        until: start(10_000) - chrono::TimeDelta::milliseconds(1),
     }
 }

@@ -469,6 +469,44 @@ mod tests {
     }
 
     #[test]
+    fn markers_fit_in_the_terminal_height_and_name_their_titles_in_images() {
+        let mut series = wave();
+        let start = Utc.with_ymd_and_hms(2024, 3, 5, 13, 0, 0).unwrap();
+        series.markers = vec![
+            Marker {
+                start,
+                end: None,
+                title: "deploy v2".into(),
+            },
+            Marker {
+                start: start + TimeDelta::hours(2),
+                end: Some(start + TimeDelta::hours(5)),
+                title: "incident".into(),
+            },
+        ];
+        let text = terminal(&series, 80, 20);
+        assert!(text.lines().count() <= 20, "{text}");
+        assert!(
+            text.ends_with("1 2024-03-05 13:00 deploy v2\n2 2024-03-05 15:00 to 18:00 incident"),
+            "{text}"
+        );
+        let dir = temp_dir("markers");
+        let path = dir.join("chart.svg");
+        write_image(&series, &path, 800, 400).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("deploy v2") && svg.contains("incident"));
+        let png = dir.join("chart.png");
+        write_image(&series, &png, 800, 400).unwrap();
+        let (_, _, pixels) = decode_png(&png);
+        let orange = markers::color(0);
+        assert!(
+            pixels
+                .chunks_exact(3)
+                .any(|p| p == [orange.0, orange.1, orange.2])
+        );
+    }
+
+    #[test]
     fn terminal_empty_series_says_nothing_to_plot() {
         let empty = Series {
             title: "count per 1h, shop.pageview".to_string(),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::{
     Cartesian2d, ChartContext, DrawingAreaErrorKind, DrawingBackend, EmptyElement, IntoFont,
-    LineSeries, Rectangle, Text,
+    LineSeries, Rectangle, Text, WHITE,
 };
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, RGBColor};
@@ -39,6 +39,9 @@ pub(crate) const MARKER_COLORS: [RGBColor; 6] = [
 
 /// How opaque a span's shading is.
 const SPAN_OPACITY: f64 = 0.15;
+
+/// How opaque the box under a title is.
+const LABEL_BACKDROP_OPACITY: f64 = 0.8;
 
 /// The symbols of markers in the terminal, in turn; `*` after them.
 const SYMBOLS: &str = "123456789abcdefghijklmnopqrstuvwxyz";
@@ -134,8 +137,9 @@ pub(crate) fn draw_spans<DB: DrawingBackend>(
 }
 
 /// Draws each marker as a vertical line in its colour at its start (and
-/// one at its end, for a span), with its title beside the top, in rows so
-/// that neighbours do not overwrite each other's titles.
+/// one at its end, for a span), with its title beside the top (right of
+/// the line when it fits), in four rows in turn so that neighbours do not
+/// overwrite each other's titles.
 pub(crate) fn draw_lines<DB: DrawingBackend>(
     chart: &mut TimeChart<'_, DB>,
     markers: &[Marker],
@@ -147,6 +151,7 @@ pub(crate) fn draw_lines<DB: DrawingBackend>(
         let range = chart.x_range();
         (range.start, range.end)
     };
+    let right_px = chart.plotting_area().get_pixel_range().0.end;
     let stroke = (text_px / 6).max(2);
     let text_px = i32::try_from(text_px).unwrap_or(48);
     for (index, marker) in markers.iter().enumerate() {
@@ -157,21 +162,45 @@ pub(crate) fn draw_lines<DB: DrawingBackend>(
             let line = [(x, y_min), (x, y_max)];
             chart.draw_series(LineSeries::new(line, colour.stroke_width(stroke)))?;
         }
-        // Titles of markers in the right half go to the left of their
-        // line, so they stay inside the chart.
+        // A title goes right of its line (inside a span) when it fits
+        // before the chart's right edge, else left of it.
         let x = edges[0].clamp(x_min, x_max);
-        let left_half = x <= (x_min + x_max) / 2.0;
-        let (dx, anchor) = if left_half {
+        let line_px = chart.backend_coord(&(x, y_max)).0;
+        let style = ("sans-serif", text_px)
+            .into_font()
+            .color(&colour)
+            .pos(Pos::new(HPos::Left, VPos::Top));
+        let title_px = match chart
+            .plotting_area()
+            .estimate_text_size(&marker.title, &style)
+        {
+            Ok((width, _)) => i32::try_from(width).unwrap_or(i32::MAX / 2),
+            // Unmeasured: about 3/5 of the text height a character.
+            Err(_) => i32::try_from(marker.title.chars().count())
+                .unwrap_or(i32::MAX / 2)
+                .saturating_mul(text_px * 3 / 5),
+        };
+        let fits_right = line_px + text_px / 3 + title_px <= right_px;
+        let (dx, anchor) = if fits_right {
             (text_px / 3, HPos::Left)
         } else {
             (-text_px / 3, HPos::Right)
         };
         let dy = text_px / 3 + (index % 4) as i32 * (text_px + text_px / 3);
-        let style = ("sans-serif", text_px)
-            .into_font()
-            .color(&colour)
-            .pos(Pos::new(anchor, VPos::Top));
-        let label = EmptyElement::at((x, y_max)) + Text::new(marker.title.clone(), (dx, dy), style);
+        let style = style.pos(Pos::new(anchor, VPos::Top));
+        // A pale box under the title keeps it readable over the data.
+        let (box_left, box_right) = if fits_right {
+            (dx - 1, dx + title_px + 1)
+        } else {
+            (dx - title_px - 1, dx + 1)
+        };
+        let backdrop = Rectangle::new(
+            [(box_left, dy - 1), (box_right, dy + text_px + 1)],
+            WHITE.mix(LABEL_BACKDROP_OPACITY).filled(),
+        );
+        let label = EmptyElement::at((x, y_max))
+            + backdrop
+            + Text::new(marker.title.clone(), (dx, dy), style);
         chart.draw_series(std::iter::once(label))?;
     }
     Ok(())

@@ -250,6 +250,13 @@ fn what_annotate_cannot_record_exits_2_saying_what_to_give() {
         let (_, stderr) = ws.expect(2, args);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+    for plot in [
+        &["plot", "pageview", "latency.p99_ms", "--annotations", "a b"][..],
+        &["plot", "--metric", "orders", "--annotations", "a b"],
+    ] {
+        let (_, stderr) = ws.expect(2, plot);
+        assert!(stderr.contains("stream \"a b\""), "{plot:?}: {stderr}");
+    }
     ws.expect(2, &["annotate", "deploys"]);
     ws.expect(2, &["annotations", "--limit", "0"]);
     let (stdout, _) = ws.expect(0, &["annotations"]);

@@ -110,6 +110,9 @@ pub(crate) async fn plot(
     if let Some((from, until)) = plotted {
         query = query.range(from, until);
     }
+    if let Some(stream) = &request.annotations {
+        crate::annotations::check_stream(stream)?;
+    }
     let (width, height) = image_size(&request.size)?;
     if let Some(path) = &request.out {
         chart::check_image_path(path).map_err(|e| Failure::usage(format!("--out: {e}")))?;

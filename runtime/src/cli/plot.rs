@@ -63,6 +63,9 @@ pub(crate) async fn run(
             request.agg
         )));
     }
+    if let Some(stream) = &request.annotations {
+        crate::annotations::check_stream(stream)?;
+    }
     let (width, height) = image_size(&request.size)?;
     if let Some(path) = &request.out {
         chart::check_image_path(path).map_err(|e| Failure::usage(format!("--out: {e}")))?;

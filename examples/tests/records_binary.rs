@@ -204,12 +204,12 @@ fn setup_then_check_is_in_sync_and_a_drifted_template_fails_check_with_its_diff(
     let (stdout, _) = ws.expect(0, &["setup"]);
     assert_eq!(
         stdout.trim(),
-        "esrecord_alert: created\nesrecord_metric: created\nshop_dailysales: created\nshop_pageview: created"
+        "esrecord_alert: created\nesrecord_annotation: created\nesrecord_metric: created\nshop_dailysales: created\nshop_pageview: created"
     );
     let (stdout, _) = ws.expect(0, &["check"]);
     assert_eq!(
         stdout.trim(),
-        "esrecord_alert: in sync\nesrecord_metric: in sync\nshop_dailysales: in sync\nshop_pageview: in sync"
+        "esrecord_alert: in sync\nesrecord_annotation: in sync\nesrecord_metric: in sync\nshop_dailysales: in sync\nshop_pageview: in sync"
     );
     let (stdout, _) = ws.expect(0, &["setup", "--type", "shop.pageview"]);
     assert_eq!(stdout.trim(), "shop_pageview: unchanged");

@@ -67,6 +67,16 @@ pub enum Error {
         reason: crate::mapping::InvalidReason,
     },
 
+    /// An annotation that cannot be stored (see
+    /// [`Annotation::check`](crate::annotations::Annotation::check)).
+    #[error("invalid annotation: {field} {reason}")]
+    InvalidAnnotation {
+        /// The field at fault: `stream`, `title`, `end`, `source`, `link`.
+        field: &'static str,
+        /// What is wrong, and what to give instead.
+        reason: String,
+    },
+
     /// JSON given for a record type does not read as that type (a line of
     /// an import, a stored document of another shape).
     #[error(

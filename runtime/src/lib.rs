@@ -68,6 +68,7 @@
 
 extern crate self as esrecord;
 
+pub mod annotations;
 pub mod backend;
 mod blocking;
 pub mod bulk;
@@ -113,8 +114,9 @@ pub use esrecord_derive::{Composite, Record};
 
 /// The operator binary: `esrecord::main!();` in `src/bin/records.rs`
 /// makes a `main` that runs `types`, `setup`, `check`, `indexes`,
-/// `search`, `plot`, `import`, `export`, `metrics` and `rules` over every
-/// record type linked into the program (see [`cli`]). When the record types live in a library
+/// `search`, `plot`, `import`, `export`, `metrics`, `rules`, `annotate` and
+/// `annotations` over every record type linked into the program (see
+/// [`cli`]). When the record types live in a library
 /// crate that the binary does not otherwise use, name it, so that it is
 /// linked: `esrecord::main!(my_records);`.
 ///

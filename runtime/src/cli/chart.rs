@@ -3,6 +3,7 @@
 //! Both renderers draw the same [`Prepared`] form of a [`Series`]: x is the time since the first
 //! bucket in minutes or hours (small numbers keep full precision, even in textplots' `f32`), and
 //! the values are split into runs at missing buckets so gaps stay gaps.
+//! Annotations are marked on both ([`markers`](super::markers)).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use plotters::coord::Shift;
@@ -15,6 +16,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 use textplots::{Chart, LabelBuilder, LabelFormat, Plot, Shape};
 
+use super::markers::{self, Marker};
+
 /// A time series to draw: one value per bucket, `None` where a bucket had no data.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Series {
@@ -22,6 +25,9 @@ pub(crate) struct Series {
     pub(crate) title: String,
     /// Bucket starts, oldest first, with their values.
     pub(crate) points: Vec<(DateTime<Utc>, Option<f64>)>,
+    /// Annotations to mark, oldest first; those outside the buckets' span
+    /// are marked at its ends.
+    pub(crate) markers: Vec<Marker>,
 }
 
 /// Values further from zero than this are skipped like NaN and infinities, so that the y range
@@ -46,7 +52,8 @@ const LINE_COLOR: RGBColor = RGBColor(31, 119, 180);
 /// line with the first and last bucket times; no trailing newline. The chart gets what the labels
 /// leave, clamped to 40..=400 columns (so both time labels fit) and 5..=200 lines; a long title
 /// is not cut. NaN, infinite and absurdly large (beyond ±1e300) values are skipped like missing
-/// buckets.
+/// buckets. With markers, a row under the chart has each one's symbol at its time, and a legend
+/// after the time labels names them, one line each; the chart is that much shorter.
 pub(crate) fn terminal(series: &Series, width: u32, height: u32) -> String {
     let Some(data) = Prepared::from_series(series) else {
         return nothing_to_plot(series);
@@ -54,7 +61,15 @@ pub(crate) fn terminal(series: &Series, width: u32, height: u32) -> String {
     let (y_min, y_max) = data.y_range(0.0);
     let label_width = 1 + format_value(y_min).len().max(format_value(y_max).len()) as u32;
     let columns = width.saturating_sub(label_width).clamp(40, 400);
-    let rows = height.saturating_sub(2).clamp(5, 200);
+    let marker_lines = if series.markers.is_empty() {
+        0
+    } else {
+        1 + u32::try_from(series.markers.len()).unwrap_or(u32::MAX)
+    };
+    let rows = height
+        .saturating_sub(2)
+        .saturating_sub(marker_lines)
+        .clamp(5, 200);
     let (x_min, x_max) = data.x_range();
 
     // textplots computes in f32: x is already small, y is scaled to 0..1 and turned back into
@@ -94,7 +109,16 @@ pub(crate) fn terminal(series: &Series, width: u32, height: u32) -> String {
     }
     plot.axis();
     plot.figures();
-    format!("{}\n{}", series.title, plot.to_string().trim_end())
+    let chart = plot.to_string();
+    let chart = chart.trim_end();
+    if series.markers.is_empty() {
+        return format!("{}\n{chart}", series.title);
+    }
+    // Under the canvas, above the time labels (textplots' last line).
+    let (canvas, times) = chart.rsplit_once('\n').unwrap_or((chart, ""));
+    let row = markers::terminal_row(&series.markers, |t| data.x_of(t), (x_min, x_max), columns);
+    let legend = markers::legend(&series.markers).join("\n");
+    format!("{}\n{canvas}\n{row}\n{times}\n{legend}", series.title)
 }
 
 /// Writes the series as an SVG or PNG image (chosen by the extension of `path`, case-insensitive),
@@ -105,6 +129,9 @@ pub(crate) fn terminal(series: &Series, width: u32, height: u32) -> String {
 /// `width` and `height` are each clamped to 64..=8192 pixels. A series without any value is an
 /// Err saying there is nothing to plot, and no file is written. NaN, infinite and absurdly large
 /// (beyond ±1e300) values are skipped like missing buckets; a value between two gaps is a dot.
+/// Markers are vertical lines from the bottom to the top of the plotting area in
+/// [`markers::color`] (and a light shade of it between start and end for a span), with their
+/// titles beside the top.
 pub(crate) fn write_image(
     series: &Series,
     path: &Path,
@@ -124,13 +151,13 @@ pub(crate) fn write_image(
     let drawn = match format {
         ImageFormat::Svg => draw(
             SVGBackend::new(path, size).into_drawing_area(),
-            &series.title,
+            series,
             &data,
         )
         .map_err(|e| e.to_string()),
         ImageFormat::Png => draw(
             BitMapBackend::new(path, size).into_drawing_area(),
-            &series.title,
+            series,
             &data,
         )
         .map_err(|e| e.to_string()),
@@ -198,6 +225,11 @@ impl Prepared {
             y_min,
             y_max,
         })
+    }
+
+    /// The x of `time`: units since the first bucket.
+    fn x_of(&self, time: DateTime<Utc>) -> f64 {
+        seconds_between(self.first, time) / self.unit_secs
     }
 
     /// The x axis: first to last bucket, or an hour around the bucket if all start at the same time.
@@ -315,7 +347,7 @@ fn register_font_once() -> Result<(), String> {
 /// Draws the chart on `root` (filling it white first) and saves it.
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
-    title: &str,
+    series: &Series,
     data: &Prepared,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let (width, height) = root.dim_in_pixel();
@@ -326,7 +358,7 @@ fn draw<DB: DrawingBackend>(
 
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", text_px * 4 / 3))
+        .caption(&series.title, ("sans-serif", text_px * 4 / 3))
         .margin(text_px)
         // Room for half a time label, centred under the last tick.
         .margin_right(text_px * 5)
@@ -346,12 +378,15 @@ fn draw<DB: DrawingBackend>(
         .label_style(("sans-serif", text_px))
         .draw()?;
 
+    let x_of = |t| data.x_of(t);
+    markers::draw_spans(&mut chart, &series.markers, x_of, (y_min, y_max))?;
     let line = LINE_COLOR.filled().stroke_width((text_px / 5).max(2));
     for run in &data.runs {
         // A value between two gaps has no line to be part of: mark it with a dot.
         let dot_px = if run.len() == 1 { text_px / 3 } else { 0 };
         chart.draw_series(LineSeries::new(run.iter().copied(), line).point_size(dot_px))?;
     }
+    markers::draw_lines(&mut chart, &series.markers, x_of, (y_min, y_max), text_px)?;
     root.present()
 }
 
@@ -373,6 +408,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| (start + TimeDelta::hours(i as i64), *v))
                 .collect(),
+            markers: Vec::new(),
         }
     }
 
@@ -433,10 +469,49 @@ mod tests {
     }
 
     #[test]
+    fn markers_fit_in_the_terminal_height_and_name_their_titles_in_images() {
+        let mut series = wave();
+        let start = Utc.with_ymd_and_hms(2024, 3, 5, 13, 0, 0).unwrap();
+        series.markers = vec![
+            Marker {
+                start,
+                end: None,
+                title: "deploy v2".into(),
+            },
+            Marker {
+                start: start + TimeDelta::hours(2),
+                end: Some(start + TimeDelta::hours(5)),
+                title: "incident".into(),
+            },
+        ];
+        let text = terminal(&series, 80, 20);
+        assert!(text.lines().count() <= 20, "{text}");
+        assert!(
+            text.ends_with("1 2024-03-05 13:00 deploy v2\n2 2024-03-05 15:00 to 18:00 incident"),
+            "{text}"
+        );
+        let dir = temp_dir("markers");
+        let path = dir.join("chart.svg");
+        write_image(&series, &path, 800, 400).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("deploy v2") && svg.contains("incident"));
+        let png = dir.join("chart.png");
+        write_image(&series, &png, 800, 400).unwrap();
+        let (_, _, pixels) = decode_png(&png);
+        let orange = markers::color(0);
+        assert!(
+            pixels
+                .chunks_exact(3)
+                .any(|p| p == [orange.0, orange.1, orange.2])
+        );
+    }
+
+    #[test]
     fn terminal_empty_series_says_nothing_to_plot() {
         let empty = Series {
             title: "count per 1h, shop.pageview".to_string(),
             points: vec![],
+            markers: Vec::new(),
         };
         let text = terminal(&empty, 80, 20);
         assert_eq!(text.lines().count(), 1);

@@ -57,7 +57,8 @@ impl From<Error> for Failure {
             | Error::InvalidTimeBound { .. }
             | Error::EmptyRange { .. }
             | Error::InvalidName { .. }
-            | Error::InvalidRules(_) => Failure::usage(error.to_string()),
+            | Error::InvalidRules(_)
+            | Error::InvalidAnnotation { .. } => Failure::usage(error.to_string()),
             _ => Failure::failed(error.to_string()),
         }
     }

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::chart;
 use super::output::{print, print_json, table};
 use super::plot::{image_size, terminal_width};
-use super::{Context, Failure, Outcome, RangeArgs, times};
+use super::{Context, Failure, Outcome, RangeArgs, annotations, chart, times};
 use crate::Record as _;
 use crate::metrics::{self, Metric, MetricValue, NamePattern, SeriesSummary};
 use crate::naming::TimeBound;
@@ -83,6 +82,8 @@ pub(crate) struct PlotRequest {
     pub(crate) value: Option<String>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) size: String,
+    /// The stream whose annotations are marked.
+    pub(crate) annotations: Option<String>,
 }
 
 /// Charts one metric's value over time: one chart per label set in the
@@ -105,8 +106,12 @@ pub(crate) async fn plot(
     if let Some(text) = &request.value {
         query = query.value(text.parse::<MetricValue>()?);
     }
-    if let Some((from, until)) = bounds(range, DEFAULT_LOOKBACK)? {
+    let plotted = bounds(range, DEFAULT_LOOKBACK)?;
+    if let Some((from, until)) = plotted {
         query = query.range(from, until);
+    }
+    if let Some(stream) = &request.annotations {
+        crate::annotations::check_stream(stream)?;
     }
     let (width, height) = image_size(&request.size)?;
     if let Some(path) = &request.out {
@@ -125,6 +130,19 @@ pub(crate) async fn plot(
             }
         )));
     }
+    let markers = match &request.annotations {
+        Some(stream) => {
+            let asked = plotted
+                .map(|(from, until)| crate::TimeRange::new(from, until))
+                .transpose()?;
+            let points: Vec<_> = set.timestamps.iter().map(|t| (*t, None)).collect();
+            match annotations::plotted_range(asked, &points) {
+                Some(range) => annotations::markers(cx, &store, stream, range).await?,
+                None => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
     let charts: Vec<chart::Series> = set
         .series
         .iter()
@@ -150,6 +168,7 @@ pub(crate) async fn plot(
                 .copied()
                 .zip(series.values.iter().copied())
                 .collect(),
+            markers: markers.clone(),
         })
         .collect();
     match &request.out {

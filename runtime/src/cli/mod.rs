@@ -1,14 +1,17 @@
 //! The operator binary that [`main!`](crate::main) generates: `types`,
 //! `setup`, `check`, `indexes`, `search`, `plot`, `import`, `export`,
-//! `metrics` and `rules` over every record type linked into the program.
+//! `metrics`, `rules`, `annotate` and `annotations` over every record type
+//! linked into the program.
 //!
 //! Exit codes: 0 success, 1 a check failed or records were rejected, 2 a
 //! usage or configuration error. Every error message says what to do next.
 
+mod annotations;
 mod chart;
 mod conditions;
 mod failure;
 mod indexes;
+mod markers;
 mod metrics;
 mod output;
 mod plot;
@@ -148,6 +151,11 @@ enum Command {
         /// The image size in pixels, WIDTHxHEIGHT.
         #[arg(long, default_value = "1200x600")]
         size: String,
+        /// Marks the annotations of this stream on the chart: under it in
+        /// the terminal, with a legend; as vertical lines with their titles
+        /// in an image.
+        #[arg(long, value_name = "STREAM")]
+        annotations: Option<String>,
     },
     /// Records the lines of an NDJSON file (one record per line).
     Import {
@@ -183,6 +191,47 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: rules::RulesCommand,
+    },
+    /// Records an annotation (a deploy, an incident...) on a stream, to
+    /// mark on plots with `plot --annotations STREAM`.
+    Annotate {
+        /// The stream: ASCII letters, digits, `.`, `_`, `-`, `/`, `:`
+        /// (`deploys`, `shop/incidents`).
+        stream: String,
+        /// One line saying what happened.
+        #[arg(long)]
+        title: String,
+        /// More about it.
+        #[arg(long)]
+        description: Option<String>,
+        /// Who or what records it (`ci`, `alice`).
+        #[arg(long)]
+        source: Option<String>,
+        /// A URL about it (repeatable).
+        #[arg(long = "link", value_name = "URL")]
+        links: Vec<String>,
+        /// When it starts (default: now), written as --from is.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// When it ends, for one that lasts, written as --from is.
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+    },
+    /// The annotations, oldest first: start, end, stream, title, source,
+    /// links (default range: every annotation; one that lasts into the
+    /// range counts).
+    Annotations {
+        /// Only this stream's.
+        #[arg(long)]
+        stream: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// At most this many: the newest.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        limit: u64,
+        /// As JSON, as stored.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -356,6 +405,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             value,
             out,
             size,
+            annotations,
         } => match (metric, record_type, field) {
             (Some(name), _, _) => {
                 let request = metrics::PlotRequest {
@@ -364,6 +414,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                     value,
                     out,
                     size,
+                    annotations,
                 };
                 metrics::plot(&cx, &range, request).await
             }
@@ -379,6 +430,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
                     agg,
                     out,
                     size,
+                    annotations,
                 };
                 plot::run(&cx, &selection, request).await
             }
@@ -396,6 +448,35 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             metrics::list(&cx, &range, name.as_deref(), json).await
         }
         Command::Rules { command } => rules::run(&cx, command).await,
+        Command::Annotate {
+            stream,
+            title,
+            description,
+            source,
+            links,
+            at,
+            end,
+        } => {
+            let args = annotations::AnnotateArgs {
+                stream,
+                title,
+                description,
+                source,
+                links,
+                at,
+                end,
+            };
+            annotations::annotate(&cx, args).await
+        }
+        Command::Annotations {
+            stream,
+            range,
+            limit,
+            json,
+        } => {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            annotations::list(&cx, stream.as_deref(), &range, limit, json).await
+        }
     }
 }
 

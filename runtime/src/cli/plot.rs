@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::chart::{self, Series};
-use super::conditions;
 use super::output::print;
 use super::{Context, Failure, Outcome, Selection, search};
+use super::{annotations, conditions};
 use crate::fields::Field;
 use crate::operations;
 use crate::search::aggs::{self, Aggregation, Interval};
@@ -37,6 +37,8 @@ pub(crate) struct Request {
     pub(crate) agg: Agg,
     pub(crate) out: Option<PathBuf>,
     pub(crate) size: String,
+    /// The stream whose annotations are marked.
+    pub(crate) annotations: Option<String>,
 }
 
 /// Charts the field: in the terminal, or in the file `--out` names.
@@ -60,6 +62,9 @@ pub(crate) async fn run(
             record_type.template_name(),
             request.agg
         )));
+    }
+    if let Some(stream) = &request.annotations {
+        crate::annotations::check_stream(stream)?;
     }
     let (width, height) = image_size(&request.size)?;
     if let Some(path) = &request.out {
@@ -105,6 +110,13 @@ pub(crate) async fn run(
         };
         points.push((bucket.key, value));
     }
+    let markers = match &request.annotations {
+        Some(stream) => match annotations::plotted_range(search.range, &points) {
+            Some(range) => annotations::markers(cx, &store, stream, range).await?,
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     let series = Series {
         title: format!(
             "{} of {} per {}, {}",
@@ -114,6 +126,7 @@ pub(crate) async fn run(
             record_type.template_name()
         ),
         points,
+        markers,
     };
     match &request.out {
         Some(path) => {

@@ -2,8 +2,9 @@
 //!
 //! Opening a store (its configuration and backends, `StoreBuilder`) is in
 //! `builder.rs`; `setup` and `check` of the types' templates, and their
-//! reports, in `setup.rs`.
+//! reports, in `setup.rs`; `annotate`, in `annotate.rs`.
 
+mod annotate;
 mod builder;
 mod setup;
 

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, TimeZone, Utc};
 use esrecord::Record;
-use esrecord::rules::{Alert, AlertState, Rules, Watcher};
+use esrecord::alerts::{Alert, AlertState};
+use esrecord::rules::{Rules, Watcher};
 use esrecord_tests::{PageView, fresh_store, page_view};
 
 #[path = "rule_scenarios.rs"]

@@ -68,6 +68,7 @@
 
 extern crate self as esrecord;
 
+pub mod alerts;
 pub mod annotations;
 pub mod backend;
 mod blocking;

@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 use super::output::{print, print_json, table};
 use super::{Context, Failure, Outcome, times};
 use crate::Retention;
+use crate::alerts::AlertState;
 use crate::error::Error;
-use crate::rules::{
-    AlertState, Change, Rules, Threshold, Violation, Watcher, number as number_text,
-};
+use crate::rules::{Change, Rules, Threshold, Violation, Watcher, number as number_text};
 
 /// What `rules` does.
 #[derive(Debug, Subcommand)]

@@ -194,8 +194,8 @@ impl fmt::Display for Condition {
     }
 }
 
-/// A number as messages show it: at most four decimals, no trailing zeros
-/// (`312.4`, `250`, `0.0001`).
+/// A number as messages show it: four significant digits, at most six
+/// decimals, no trailing zeros (`312.4`, `61.29`, `250`, `0.3333`).
 pub(crate) fn number(value: f64) -> String {
     if value.is_nan() {
         return "NaN".to_owned();
@@ -203,8 +203,18 @@ pub(crate) fn number(value: f64) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    let text = format!("{value:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
+    let magnitude = if value == 0.0 {
+        0
+    } else {
+        value.abs().log10().floor() as i32
+    };
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
     if text == "-0" {
         "0".to_owned()
     } else {
@@ -375,5 +385,8 @@ mod tests {
         assert_eq!(number(250.0), "250");
         assert_eq!(number(-0.0), "0");
         assert_eq!(number(1.0 / 3.0), "0.3333");
+        assert_eq!(number(61.29473), "61.29");
+        assert_eq!(number(1_000_000.0), "1000000");
+        assert_eq!(number(0.000_012_34), "0.000012");
     }
 }

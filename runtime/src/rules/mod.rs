@@ -56,7 +56,6 @@
 //! assert!(bad.unwrap_err().to_string().contains("line 2: rule 1 (docshop.sale): field `amont`"));
 //! ```
 
-mod alert;
 mod compile;
 mod condition;
 mod evaluate;
@@ -70,7 +69,6 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-pub use self::alert::{Alert, AlertState};
 pub use self::condition::{Condition, Limit, Op, Threshold};
 pub use self::rule::{Check, Compare, Level, Rule, Summary};
 pub use self::violation::Violation;

@@ -8,8 +8,8 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use super::Rules;
-use super::alert::{Alert, AlertState};
 use super::violation::Violation;
+use crate::alerts::{Alert, AlertState};
 use crate::error::Result;
 use crate::store::Store;
 

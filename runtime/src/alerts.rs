@@ -1,14 +1,14 @@
-//! The built-in record of a rule's state changes, so that alerts are
-//! searched, plotted and exported like any record.
+//! Alerts: the built-in record of a rule's state changes, written by the
+//! [`Watcher`](crate::rules::Watcher), so that alerts are searched,
+//! plotted and exported like any record.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::condition::Threshold;
-use super::violation::Violation;
 use crate::Record;
+use crate::rules::{Threshold, Violation};
 
 /// Whether a rule started or stopped firing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl AlertState {
 ///
 /// ```
 /// use esrecord::Record;
-/// use esrecord::rules::Alert;
+/// use esrecord::alerts::Alert;
 ///
 /// assert_eq!(Alert::record_type().template_name(), "esrecord_alert");
 /// assert_eq!(Alert::fields().observed.path(), "observed");

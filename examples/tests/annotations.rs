@@ -6,76 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
 use serde_json::{Value, json};
 
-/// A fresh directory with an embedded store in `data/`, the binary run
-/// inside it.
-struct Workspace {
-    dir: PathBuf,
-}
+mod workspace;
 
-impl Workspace {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "esrecord-annotations-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_records"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("ESRECORD_CONFIG")
-            .env_remove("ESRECORD_URL")
-            .env("ESRECORD_DATA", self.path("data"))
-            .env("COLUMNS", "80")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs `records ARGS`, expects exit `code`, gives stdout and stderr.
-    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
-        let output = self.run(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "records {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-
-    /// Imports `records` (JSON values) as records of `record_type`.
-    fn import(&self, record_type: &str, records: &[Value]) {
-        let path = self.path("import.ndjson");
-        let lines: Vec<String> = records.iter().map(Value::to_string).collect();
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        let (_, stderr) = self.expect(0, &["import", record_type, path.to_str().unwrap()]);
-        assert!(
-            stderr.contains(&format!("imported {} records", records.len())),
-            "{stderr}"
-        );
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use workspace::Workspace;
 
 /// The cells of a Markdown table row.
 fn cells(row: &str) -> Vec<&str> {

@@ -5,78 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-/// A fresh directory with an embedded store in `data/`, and the binary
-/// run inside it.
-struct Workspace {
-    dir: PathBuf,
-}
+mod workspace;
 
-impl Workspace {
-    fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("esrecord-records-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// Runs `records ARGS` with the store in `data/` and `stdin` as its input.
-    fn run_with_input(&self, args: &[&str], stdin: Stdio) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_records"))
-            .args(args)
-            .current_dir(&self.dir)
-            .env_remove("ESRECORD_CONFIG")
-            .env_remove("ESRECORD_URL")
-            .env("ESRECORD_DATA", self.path("data"))
-            .env("COLUMNS", "80")
-            .stdin(stdin)
-            .output()
-            .unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_input(args, Stdio::null())
-    }
-
-    /// Runs it and expects exit `code`; gives stdout and stderr.
-    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
-        let output = self.run(args);
-        let (stdout, stderr) = texts(&output);
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "records {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-
-    fn write(&self, name: &str, lines: &[String]) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        path
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn texts(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use workspace::{Workspace, texts};
 
 /// `n` page views over three days of March 2024, hour `i % 24`, odd ones
 /// on linux.

@@ -16,14 +16,28 @@ use crate::store::Store;
 const MAX_MARKERS: usize = 35;
 
 /// What `annotate` was given.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct AnnotateArgs {
+    /// The stream: ASCII letters, digits, `.`, `_`, `-`, `/`, `:`
+    /// (`deploys`, `shop/incidents`).
     pub(crate) stream: String,
+    /// One line saying what happened.
+    #[arg(long)]
     pub(crate) title: String,
+    /// More about it.
+    #[arg(long)]
     pub(crate) description: Option<String>,
+    /// Who or what records it (`ci`, `alice`).
+    #[arg(long)]
     pub(crate) source: Option<String>,
+    /// A URL about it (repeatable).
+    #[arg(long = "link", value_name = "URL")]
     pub(crate) links: Vec<String>,
+    /// When it starts (default: now), written as --from is.
+    #[arg(long, value_name = "TIME")]
     pub(crate) at: Option<String>,
+    /// When it ends, for one that lasts, written as --from is.
+    #[arg(long, value_name = "TIME")]
     pub(crate) end: Option<String>,
 }
 

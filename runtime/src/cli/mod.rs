@@ -194,29 +194,7 @@ enum Command {
     },
     /// Records an annotation (a deploy, an incident...) on a stream, to
     /// mark on plots with `plot --annotations STREAM`.
-    Annotate {
-        /// The stream: ASCII letters, digits, `.`, `_`, `-`, `/`, `:`
-        /// (`deploys`, `shop/incidents`).
-        stream: String,
-        /// One line saying what happened.
-        #[arg(long)]
-        title: String,
-        /// More about it.
-        #[arg(long)]
-        description: Option<String>,
-        /// Who or what records it (`ci`, `alice`).
-        #[arg(long)]
-        source: Option<String>,
-        /// A URL about it (repeatable).
-        #[arg(long = "link", value_name = "URL")]
-        links: Vec<String>,
-        /// When it starts (default: now), written as --from is.
-        #[arg(long, value_name = "TIME")]
-        at: Option<String>,
-        /// When it ends, for one that lasts, written as --from is.
-        #[arg(long, value_name = "TIME")]
-        end: Option<String>,
-    },
+    Annotate(annotations::AnnotateArgs),
     /// The annotations, oldest first: start, end, stream, title, source,
     /// links (default range: every annotation; one that lasts into the
     /// range counts).
@@ -448,26 +426,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             metrics::list(&cx, &range, name.as_deref(), json).await
         }
         Command::Rules { command } => rules::run(&cx, command).await,
-        Command::Annotate {
-            stream,
-            title,
-            description,
-            source,
-            links,
-            at,
-            end,
-        } => {
-            let args = annotations::AnnotateArgs {
-                stream,
-                title,
-                description,
-                source,
-                links,
-                at,
-                end,
-            };
-            annotations::annotate(&cx, args).await
-        }
+        Command::Annotate(args) => annotations::annotate(&cx, args).await,
         Command::Annotations {
             stream,
             range,

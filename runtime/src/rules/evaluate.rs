@@ -11,7 +11,8 @@ use super::condition::Threshold;
 use super::rule::{Check, Compare, Rule, Summary};
 use super::violation::{Violation, group_suffix, span, with_unit};
 use crate::error::{Error, Result};
-use crate::operations;
+use crate::operations::{self, JsonSearch};
+use crate::record_type::RecordType;
 use crate::store::Store;
 
 /// The violations of one evaluation, by rule index, and how many searches
@@ -53,12 +54,13 @@ pub(super) async fn run_window_search(
     at: DateTime<Utc>,
     outcome: &mut Outcome,
 ) -> Result<()> {
-    let operations = operations::of(search.record_type)?;
-    let answer = operations.search(store, &search.request(at)?).await?;
-    outcome.searches += 1;
-    let aggregations = answer.aggregations.unwrap_or(Value::Null);
-    let first_rule = &rules[search.rules[0]];
-    let groups = groups(&aggregations, &search.group_by, "w", first_rule)?;
+    let aggregations = aggregate(search.record_type, search.request(at)?, store, outcome).await?;
+    let groups = groups(
+        &aggregations,
+        &search.group_by,
+        "w",
+        &rules[search.rules[0]],
+    )?;
     let start = search.start(at);
     for group in &groups {
         let buckets = windows_of(&group.leaf, start, search.window_ms(), search.windows);
@@ -97,12 +99,13 @@ pub(super) async fn run_absence_search(
     at: DateTime<Utc>,
     outcome: &mut Outcome,
 ) -> Result<()> {
-    let operations = operations::of(search.record_type)?;
-    let answer = operations.search(store, &search.request(at)?).await?;
-    outcome.searches += 1;
-    let aggregations = answer.aggregations.unwrap_or(Value::Null);
-    let first_rule = &rules[search.rules[0]];
-    let mut groups = groups(&aggregations, &search.group_by, "last", first_rule)?;
+    let aggregations = aggregate(search.record_type, search.request(at)?, store, outcome).await?;
+    let mut groups = groups(
+        &aggregations,
+        &search.group_by,
+        "last",
+        &rules[search.rules[0]],
+    )?;
     if groups.is_empty() {
         // Nothing of any group within the look-back: one violation, for
         // the type as a whole.
@@ -165,6 +168,18 @@ pub(super) async fn run_absence_search(
         }
     }
     Ok(())
+}
+
+/// Runs one search of the plan; its aggregations.
+async fn aggregate(
+    record_type: &RecordType,
+    search: JsonSearch,
+    store: &Store,
+    outcome: &mut Outcome,
+) -> Result<Value> {
+    let answer = operations::of(record_type)?.search(store, &search).await?;
+    outcome.searches += 1;
+    Ok(answer.aggregations.unwrap_or(Value::Null))
 }
 
 /// The groups of an answer, walking one terms aggregation per `group_by`

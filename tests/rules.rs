@@ -324,3 +324,71 @@ async fn the_watcher_reports_firing_and_resolved_once_each() {
     assert_eq!(Alert::record_type().template_name(), "esrecord_alert");
     let _ = PageView::record_type();
 }
+
+/// Rules over the metrics reporter's points: the p99 of a histogram per
+/// path, and a counter that stopped increasing, as for any record type.
+#[tokio::test]
+async fn rules_run_over_the_metrics_reporters_points() {
+    use esrecord::metrics::{Metric, MetricKind};
+
+    let store = fresh_store("rules-metrics").unwrap();
+    let at = Utc.with_ymd_and_hms(2024, 3, 5, 12, 0, 0).unwrap();
+    for minute in 1..=10 {
+        let timestamp = at - Duration::minutes(minute);
+        for (path, p99) in [("/cart", 0.9), ("/", 0.1)] {
+            let mut point = Metric::new(timestamp, "http.request.seconds", MetricKind::Histogram);
+            point.tags.insert("path".to_owned(), path.to_owned());
+            point.count = Some(10);
+            point.p99 = Some(p99 + minute as f64 / 100.0);
+            store.record(point).unwrap();
+        }
+        let mut orders = Metric::new(timestamp, "orders", MetricKind::Counter);
+        orders.increase = Some(if minute <= 5 { 0.0 } else { 3.0 });
+        store.record(orders).unwrap();
+    }
+    store.flush().await.unwrap();
+    let rules = Rules::from_yaml(
+        "
+rules:
+  - name: slow requests
+    type: esrecord.metric
+    field: p99
+    summary: max
+    window: 5m
+    where: {name: http.request.seconds}
+    group_by: tags.path
+    when: '> 0.5'
+  - name: no orders
+    type: esrecord.metric
+    field: increase
+    summary: sum
+    window: 5m
+    where: {name: orders}
+    must: '> 0'
+",
+    )
+    .unwrap();
+    let violations = rules.evaluate(&store, at).await.unwrap();
+    let found: Vec<(&str, Option<&str>, Option<f64>)> = violations
+        .iter()
+        .map(|v| {
+            (
+                v.rule.as_str(),
+                v.group.get("tags.path").map(String::as_str),
+                v.observed,
+            )
+        })
+        .collect();
+    // The newest five minutes: p99 0.91 to 0.95 on /cart; no orders.
+    assert_eq!(
+        found,
+        [
+            ("slow requests", Some("/cart"), Some(0.9 + 5.0 / 100.0)),
+            ("no orders", None, Some(0.0))
+        ]
+    );
+    assert_eq!(
+        violations[0].message,
+        "esrecord.metric p99 max over 5m = 0.95 > 0.5 (tags.path=/cart)"
+    );
+}

@@ -73,6 +73,31 @@ pub struct Config {
     pub writer: WriterConfig,
     /// How the metrics reporter reports (`[metrics]`).
     pub metrics: MetricsConfig,
+    /// Whether the store deletes expired partitions itself.
+    pub retention: RetentionConfig,
+}
+
+/// Retention enforced by the store (`[store] enforce_retention`,
+/// `retention_interval_ms`): off by default, since deleting is the one
+/// thing a store cannot undo. When on, the store deletes the partitions of
+/// its embedded backends whose end plus their type's `retention` has
+/// passed, when it opens and every `interval` after (Elasticsearch
+/// backends are left to the cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// Whether the store deletes expired partitions.
+    pub enforce: bool,
+    /// How often it looks (default: an hour).
+    pub interval: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            enforce: false,
+            interval: Duration::from_secs(3_600),
+        }
+    }
 }
 
 /// One named backend.
@@ -355,6 +380,7 @@ impl Config {
             autosetup: true,
             writer: WriterConfig::default(),
             metrics: MetricsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 
@@ -442,6 +468,9 @@ impl Config {
     /// assert_eq!(config.writer.spool_dir.as_deref(), Some(std::path::Path::new("spool")));
     /// assert!(esrecord::config::Config::from_toml("[store]\nbatch_sise = 3").is_err());
     /// assert!(esrecord::config::Config::from_toml("[store]\nconcurrency = 0").is_err());
+    /// let enforcing = esrecord::config::Config::from_toml("[store]\nenforce_retention = true").unwrap();
+    /// assert!(enforcing.retention.enforce && !config.retention.enforce);
+    /// assert!(esrecord::config::Config::from_toml("[store]\nretention_interval_ms = 0").is_err());
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
         let file: FileConfig =
@@ -495,6 +524,16 @@ impl Config {
             writer.flush_timeout = Duration::from_millis(ms);
         }
         config.autosetup = store.autosetup.unwrap_or(true);
+        config.retention.enforce = store.enforce_retention.unwrap_or(false);
+        match store.retention_interval_ms {
+            Some(0) => {
+                return Err(Error::Config(
+                    "`retention_interval_ms` must be at least 1 (3600000 is an hour)".into(),
+                ));
+            }
+            Some(ms) => config.retention.interval = Duration::from_millis(ms),
+            None => {}
+        }
         config.metrics = file.metrics.unwrap_or_default().resolve()?;
         if !file.backends.is_empty() {
             config.backends = file
@@ -551,6 +590,8 @@ struct StoreSection {
     spool_dir: Option<PathBuf>,
     spool_sync_ms: Option<u64>,
     flush_timeout_ms: Option<u64>,
+    enforce_retention: Option<bool>,
+    retention_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]

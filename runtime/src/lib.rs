@@ -109,7 +109,10 @@ pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, RecordType, SettingValue};
 pub use crate::secret::Secret;
 pub use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
-pub use crate::store::{CheckReport, CheckStatus, SetupOutcome, SetupReport, Store, StoreBuilder};
+pub use crate::store::{
+    CheckReport, CheckStatus, Partition, RetentionReport, SetupOutcome, SetupReport, Store,
+    StoreBuilder,
+};
 pub use crate::writer::{SendLatency, Stats};
 pub use esrecord_derive::{Composite, Record};
 

@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use super::output::{bytes, print, print_json, table};
 use super::types::type_name;
 use super::{Context, Failure, Outcome};
-use crate::backend::IndexInfo;
-use crate::record_type::RecordType;
-use crate::store::Store;
+use crate::store::{Partition, Store};
 
 /// What `indexes` was asked to do.
 #[derive(Debug, Clone, Copy)]
@@ -27,42 +25,26 @@ pub(crate) struct Options {
     pub(crate) json: bool,
 }
 
-/// One index found under a type's pattern.
-#[derive(Debug)]
-struct Partition {
-    record_type: &'static RecordType,
-    info: IndexInfo,
-    /// Its start, when the name parses as one of the type's partitions.
-    start: Option<DateTime<Utc>>,
-    /// When it expires, when it is a partition and the type has a retention.
-    expires: Option<DateTime<Utc>>,
+/// When a partition expires, for the table.
+fn expiry(partition: &Partition, now: DateTime<Utc>) -> String {
+    match (partition.start, partition.expires) {
+        (None, _) => "not one of the type's partitions; kept".to_owned(),
+        (Some(_), None) => "never (no retention)".to_owned(),
+        (Some(_), Some(t)) if t <= now => format!("expired {}", t.format("%Y-%m-%d %H:%M")),
+        (Some(_), Some(t)) => t.format("%Y-%m-%d %H:%M").to_string(),
+    }
 }
 
-impl Partition {
-    fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        self.expires.is_some_and(|t| t <= now)
-    }
-
-    fn expiry(&self, now: DateTime<Utc>) -> String {
-        match (self.start, self.expires) {
-            (None, _) => "not one of the type's partitions; kept".to_owned(),
-            (Some(_), None) => "never (no retention)".to_owned(),
-            (Some(_), Some(t)) if t <= now => format!("expired {}", t.format("%Y-%m-%d %H:%M")),
-            (Some(_), Some(t)) => t.format("%Y-%m-%d %H:%M").to_string(),
-        }
-    }
-
-    fn to_json(&self, now: DateTime<Utc>) -> Value {
-        json!({
-            "type": type_name(self.record_type),
-            "index": self.info.name,
-            "docs": self.info.docs,
-            "bytes": self.info.bytes,
-            "partition_start": self.start.map(|t| t.to_rfc3339()),
-            "expires": self.expires.map(|t| t.to_rfc3339()),
-            "expired": self.is_expired(now),
-        })
-    }
+fn as_json(partition: &Partition, now: DateTime<Utc>) -> Value {
+    json!({
+        "type": type_name(partition.record_type),
+        "index": partition.info.name,
+        "docs": partition.info.docs,
+        "bytes": partition.info.bytes,
+        "partition_start": partition.start.map(|t| t.to_rfc3339()),
+        "expires": partition.expires.map(|t| t.to_rfc3339()),
+        "expired": partition.is_expired(now),
+    })
 }
 
 /// Lists the partitions of the types named (every type when none), and
@@ -77,14 +59,14 @@ pub(crate) async fn run(
     let now = Utc::now();
     let mut partitions = Vec::new();
     for record_type in types {
-        partitions.extend(partitions_of(&store, record_type).await?);
+        partitions.extend(store.partitions(record_type).await?);
     }
     if options.expired_only {
         partitions.retain(|p| p.is_expired(now));
     }
     if options.json {
         print_json(&Value::Array(
-            partitions.iter().map(|p| p.to_json(now)).collect(),
+            partitions.iter().map(|p| as_json(p, now)).collect(),
         ))?;
     } else if partitions.is_empty() {
         print(if options.expired_only {
@@ -105,35 +87,6 @@ pub(crate) async fn run(
     delete(cx, &store, &partitions).await
 }
 
-/// The indexes under the type's pattern, as its backend names them.
-async fn partitions_of(
-    store: &Store,
-    record_type: &'static RecordType,
-) -> Result<Vec<Partition>, Failure> {
-    let named = store.named_type(record_type)?;
-    let backend = store.backend(record_type.backend())?;
-    let retention = record_type.retention().map(|r| r.duration());
-    let mut found = Vec::new();
-    for info in backend.indices(&named.pattern()).await? {
-        let start = named.partition_start(&info.name);
-        let end = start.and_then(|s| named.timedepth().next(s));
-        let expires = match (end, retention) {
-            (Some(end), Some(keep)) => chrono::TimeDelta::from_std(keep)
-                .ok()
-                .and_then(|keep| end.checked_add_signed(keep)),
-            _ => None,
-        };
-        found.push(Partition {
-            record_type,
-            info,
-            start,
-            expires,
-        });
-    }
-    found.sort_by(|a, b| a.info.name.cmp(&b.info.name));
-    Ok(found)
-}
-
 fn listing(partitions: &[Partition], now: DateTime<Utc>) -> String {
     let rows = partitions
         .iter()
@@ -143,7 +96,7 @@ fn listing(partitions: &[Partition], now: DateTime<Utc>) -> String {
                 p.info.name.clone(),
                 p.info.docs.to_string(),
                 bytes(p.info.bytes),
-                p.expiry(now),
+                expiry(p, now),
             ]
         })
         .collect();

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::retention::Enforcer;
 use super::{Inner, NamedBackend, Store};
 use crate::backend::Backend;
 use crate::backend::elasticsearch::ElasticsearchBackend;
@@ -142,13 +143,25 @@ impl Store {
             )?;
             backends.insert(name.clone(), NamedBackend { backend, writer });
         }
-        Ok(Store {
+        let enforce = config
+            .retention
+            .enforce
+            .then_some(config.retention.interval);
+        let store = Store {
             inner: Arc::new(Inner {
                 config,
                 backends,
                 hooks,
+                retention: std::sync::Mutex::new(None),
             }),
-        })
+        };
+        if let Some(interval) = enforce {
+            let enforcer = Enforcer::start(Arc::downgrade(&store.inner), interval)?;
+            if let Ok(mut slot) = store.inner.retention.lock() {
+                *slot = Some(enforcer);
+            }
+        }
+        Ok(store)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod annotate;
 mod builder;
+mod retention;
 mod setup;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::record_type::RecordType;
 use crate::writer::{self, Stats, Writer};
 
 pub use self::builder::StoreBuilder;
+pub use self::retention::{Partition, RetentionReport};
 pub use self::setup::{CheckReport, CheckStatus, SetupOutcome, SetupReport};
 
 /// The handle an application keeps: cheap to clone, shared by threads.
@@ -47,6 +49,8 @@ struct Inner {
     config: Config,
     backends: BTreeMap<String, NamedBackend>,
     hooks: Hooks,
+    /// The thread deleting expired partitions, when retention is enforced.
+    retention: std::sync::Mutex<Option<retention::Enforcer>>,
 }
 
 struct NamedBackend {
@@ -265,6 +269,10 @@ impl Store {
     /// an error.
     pub async fn close_within(&self, timeout: Duration) -> Result<Stats> {
         let deadline = Instant::now() + timeout;
+        let enforcer = self.inner.retention.lock().ok().and_then(|mut e| e.take());
+        if let Some(enforcer) = enforcer {
+            enforcer.stop();
+        }
         let writers: Vec<&Writer> = self.inner.backends.values().map(|n| &n.writer).collect();
         for writer in &writers {
             writer.begin_stop();

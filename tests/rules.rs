@@ -392,3 +392,43 @@ rules:
         "esrecord.metric p99 max over 5m = 0.95 > 0.5 (tags.path=/cart)"
     );
 }
+
+/// The built-in types' templates are renamed by configuration
+/// (`[builtin_templates]`): setup, the index names and searches follow.
+#[tokio::test]
+async fn built_in_templates_take_the_names_the_configuration_gives() {
+    use esrecord::metrics::{Metric, MetricKind};
+
+    let mut config = esrecord::config::Config::from_toml(
+        "[builtin_templates]\nmetric = \"ops_metric\"\nalert = \"ops_alert\"\n",
+    )
+    .unwrap();
+    let dir = esrecord_tests::fresh_dir("rules-builtin-templates");
+    config.backends.get_mut("default").unwrap().kind = esrecord::config::BackendKind::Embedded {
+        path: dir,
+        read_only: false,
+    };
+    let store = esrecord::Store::with_config(config).unwrap();
+    let report = store
+        .setup_types(&[Metric::record_type(), Alert::record_type()])
+        .await
+        .unwrap();
+    let names: Vec<&str> = report
+        .entries
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(names, ["ops_metric", "ops_alert"]);
+    let at = Utc.with_ymd_and_hms(2024, 3, 5, 12, 0, 0).unwrap();
+    store
+        .record(Metric::new(at, "orders", MetricKind::Counter))
+        .unwrap();
+    store.flush().await.unwrap();
+    let partitions = store.partitions(Metric::record_type()).await.unwrap();
+    let indexes: Vec<&str> = partitions.iter().map(|p| p.info.name.as_str()).collect();
+    assert_eq!(indexes, ["ops_metric_2024.03.05"]);
+    let found = Metric::search().fetch(&store).await.unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.hits[0].index, "ops_metric_2024.03.05");
+    store.close().await.unwrap();
+}

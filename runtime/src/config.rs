@@ -75,6 +75,53 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Whether the store deletes expired partitions itself.
     pub retention: RetentionConfig,
+    /// Other template names for the built-in types (`[builtin_templates]`).
+    pub builtin_templates: BuiltinTemplates,
+}
+
+/// Template names for esrecord's built-in record types in place of
+/// `esrecord_metric`, `esrecord_alert` and `esrecord_annotation`
+/// (`[builtin_templates]`: `metric = "ops_metric"`...); a backend's
+/// `index_prefix` still goes before them, and index names follow them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinTemplates {
+    /// For `esrecord.metric`, the metrics reporter's points.
+    pub metric: Option<String>,
+    /// For `esrecord.alert`, the rules watcher's alerts.
+    pub alert: Option<String>,
+    /// For `esrecord.annotation`.
+    pub annotation: Option<String>,
+}
+
+impl BuiltinTemplates {
+    /// The template name configured for `record_type`, when it is a
+    /// built-in type given one.
+    fn of(&self, record_type: &RecordType) -> Option<&str> {
+        if record_type.app_label() != "esrecord" {
+            return None;
+        }
+        match record_type.name() {
+            "metric" => self.metric.as_deref(),
+            "alert" => self.alert.as_deref(),
+            "annotation" => self.annotation.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (key, name) in [
+            ("metric", &self.metric),
+            ("alert", &self.alert),
+            ("annotation", &self.annotation),
+        ] {
+            if let Some(name) = name {
+                crate::naming::validate_template_name(name, true)
+                    .map_err(|e| Error::Config(format!("[builtin_templates] {key}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Retention enforced by the store (`[store] enforce_retention`,
@@ -381,6 +428,7 @@ impl Config {
             writer: WriterConfig::default(),
             metrics: MetricsConfig::default(),
             retention: RetentionConfig::default(),
+            builtin_templates: BuiltinTemplates::default(),
         }
     }
 
@@ -402,7 +450,11 @@ impl Config {
             .backends
             .get(record_type.backend())
             .map_or("", |backend| backend.index_prefix.as_str());
-        record_type
+        let named = match self.builtin_templates.of(record_type) {
+            Some(template) => record_type.with_template_name(template.to_owned()),
+            None => record_type.clone(),
+        };
+        named
             .with_prefix(prefix.to_owned())
             .with_default_timedepth(self.default_timedepth)
             .with_pattern_limit(self.pattern_limit)
@@ -471,6 +523,9 @@ impl Config {
     /// let enforcing = esrecord::config::Config::from_toml("[store]\nenforce_retention = true").unwrap();
     /// assert!(enforcing.retention.enforce && !config.retention.enforce);
     /// assert!(esrecord::config::Config::from_toml("[store]\nretention_interval_ms = 0").is_err());
+    /// let renamed = esrecord::config::Config::from_toml("[builtin_templates]\nmetric = \"ops_metric\"").unwrap();
+    /// assert_eq!(renamed.builtin_templates.metric.as_deref(), Some("ops_metric"));
+    /// assert!(esrecord::config::Config::from_toml("[builtin_templates]\nalert = \"Alerts\"").is_err());
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
         let file: FileConfig =
@@ -535,6 +590,8 @@ impl Config {
             None => {}
         }
         config.metrics = file.metrics.unwrap_or_default().resolve()?;
+        config.builtin_templates = file.builtin_templates.unwrap_or_default();
+        config.builtin_templates.validate()?;
         if !file.backends.is_empty() {
             config.backends = file
                 .backends
@@ -567,6 +624,7 @@ fn set(target: &mut usize, value: Option<usize>, key: &str) -> Result<()> {
 struct FileConfig {
     store: Option<StoreSection>,
     metrics: Option<MetricsSection>,
+    builtin_templates: Option<BuiltinTemplates>,
     #[serde(default)]
     backends: BTreeMap<String, BackendSection>,
 }

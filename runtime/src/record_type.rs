@@ -137,6 +137,8 @@ impl Retention {
 pub struct RecordType {
     spec: &'static RecordSpec,
     prefix: Cow<'static, str>,
+    /// A template name given by configuration, in place of the type's own.
+    template_override: Option<Cow<'static, str>>,
     timedepth: Option<Timedepth>,
     default_timedepth: Timedepth,
     pattern_limit: usize,
@@ -149,6 +151,7 @@ impl RecordType {
         RecordType {
             spec,
             prefix: Cow::Borrowed(""),
+            template_override: None,
             timedepth: spec.timedepth,
             default_timedepth: Timedepth::Day,
             pattern_limit: DEFAULT_PATTERN_LIMIT,
@@ -161,6 +164,26 @@ impl RecordType {
     pub fn with_prefix(&self, prefix: impl Into<Cow<'static, str>>) -> RecordType {
         RecordType {
             prefix: prefix.into(),
+            ..self.clone()
+        }
+    }
+
+    /// This type under another template name (configuration's
+    /// `[builtin_templates]` for the built-in types): the pattern and index
+    /// names follow it, the prefix still goes before it.
+    ///
+    /// ```
+    /// # use esrecord::Record;
+    /// # #[derive(Record, serde::Serialize, serde::Deserialize)]
+    /// # #[record(app_label = "shop")]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc> }
+    /// let t = PageView::record_type().with_template_name("web_views").with_prefix("dev-");
+    /// assert_eq!(t.template_name(), "dev-web_views");
+    /// assert_eq!(t.pattern(), "dev-web_views_*");
+    /// ```
+    pub fn with_template_name(&self, name: impl Into<Cow<'static, str>>) -> RecordType {
+        RecordType {
+            template_override: Some(name.into()),
             ..self.clone()
         }
     }
@@ -268,9 +291,10 @@ impl RecordType {
 
     fn push_template_name(&self, out: &mut String) {
         out.push_str(&self.prefix);
-        match self.spec.template_name {
-            Some(template_name) => out.push_str(template_name),
-            None => {
+        match (&self.template_override, self.spec.template_name) {
+            (Some(name), _) => out.push_str(name),
+            (None, Some(template_name)) => out.push_str(template_name),
+            (None, None) => {
                 out.push_str(self.spec.app_label);
                 out.push('_');
                 out.push_str(self.spec.name);
@@ -281,7 +305,11 @@ impl RecordType {
     /// The index pattern of the template: `{template name}_*` unless
     /// overridden; a simple type's one index name.
     pub fn pattern(&self) -> String {
-        match self.spec.template {
+        match self
+            .spec
+            .template
+            .filter(|_| self.template_override.is_none())
+        {
             Some(pattern) => format!("{}{pattern}", self.prefix),
             None if self.spec.simple => self.template_name(),
             None => format!("{}_*", self.template_name()),
@@ -307,9 +335,10 @@ impl RecordType {
     /// [`index_for`](Self::index_for)).
     pub fn write_index_for(&self, ts: &DateTime<Utc>, out: &mut Vec<u8>) {
         out.extend_from_slice(self.prefix.as_bytes());
-        match self.spec.template_name {
-            Some(template_name) => out.extend_from_slice(template_name.as_bytes()),
-            None => {
+        match (&self.template_override, self.spec.template_name) {
+            (Some(name), _) => out.extend_from_slice(name.as_bytes()),
+            (None, Some(template_name)) => out.extend_from_slice(template_name.as_bytes()),
+            (None, None) => {
                 out.extend_from_slice(self.spec.app_label.as_bytes());
                 out.push(b'_');
                 out.extend_from_slice(self.spec.name.as_bytes());

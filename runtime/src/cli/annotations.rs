@@ -152,15 +152,21 @@ pub(crate) async fn list(
     Ok(Outcome::Success)
 }
 
-/// The markers of the annotations of `stream` that overlap `range`, for a
-/// plot: the newest [`MAX_MARKERS`], oldest first (a note on stderr says
-/// when there were more).
+/// The markers of a plot with `--annotations STREAM` (none without it):
+/// the annotations of the stream that overlap the plotted range (the one
+/// asked for, else the span of the buckets starting at `times`), the
+/// newest [`MAX_MARKERS`], oldest first (a note on stderr says when there
+/// were more).
 pub(crate) async fn markers(
     cx: &Context,
     store: &Store,
-    stream: &str,
-    range: TimeRange,
+    stream: Option<&str>,
+    asked: Option<TimeRange>,
+    times: &[DateTime<Utc>],
 ) -> Result<Vec<Marker>, Failure> {
+    let (Some(stream), Some(range)) = (stream, plotted_range(asked, times)) else {
+        return Ok(Vec::new());
+    };
     let mut found = annotations::list(store, Some(stream), range, MAX_MARKERS + 1).await?;
     if found.len() > MAX_MARKERS {
         found.remove(0);
@@ -183,16 +189,13 @@ pub(crate) async fn markers(
 /// The range a plot shows: the one asked for, else the buckets' span
 /// (from the first bucket to the end of the last, taken to be as long as
 /// the one before it, or an hour). `None` without buckets.
-pub(crate) fn plotted_range(
-    asked: Option<TimeRange>,
-    points: &[(DateTime<Utc>, Option<f64>)],
-) -> Option<TimeRange> {
+fn plotted_range(asked: Option<TimeRange>, times: &[DateTime<Utc>]) -> Option<TimeRange> {
     if asked.is_some() {
         return asked;
     }
-    let first = points.iter().map(|p| p.0).min()?;
-    let last = points.iter().map(|p| p.0).max()?;
-    let before = points.iter().map(|p| p.0).filter(|t| *t < last).max();
+    let first = times.iter().min().copied()?;
+    let last = times.iter().max().copied()?;
+    let before = times.iter().copied().filter(|t| *t < last).max();
     let length = before.map_or(chrono::TimeDelta::hours(1), |before| last - before);
     TimeRange::new(first, last.checked_add_signed(length)?).ok()
 }

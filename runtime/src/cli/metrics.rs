@@ -130,19 +130,18 @@ pub(crate) async fn plot(
             }
         )));
     }
-    let markers = match &request.annotations {
-        Some(stream) => {
-            let asked = plotted
-                .map(|(from, until)| crate::TimeRange::new(from, until))
-                .transpose()?;
-            let points: Vec<_> = set.timestamps.iter().map(|t| (*t, None)).collect();
-            match annotations::plotted_range(asked, &points) {
-                Some(range) => annotations::markers(cx, &store, stream, range).await?,
-                None => Vec::new(),
-            }
-        }
-        None => Vec::new(),
+    let asked = match (&request.annotations, plotted) {
+        (Some(_), Some((from, until))) => Some(crate::TimeRange::new(from, until)?),
+        _ => None,
     };
+    let markers = annotations::markers(
+        cx,
+        &store,
+        request.annotations.as_deref(),
+        asked,
+        &set.timestamps,
+    )
+    .await?;
     let charts: Vec<chart::Series> = set
         .series
         .iter()

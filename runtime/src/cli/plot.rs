@@ -110,13 +110,15 @@ pub(crate) async fn run(
         };
         points.push((bucket.key, value));
     }
-    let markers = match &request.annotations {
-        Some(stream) => match annotations::plotted_range(search.range, &points) {
-            Some(range) => annotations::markers(cx, &store, stream, range).await?,
-            None => Vec::new(),
-        },
-        None => Vec::new(),
-    };
+    let times: Vec<DateTime<Utc>> = points.iter().map(|(t, _)| *t).collect();
+    let markers = annotations::markers(
+        cx,
+        &store,
+        request.annotations.as_deref(),
+        search.range,
+        &times,
+    )
+    .await?;
     let series = Series {
         title: format!(
             "{} of {} per {}, {}",

@@ -110,6 +110,16 @@ impl Condition {
         })
     }
 
+    /// The threshold the condition names by itself: its number or range;
+    /// `None` for a baseline, which the windows before give.
+    pub(super) fn fixed_threshold(&self) -> Option<Threshold> {
+        match self.limit {
+            Limit::Number(_, n) => Some(Threshold::Number(n)),
+            Limit::Between(low, high) => Some(Threshold::Between(low, high)),
+            Limit::Baseline(..) => None,
+        }
+    }
+
     /// Whether the condition compares with a baseline.
     pub fn uses_baseline(&self) -> bool {
         matches!(self.limit, Limit::Baseline(..))

@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::compile::{AbsenceSearch, WindowSearch, millis, newest_request};
-use super::condition::Threshold;
 use super::rule::{Check, Compare, Rule, Summary};
 use super::violation::{Violation, group_suffix, span, with_unit};
 use crate::error::{Error, Result};
@@ -63,6 +62,7 @@ pub(super) async fn run_window_search(
     )?;
     let start = search.start(at);
     for group in &groups {
+        let labels = group.labels();
         let buckets = windows_of(&group.leaf, start, search.window_ms(), search.windows);
         for &index in &search.rules {
             let rule = &rules[index];
@@ -82,7 +82,7 @@ pub(super) async fn run_window_search(
                 };
                 let read = rule.windows_read() as usize;
                 let series = &all[all.len().saturating_sub(read)..];
-                if let Some(violation) = judge(rule, field, group.labels(), series, at) {
+                if let Some(violation) = judge(rule, field, &labels, series, at) {
                     outcome.violations.push((index, violation));
                 }
             }
@@ -412,7 +412,7 @@ fn mean_and_sigma(values: &[f64]) -> Option<(f64, f64)> {
 fn judge(
     rule: &Rule,
     field: Option<&String>,
-    group: BTreeMap<String, String>,
+    group: &BTreeMap<String, String>,
     series: &[Option<f64>],
     at: DateTime<Utc>,
 ) -> Option<Violation> {
@@ -500,7 +500,7 @@ fn judge(
     } else {
         String::new()
     };
-    let message = format!("{body}{duration}{}", group_suffix(&group));
+    let message = format!("{body}{duration}{}", group_suffix(group));
     let window_start = at - Duration::seconds(rule.window as i64);
     Some(Violation {
         rule: rule.name.clone(),
@@ -508,16 +508,12 @@ fn judge(
         record_type: rule.type_name(),
         field: field.cloned(),
         summary: rule.summary,
-        group,
+        group: group.clone(),
         window_start,
         window_end: at,
         observed: observation.value,
         values: series.to_vec(),
-        threshold: threshold.or(match condition.limit {
-            super::condition::Limit::Number(_, n) => Some(Threshold::Number(n)),
-            super::condition::Limit::Between(a, b) => Some(Threshold::Between(a, b)),
-            super::condition::Limit::Baseline(..) => None,
-        }),
+        threshold: threshold.or(condition.fixed_threshold()),
         last_seen: None,
         unit: rule.unit.clone(),
         message,

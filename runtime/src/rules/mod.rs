@@ -234,12 +234,6 @@ impl Rules {
         &self.rules
     }
 
-    /// How many searches an evaluation issues, besides one per window and
-    /// group for `last` summaries.
-    pub fn planned_searches(&self) -> usize {
-        self.windows.len() + self.absences.len()
-    }
-
     /// Evaluates every rule for the windows that end at `at`; the
     /// violations, sorted by rule (file order), field and group.
     pub async fn evaluate(&self, store: &Store, at: DateTime<Utc>) -> Result<Vec<Violation>> {

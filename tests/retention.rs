@@ -141,3 +141,29 @@ async fn a_store_deletes_nothing_by_default() {
     assert_eq!(index_names(&store).await.len(), 5);
     store.close().await.unwrap();
 }
+
+/// Deleting a partition while records are written to it fails no write:
+/// a write already under way finishes first or goes to the index created
+/// anew, as Elasticsearch recreates a deleted index on the next write.
+#[tokio::test]
+async fn deleting_a_partition_while_it_is_written_fails_no_write() {
+    let store = esrecord_tests::fresh_store("retention-race").unwrap();
+    let timestamp = Utc::now() - TimeDelta::hours(10);
+    let index = Heartbeat::record_type().index_for(&timestamp);
+    let backend = std::sync::Arc::clone(store.backend("default").unwrap());
+    for round in 0..20 {
+        for n in 0..50 {
+            store
+                .record(Heartbeat {
+                    timestamp,
+                    host: format!("web-{round}-{n}"),
+                })
+                .unwrap();
+        }
+        let (flushed, _) = tokio::join!(store.flush(), backend.delete_index(&index));
+        let stats = flushed.unwrap();
+        assert!(stats.is_complete(), "round {round}: {stats:?}");
+        assert_eq!(stats.failed, 0, "round {round}: {:?}", stats.last_error);
+    }
+    store.close().await.unwrap();
+}

@@ -443,8 +443,22 @@ impl Inner {
         let written = on_all_cores(&groups, |(partition, positions)| {
             partition.write(body, positions)
         })?;
-        for ((_, positions), outcome) in groups.iter().zip(written) {
-            for (position, result) in positions.iter().zip(outcome?) {
+        for ((partition, positions), outcome) in groups.iter().zip(written) {
+            let outcome = match outcome? {
+                Some(outcome) => outcome,
+                // Deleted while this bulk was on its way: into the index
+                // created anew, as Elasticsearch would.
+                None => self
+                    .partition_for_write(&partition.name, &mut templates)?
+                    .write(body, positions)?
+                    .ok_or_else(|| {
+                        Error::Engine(format!(
+                            "the index {} was deleted again while being written; send the records again",
+                            partition.name
+                        ))
+                    })?,
+            };
+            for (position, result) in positions.iter().zip(outcome) {
                 results[*position] = Some(result);
             }
         }
@@ -535,7 +549,13 @@ impl Inner {
     fn delete_index(&self, name: &str) -> Result<()> {
         self.check_writer()?;
         validate_index_name(name)?;
-        self.write_partitions()?.remove(name);
+        // Holding the partitions, so that no write opens the directory
+        // while it goes; a write already holding the partition waits, or
+        // finds it retired and goes to the index created anew.
+        let mut partitions = self.write_partitions()?;
+        if let Some(partition) = partitions.remove(name) {
+            partition.retire()?;
+        }
         let dir = self.indices_dir().join(name);
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),

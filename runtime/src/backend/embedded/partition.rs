@@ -89,6 +89,8 @@ struct WriterState {
     recently_written: bool,
     /// That merge, while it runs.
     compaction: Option<Pin<Box<FutureResult<Option<SegmentMeta>>>>>,
+    /// Whether the partition was deleted: it takes no more writes.
+    retired: bool,
 }
 
 impl Partition {
@@ -140,10 +142,19 @@ impl Partition {
     }
 
     /// Adds the items of `body` at `positions` (all for this partition),
-    /// returning one result each. The documents go to tantivy as one group,
-    /// which its indexing thread takes in one go.
-    pub(crate) fn write(&self, body: &BulkBody, positions: &[usize]) -> Result<Vec<ItemResult>> {
+    /// returning one result each; `None` when the partition was deleted
+    /// ([`retire`](Self::retire)) since the caller looked it up, so that
+    /// the caller writes to the index created anew. The documents go to
+    /// tantivy as one group, which its indexing thread takes in one go.
+    pub(crate) fn write(
+        &self,
+        body: &BulkBody,
+        positions: &[usize],
+    ) -> Result<Option<Vec<ItemResult>>> {
         let mut state = self.lock_writer()?;
+        if state.retired {
+            return Ok(None);
+        }
         let searcher = self.reader.searcher();
         let mut operations = Vec::with_capacity(positions.len());
         let mut results = Vec::with_capacity(positions.len());
@@ -188,7 +199,22 @@ impl Partition {
             state.dirty = true;
             state.recently_written = true;
         }
-        Ok(results)
+        Ok(Some(results))
+    }
+
+    /// Stops the partition before its directory is deleted: waits for a
+    /// write in progress, drops what was not committed, and refuses later
+    /// writes (they go to the index created anew).
+    pub(crate) fn retire(&self) -> Result<()> {
+        let mut state = self.lock_writer()?;
+        state.retired = true;
+        state.compaction = None;
+        state.dirty = false;
+        state.pending_ids.clear();
+        if let Some(writer) = state.writer.take() {
+            writer.wait_merging_threads()?;
+        }
+        Ok(())
     }
 
     /// Commits what was written and makes it searchable; closes a writer
@@ -330,6 +356,21 @@ mod tests {
     }
 
     #[test]
+    fn a_retired_partition_takes_no_more_writes() {
+        let dir = std::env::temp_dir().join(format!("esrecord-retired-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mappings = json!({"properties": {"n": {"type": "long"}}});
+        let partition = Partition::create("events", &dir, &mappings).unwrap();
+        assert!(partition.write(&body(0..2), &[0, 1]).unwrap().is_some());
+        partition.retire().unwrap();
+        assert!(!partition.is_writing());
+        assert_eq!(partition.write(&body(2..3), &[0]).unwrap(), None);
+        partition.refresh().unwrap();
+        assert_eq!(partition.doc_count(), 0, "uncommitted writes are dropped");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn an_idle_partition_is_merged_into_one_segment_then_closed() {
         let dir = std::env::temp_dir().join(format!("esrecord-partition-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -338,7 +379,7 @@ mod tests {
         for batch in 0..3 {
             let body = body(batch * 10..batch * 10 + 10);
             let positions: Vec<usize> = (0..body.len()).collect();
-            let results = partition.write(&body, &positions).unwrap();
+            let results = partition.write(&body, &positions).unwrap().unwrap();
             assert!(results.iter().all(|r| !r.is_failure()));
             partition.refresh().unwrap();
         }

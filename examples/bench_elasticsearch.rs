@@ -135,6 +135,7 @@ async fn esrecord_run(sink: &Sink, views: Vec<PageView>) -> Result<f64, Failure>
             kind: BackendKind::Elasticsearch(cluster(sink)),
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         },
     );
     let store = Store::with_config(config)?;

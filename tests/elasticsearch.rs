@@ -573,6 +573,7 @@ async fn check_reads_a_template_as_elasticsearch_stores_it_without_false_drift()
             )),
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         },
     );
     let store = esrecord::Store::with_config(config).unwrap();
@@ -667,6 +668,7 @@ async fn writer_store<R: esrecord::Record>(
             kind: esrecord::config::BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         },
     );
     esrecord::Store::builder().config(config)

@@ -213,6 +213,7 @@ pub fn fresh_store(name: &str) -> esrecord::Result<esrecord::Store> {
         },
         index_prefix: "arch-".to_owned(),
         max_docs_per_second: None,
+        data_streams: None,
     };
     config.backends.insert("archive".to_owned(), archive);
     config.writer.refresh_interval = std::time::Duration::from_millis(50);
@@ -222,17 +223,40 @@ pub fn fresh_store(name: &str) -> esrecord::Result<esrecord::Store> {
 
 /// A template body as Elasticsearch answers `GET _index_template/{name}`
 /// with it after setup (as its reference shows a stored template):
-/// settings nested under `index` and stringified.
+/// settings nested under `index` and stringified; a data stream's
+/// `data_stream` with the defaults Elasticsearch fills in.
 pub fn as_stored_by_elasticsearch(body: &serde_json::Value) -> serde_json::Value {
-    serde_json::json!({
+    use serde_json::{Value, json};
+    let mut index = json!({});
+    if let Some(settings) = body["template"]["settings"].as_object() {
+        for (key, value) in settings {
+            let key = key.strip_prefix("index.").unwrap_or(key);
+            let mut slot = &mut index;
+            for part in key.split('.') {
+                slot = &mut slot[part];
+            }
+            *slot = match value {
+                Value::Number(_) | Value::Bool(_) => Value::String(value.to_string()),
+                other => other.clone(),
+            };
+        }
+    }
+    let mut stored = json!({
         "index_patterns": body["index_patterns"],
         "composed_of": [],
         "template": {
-            "settings": {"index": {"number_of_shards": "2", "refresh_interval": "5s"}},
+            "settings": {"index": index},
             "mappings": body["template"]["mappings"],
         },
         "_meta": body["_meta"],
-    })
+    });
+    if let Some(priority) = body.get("priority") {
+        stored["priority"] = priority.clone();
+    }
+    if body.get("data_stream").is_some() {
+        stored["data_stream"] = json!({"hidden": false, "allow_custom_routing": false});
+    }
+    stored
 }
 
 /// The page view with `item_id`, `minutes` after the start of March 2024.
@@ -265,6 +289,7 @@ pub fn cluster_config(url: &str) -> esrecord::config::Config {
             kind: esrecord::config::BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         },
     );
     config

@@ -97,7 +97,7 @@ fn a_stored_template_is_in_sync_until_it_drifts() {
     assert_eq!(
         diff.to_string(),
         [
-            "+ mappings.properties.item_id.type: \"unsigned_long\" (defined by the record type, missing from the stored template)",
+            "+ mappings.properties.item_id.type: \"unsigned_long\" (defined by the record type, not stored)",
             "~ mappings.properties.path.type: stored \"text\", record type defines \"keyword\"",
             "~ settings.number_of_shards: stored \"1\", record type defines \"2\"",
         ]

@@ -418,6 +418,7 @@ async fn on_a_faulty_elasticsearch_close_delivers_every_interval() {
             kind: BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         },
     );
     config.writer.retry_backoff = Duration::from_millis(1);

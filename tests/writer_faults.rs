@@ -58,6 +58,7 @@ fn store_limited(
             kind: BackendKind::Elasticsearch(cluster),
             index_prefix: String::new(),
             max_docs_per_second,
+            data_streams: None,
         },
     );
     let collected = Letters::clone(letters);

@@ -85,6 +85,8 @@ pub(crate) struct RecordModel {
     /// when it names a field.
     pub(crate) unique_together: Vec<(Ident, Option<usize>)>,
     pub(crate) simple: bool,
+    /// `data_stream`: written to a data stream where the backend allows.
+    pub(crate) data_stream: Option<attr::DataStreamAttr>,
     /// Index into `fields`: the first field marked `#[record(timestamp)]`,
     /// else the stored field named `timestamp`.
     pub(crate) timestamp: Option<usize>,
@@ -248,6 +250,7 @@ impl RecordModel {
             retention: attrs.retention.get().copied(),
             unique_together,
             simple: attrs.simple.is_set(),
+            data_stream: attrs.data_stream.get().cloned(),
             timestamp,
         }
     }

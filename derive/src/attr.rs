@@ -12,7 +12,7 @@ use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp};
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 use crate::shared::names::check_name;
-use crate::shared::{Dynamic, Retention, Timedepth};
+use crate::shared::{Dynamic, Retention, TimeSeriesMetric, Timedepth};
 
 /// One attribute value, remembering where it was written so that a second
 /// occurrence and later cross-checks can point at it.
@@ -66,8 +66,19 @@ pub(crate) enum SettingLit {
     Bool(bool),
 }
 
-const RECORD_ATTRIBUTES: &str = "name, app_label, timedepth, template_name, template, settings(...), dynamic, backend, retention, unique_together(...), simple";
-const FIELD_ATTRIBUTES: &str = "timestamp, keyword, text, mapping, flatten";
+const RECORD_ATTRIBUTES: &str = "name, app_label, timedepth, template_name, template, settings(...), dynamic, backend, retention, unique_together(...), simple, data_stream";
+const FIELD_ATTRIBUTES: &str =
+    "timestamp, keyword, text, mapping, flatten, dimension, time_series_metric";
+
+/// `#[record(data_stream)]` or `#[record(data_stream(type = "metrics", dataset = "shop.pageview"))]`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DataStreamAttr {
+    /// Elastic's `type` part (`logs`, `metrics`...): the stream is named
+    /// `{type}-{dataset}-{namespace}` when given.
+    pub(crate) kind: Option<String>,
+    /// Elastic's `dataset` part; `{app_label}.{name}` by default.
+    pub(crate) dataset: Option<String>,
+}
 
 /// The attributes on the struct.
 pub(crate) struct Container<'c> {
@@ -82,6 +93,7 @@ pub(crate) struct Container<'c> {
     pub(crate) retention: Attr<'c, Retention>,
     pub(crate) unique_together: Attr<'c, Vec<syn::Ident>>,
     pub(crate) simple: Attr<'c, ()>,
+    pub(crate) data_stream: Attr<'c, DataStreamAttr>,
     /// serde's `rename_all` (the serialize side).
     pub(crate) rename_all: Attr<'c, RenameRule>,
 }
@@ -100,6 +112,7 @@ impl<'c> Container<'c> {
             retention: Attr::none(cx, "retention"),
             unique_together: Attr::none(cx, "unique_together"),
             simple: Attr::none(cx, "simple"),
+            data_stream: Attr::none(cx, "data_stream"),
             rename_all: Attr::none(cx, "rename_all"),
         };
         for attr in attrs {
@@ -231,6 +244,32 @@ impl<'c> Container<'c> {
                 self.unique_together.set(&path, fields);
             }
             "simple" => self.simple.set(&path, ()),
+            "data_stream" => {
+                let mut stream = DataStreamAttr::default();
+                if meta.input.peek(syn::token::Paren) {
+                    meta.parse_nested_meta(|part| {
+                        let key = path_name(&part.path);
+                        let lit: LitStr = part.value()?.parse()?;
+                        let slot = match key.as_str() {
+                            "type" => &mut stream.kind,
+                            "dataset" => &mut stream.dataset,
+                            _ => {
+                                cx.error_spanned_by(&part.path, format!("unknown data_stream part `{key}`; expected `type` or `dataset`, as in data_stream(type = \"metrics\", dataset = \"shop.pageview\")"));
+                                return Ok(());
+                            }
+                        };
+                        if let Err(problem) = check_stream_part(&lit.value()) {
+                            cx.error_spanned_by(&lit, format!("invalid data_stream {key} {:?}: {problem}", lit.value()));
+                        }
+                        *slot = Some(lit.value());
+                        Ok(())
+                    })?;
+                    if stream.dataset.is_some() && stream.kind.is_none() {
+                        cx.error_spanned_by(&path, "a data_stream `dataset` names the middle of Elastic's `{type}-{dataset}-{namespace}`; give `type` too, as in data_stream(type = \"logs\", dataset = \"shop.pageview\")");
+                    }
+                }
+                self.data_stream.set(&path, stream);
+            }
             _ => {
                 let hint = if FIELD_ATTRIBUTES.split(", ").any(|a| a == key) {
                     format!("`{key}` is a field attribute; put it on a field")
@@ -276,6 +315,10 @@ pub(crate) struct Field<'c> {
     pub(crate) mapping: Attr<'c, String>,
     /// `#[serde(flatten)]`: serde writes the fields at the parent's level.
     pub(crate) flatten: Attr<'c, ()>,
+    /// `#[record(dimension)]`: a time series dimension.
+    pub(crate) dimension: Attr<'c, ()>,
+    /// `#[record(time_series_metric = "gauge")]`.
+    pub(crate) time_series_metric: Attr<'c, TimeSeriesMetric>,
     /// `#[record(flatten)]`, which only states the same and needs serde's.
     pub(crate) record_flatten: Attr<'c, ()>,
     /// serde's `rename` (the serialize side).
@@ -296,6 +339,8 @@ impl<'c> Field<'c> {
             text: Attr::none(cx, "text"),
             mapping: Attr::none(cx, "mapping"),
             flatten: Attr::none(cx, "flatten"),
+            dimension: Attr::none(cx, "dimension"),
+            time_series_metric: Attr::none(cx, "time_series_metric"),
             record_flatten: Attr::none(cx, "flatten"),
             rename: Attr::none(cx, "rename"),
             skip: Attr::none(cx, "skip"),
@@ -319,6 +364,21 @@ impl<'c> Field<'c> {
             "keyword" => self.keyword.set(&meta.path, ()),
             "text" => self.text.set(&meta.path, ()),
             "flatten" => self.record_flatten.set(&meta.path, ()),
+            "dimension" => self.dimension.set(&meta.path, ()),
+            "time_series_metric" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                match TimeSeriesMetric::from_name(&lit.value()) {
+                    Some(kind) => self.time_series_metric.set(&meta.path, kind),
+                    None => cx.error_spanned_by(
+                        &lit,
+                        format!(
+                            "unknown time_series_metric {:?}; use one of {}",
+                            lit.value(),
+                            quoted(TimeSeriesMetric::ALL.map(TimeSeriesMetric::as_str))
+                        ),
+                    ),
+                }
+            }
             "mapping" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 match serde_json::from_str::<serde_json::Value>(&lit.value()) {
@@ -371,6 +431,16 @@ impl<'c> Field<'c> {
         }
         Ok(())
     }
+}
+
+/// A part of an Elastic data stream name (`type` or `dataset`): an index
+/// name's characters, and no `-`, which separates the parts.
+fn check_stream_part(part: &str) -> Result<(), String> {
+    check_name(part, false).map_err(|problem| problem.to_string())?;
+    if part.contains('-') {
+        return Err("it contains `-`, which separates the parts of `{type}-{dataset}-{namespace}`; use `.` or `_`".into());
+    }
+    Ok(())
 }
 
 /// "did you mean `timedepth`?" for a near miss, else the list of attributes.

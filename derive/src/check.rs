@@ -15,9 +15,11 @@ use crate::shared::names::{NameProblem, check_name, check_template_name};
 
 /// Checks the model of a derive input.
 pub(crate) fn check(cx: &Ctxt, cont: &Container) {
-    for field in &cont.fields {
+    let timestamp = cont.record.as_ref().and_then(|record| record.timestamp);
+    for (i, field) in cont.fields.iter().enumerate() {
         check_field_attributes(cx, &field.attrs);
         check_field_timestamp(cx, field, cont.derive);
+        check_field_time_series(cx, field, cont.derive, timestamp == Some(i));
     }
     check_stored_names(cx, &cont.fields);
     match &cont.record {
@@ -26,6 +28,7 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container) {
             check_template_name_room(cx, cont, record);
             check_timestamp(cx, cont, record);
             check_unique_together(cx, &cont.fields, record);
+            check_data_stream(cx, &cont.attrs, record);
         }
         None => reject_record_attributes(cx, &cont.attrs),
     }
@@ -94,6 +97,40 @@ fn check_field_timestamp(cx: &Ctxt, field: &Field, derive: Derive) {
     }
 }
 
+/// `dimension` and `time_series_metric`: on a stored field of the record
+/// itself that is not its timestamp, one of the two.
+fn check_field_time_series(cx: &Ctxt, field: &Field, derive: Derive, is_timestamp: bool) {
+    let attrs = &field.attrs;
+    let marks = [
+        ("dimension", attrs.dimension.tokens()),
+        ("time_series_metric", attrs.time_series_metric.tokens()),
+    ];
+    for (name, tokens) in marks {
+        let Some(tokens) = tokens else { continue };
+        let problem = if derive == Derive::Composite {
+            Some(format!(
+                "`{name}` applies to fields of the #[derive(Record)] struct itself; a time series names its dimensions and metrics at the top of the document"
+            ))
+        } else if matches!(field.kind, FieldKind::Skipped | FieldKind::Flatten) {
+            Some(format!(
+                "a skipped or flattened field has no stored value of its own to be a `{name}`; remove `{name}`"
+            ))
+        } else if is_timestamp {
+            Some(format!(
+                "the timestamp is the time series' time, not a `{name}`; remove `{name}`"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            cx.error_spanned_by(tokens, message);
+        }
+    }
+    if let (Some(_), Some(tokens)) = (attrs.dimension.tokens(), attrs.time_series_metric.tokens()) {
+        cx.error_spanned_by(tokens, "a field is a dimension (what identifies a time series) or a metric (what it measures), not both; keep one");
+    }
+}
+
 /// Two written fields under one name would be one field in the document.
 fn check_stored_names(cx: &Ctxt, fields: &[Field]) {
     let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
@@ -123,6 +160,7 @@ fn reject_record_attributes(cx: &Ctxt, attrs: &attr::Container) {
         attrs.retention.tokens(),
         attrs.unique_together.tokens(),
         attrs.simple.tokens(),
+        attrs.data_stream.tokens(),
     ];
     for tokens in record_only.into_iter().flatten() {
         cx.error_spanned_by(tokens, format!(
@@ -200,6 +238,20 @@ fn check_timestamp(cx: &Ctxt, cont: &Container, record: &RecordModel) {
             "record `{}` has no timestamp: add a field `timestamp: chrono::DateTime<chrono::Utc>`, mark a DateTime<Utc> field #[record(timestamp)], or declare #[record(simple)] for a record that is not a time series",
             cont.ident
         ));
+    }
+}
+
+/// A data stream is append-only and time-based: no document replaced by
+/// its id, no single index.
+fn check_data_stream(cx: &Ctxt, attrs: &attr::Container, record: &RecordModel) {
+    let Some(tokens) = attrs.data_stream.tokens() else {
+        return;
+    };
+    if attrs.unique_together.is_set() {
+        cx.error_spanned_by(tokens, "a data stream only appends (bulk `create`), so a `unique_together` record, which replaces the document with its id, cannot be one; remove `data_stream`, or `unique_together` and let every record be a new document");
+    }
+    if record.simple {
+        cx.error_spanned_by(tokens, "a data stream is a time series, and a simple record has no time; remove `data_stream` or `simple`");
     }
 }
 

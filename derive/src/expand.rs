@@ -7,7 +7,7 @@ use syn::Type;
 
 use crate::ast::{Container, Derive, Field, FieldKind, RecordModel};
 use crate::attr::SettingLit;
-use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
+use crate::shared::{Dynamic, Retention, RetentionUnit, TimeSeriesMetric, Timedepth};
 
 pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     let fields_struct = fields_struct(cx);
@@ -375,6 +375,25 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
         .into_iter()
         .map(|field| &field.stored_name);
     let simple = record.simple;
+    let data_stream = match &record.data_stream {
+        Some(stream) => {
+            let kind = option_str(stream.kind.as_deref());
+            let dataset = option_str(stream.dataset.as_deref());
+            quote!(__esrecord::Some(__esrecord::DataStreamSpec { kind: #kind, dataset: #dataset }))
+        }
+        None => quote!(__esrecord::None),
+    };
+    let dimensions = cx
+        .stored_fields()
+        .filter(|f| f.attrs.dimension.is_set())
+        .map(|f| &f.stored_name);
+    let time_series_metrics = cx.stored_fields().filter_map(|f| {
+        let name = &f.stored_name;
+        f.attrs
+            .time_series_metric
+            .get()
+            .map(|kind| quote!((#name, #kind)))
+    });
     let timestamp_field = option_str(record.timestamp.map(|i| cx.fields[i].stored_name.as_str()));
     quote! {
         __esrecord::RecordSpec {
@@ -390,6 +409,9 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             retention: #retention,
             unique_together: &[#(#unique_together),*],
             simple: #simple,
+            data_stream: #data_stream,
+            dimensions: &[#(#dimensions),*],
+            time_series_metrics: &[#(#time_series_metrics),*],
             timestamp_field: #timestamp_field,
             properties: __root_properties,
         }
@@ -466,6 +488,16 @@ impl ToTokens for Dynamic {
             Dynamic::Runtime => quote!(Runtime),
         };
         tokens.extend(quote!(::esrecord::__private::Dynamic::#variant));
+    }
+}
+
+impl ToTokens for TimeSeriesMetric {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let variant = match self {
+            TimeSeriesMetric::Gauge => quote!(Gauge),
+            TimeSeriesMetric::Counter => quote!(Counter),
+        };
+        tokens.extend(quote!(::esrecord::__private::TimeSeriesMetric::#variant));
     }
 }
 

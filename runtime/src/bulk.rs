@@ -1,6 +1,7 @@
 //! Bulk encoding: a record as the two NDJSON lines of an Elasticsearch
 //! `_bulk` request (action and source), written straight into a buffer.
 
+use crate::data_stream::TIMESTAMP;
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::record_type::RecordType;
@@ -14,11 +15,23 @@ pub enum BulkAction {
     /// Write the document, replacing one with the same id
     /// (`unique_together` types, which overwrite on purpose).
     Index,
+    /// `create` without an id, which Elasticsearch makes: a time series
+    /// data stream's, from the point's dimensions and timestamp (TSDS
+    /// refuses an id of the writer's). A retried send is answered with a
+    /// conflict, as `create` is.
+    Append,
 }
 
 impl BulkAction {
     /// The action a record of `record_type` is written with.
     pub fn for_type(record_type: &RecordType) -> Self {
+        if let Some(stream) = record_type.data_stream() {
+            return if stream.is_time_series() {
+                BulkAction::Append
+            } else {
+                BulkAction::Create
+            };
+        }
         if record_type.unique_together().is_empty() {
             BulkAction::Create
         } else {
@@ -29,9 +42,20 @@ impl BulkAction {
     /// The action line up to the index name's string.
     fn opening(self) -> &'static [u8] {
         match self {
-            BulkAction::Create => b"{\"create\":{\"_index\":",
+            BulkAction::Create | BulkAction::Append => b"{\"create\":{\"_index\":",
             BulkAction::Index => b"{\"index\":{\"_index\":",
         }
+    }
+
+    /// Whether the action line names the document's id.
+    fn sends_id(self) -> bool {
+        self != BulkAction::Append
+    }
+
+    /// Whether a conflict means the document is already stored (a `create`
+    /// whose earlier attempt's answer was lost).
+    pub(crate) fn conflict_is_written(self) -> bool {
+        self != BulkAction::Index
     }
 }
 
@@ -40,7 +64,7 @@ impl BulkAction {
 pub(crate) fn write_action(out: &mut Vec<u8>, action: BulkAction, index: &str, id: &str) {
     out.extend_from_slice(action.opening());
     write_json_string(out, index);
-    write_id_and_close(out, Some(id));
+    write_id_and_close(out, Some(id).filter(|_| action.sends_id()));
 }
 
 fn write_id_and_close(out: &mut Vec<u8>, id: Option<&str>) {
@@ -96,7 +120,8 @@ fn write_pair<R: Record>(
         what: format!("a {} record", record_type.rust_path()),
         source,
     };
-    out.extend_from_slice(BulkAction::for_type(record_type).opening());
+    let action = BulkAction::for_type(record_type);
+    out.extend_from_slice(action.opening());
     // The index name is written in place from the timestamp, in quotes.
     let quote = out.len();
     out.push(b'"');
@@ -109,10 +134,38 @@ fn write_pair<R: Record>(
     } else {
         out.push(b'"');
     }
-    write_id_and_close(out, id);
+    write_id_and_close(out, id.filter(|_| action.sends_id()));
+    let source = out.len();
     serde_json::to_writer(&mut *out, record).map_err(serialize_error)?;
+    add_stream_timestamp(out, source, record_type, record.timestamp());
     out.push(b'\n');
     Ok(())
+}
+
+/// Adds `@timestamp` to the source that starts at `at`, when the type is
+/// written to a data stream and stores its time under another name (see
+/// [`data_stream`](crate::data_stream)).
+fn add_stream_timestamp(
+    out: &mut Vec<u8>,
+    at: usize,
+    record_type: &RecordType,
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let needed =
+        record_type.data_stream().is_some() && record_type.timestamp_field() != Some(TIMESTAMP);
+    let (true, Some(timestamp), Some(b'{')) = (needed, timestamp, out.get(at)) else {
+        return;
+    };
+    let mut member = Vec::with_capacity(48);
+    member.extend_from_slice(b"\"@timestamp\":");
+    // A DateTime<Utc> always serializes, as an RFC 3339 string.
+    if serde_json::to_writer(&mut member, &timestamp).is_err() {
+        return;
+    }
+    if out.get(at + 1) != Some(&b'}') {
+        member.push(b',');
+    }
+    out.splice(at + 1..at + 1, member);
 }
 
 /// Whether a JSON string of these bytes needs escapes. Branch-free, so the
@@ -198,6 +251,30 @@ impl BulkBuilder {
         Ok(())
     }
 
+    /// Adds a document of `record_type` whose source is already JSON (a
+    /// spooled record's), with the action the type is written with and,
+    /// for a data stream, `@timestamp` from `timestamp`.
+    pub fn push_source(
+        &mut self,
+        record_type: &RecordType,
+        timestamp: Option<chrono::DateTime<chrono::Utc>>,
+        id: &str,
+        source: &[u8],
+    ) -> Result<()> {
+        let mut index = std::mem::take(&mut self.scratch);
+        index.clear();
+        record_type.write_index_for(&timestamp.unwrap_or_default(), &mut index);
+        let index_name = String::from_utf8_lossy(&index).into_owned();
+        self.scratch = index;
+        let action = BulkAction::for_type(record_type);
+        if record_type.data_stream().is_none() {
+            return self.push(action, &index_name, id, source);
+        }
+        let mut with_timestamp = source.to_vec();
+        add_stream_timestamp(&mut with_timestamp, 0, record_type, timestamp);
+        self.push(action, &index_name, id, &with_timestamp)
+    }
+
     /// Adds `record` of `record_type` under `id`, encoded as
     /// [`encode_record`] does. On error nothing is added.
     pub fn push_record<R: Record>(
@@ -221,6 +298,7 @@ impl BulkBuilder {
         let written = serde_json::to_writer(&mut self.body, record);
         let outcome = match written {
             Ok(()) => {
+                add_stream_timestamp(&mut self.body, source, record_type, record.timestamp());
                 self.body.push(b'\n');
                 let index = self.index_number(&index);
                 self.add_span(action, index, id, start..source);

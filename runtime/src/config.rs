@@ -48,6 +48,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::Timedepth;
+use crate::data_stream::{DataStream, DataStreamConfig, DataStreamSection};
 use crate::error::{Error, Result};
 use crate::metrics::MetricsConfig;
 use crate::metrics::settings::MetricsSection;
@@ -158,6 +159,10 @@ pub struct BackendConfig {
     /// (a token bucket of one second's documents); records over it wait in
     /// their queue, where the overflow policy applies. `None`: no limit.
     pub max_docs_per_second: Option<u32>,
+    /// `[backends.NAME.data_streams]`: the types that declare
+    /// `data_stream` are written to data streams (Elasticsearch backends
+    /// only). `None`: every type keeps its partitions.
+    pub data_streams: Option<DataStreamConfig>,
 }
 
 /// The kinds of backend.
@@ -419,6 +424,7 @@ impl Config {
             },
             index_prefix: String::new(),
             max_docs_per_second: None,
+            data_streams: None,
         };
         Config {
             backends: BTreeMap::from([("default".to_owned(), backend)]),
@@ -446,18 +452,23 @@ impl Config {
     /// assert_eq!(config.named_type(PageView::record_type()).template_name(), "dev-shop_pageview");
     /// ```
     pub fn named_type(&self, record_type: &RecordType) -> RecordType {
-        let prefix = self
-            .backends
-            .get(record_type.backend())
-            .map_or("", |backend| backend.index_prefix.as_str());
+        let backend = self.backends.get(record_type.backend());
+        let prefix = backend.map_or("", |backend| backend.index_prefix.as_str());
         let named = match self.builtin_templates.of(record_type) {
             Some(template) => record_type.with_template_name(template.to_owned()),
             None => record_type.clone(),
         };
-        named
+        let named = named
             .with_prefix(prefix.to_owned())
             .with_default_timedepth(self.default_timedepth)
-            .with_pattern_limit(self.pattern_limit)
+            .with_pattern_limit(self.pattern_limit);
+        let stream = backend
+            .and_then(|backend| backend.data_streams.as_ref())
+            .and_then(|streams| DataStream::for_type(&named, streams));
+        match stream {
+            Some(stream) => named.with_data_stream(stream),
+            None => named,
+        }
     }
 
     /// The configuration `Store::open()` uses: the file named by
@@ -478,6 +489,7 @@ impl Config {
                 kind: BackendKind::Elasticsearch(ElasticsearchConfig::from_url(&url)?),
                 index_prefix: String::new(),
                 max_docs_per_second: None,
+                data_streams: None,
             };
             config.backends.insert("default".to_owned(), backend);
             return Ok(config);
@@ -662,6 +674,7 @@ struct BackendSection {
     #[serde(default)]
     index_prefix: String,
     max_docs_per_second: Option<u32>,
+    data_streams: Option<DataStreamSection>,
     url: Option<String>,
     urls: Option<Vec<String>>,
     username: Option<String>,
@@ -697,10 +710,20 @@ impl BackendSection {
                 "backend {name:?}: max_docs_per_second must be at least 1 (leave it out for no limit)"
             )));
         }
+        let data_streams = match self.data_streams {
+            Some(_) if matches!(kind, BackendKind::Embedded { .. }) => {
+                return Err(Error::Config(format!(
+                    "backend {name:?}: [backends.{name}.data_streams] applies to Elasticsearch backends; the embedded engine keeps every type in its partitions (and enforces retention with [store] enforce_retention), so remove the section"
+                )));
+            }
+            Some(section) => Some(section.resolve(name)?),
+            None => None,
+        };
         Ok(BackendConfig {
             kind,
             index_prefix: self.index_prefix,
             max_docs_per_second: self.max_docs_per_second,
+            data_streams,
         })
     }
 

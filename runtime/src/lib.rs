@@ -76,6 +76,7 @@ pub mod bulk;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod data_stream;
 #[cfg(any(feature = "embedded", feature = "cli"))]
 mod dates;
 mod dead_letter;
@@ -84,6 +85,7 @@ mod error;
 pub mod fields;
 pub mod hooks;
 mod leaves;
+pub mod lifecycle;
 pub mod mapping;
 pub mod metrics;
 pub mod naming;
@@ -99,6 +101,7 @@ mod shared;
 mod store;
 mod stored_fields;
 pub mod template;
+pub mod time_series;
 mod writer;
 
 pub use crate::dead_letter::DeadLetter;
@@ -108,10 +111,10 @@ pub use crate::naming::time_range::{TimeBound, TimeRange};
 pub use crate::record::{Composite, Record};
 pub use crate::record_type::{DEFAULT_PATTERN_LIMIT, RecordType, SettingValue};
 pub use crate::secret::Secret;
-pub use crate::shared::{Dynamic, Retention, RetentionUnit, Timedepth};
+pub use crate::shared::{Dynamic, Retention, RetentionUnit, TimeSeriesMetric, Timedepth};
 pub use crate::store::{
     CheckReport, CheckStatus, Partition, RetentionReport, SetupOutcome, SetupReport, Store,
-    StoreBuilder,
+    StoreBuilder, StreamPlace,
 };
 pub use crate::writer::{SendLatency, Stats};
 pub use esrecord_derive::{Composite, Record};
@@ -149,6 +152,7 @@ pub struct ReadmeDoctests;
 pub mod __private {
     #[cfg(feature = "cli")]
     pub use crate::cli::main as cli_main;
+    pub use crate::data_stream::DataStreamSpec;
     pub use crate::document_id::UniqueKey;
     pub use crate::fields::{Field, FullText, join_path};
     pub use crate::mapping::{DynamicTemplates, FieldType, object, typed};
@@ -159,7 +163,7 @@ pub mod __private {
     };
     pub use crate::record_type::{RecordSpec, RecordType, SettingValue};
     pub use crate::registry::Registration;
-    pub use crate::{Dynamic, Result, Retention, RetentionUnit, Timedepth};
+    pub use crate::{Dynamic, Result, Retention, RetentionUnit, TimeSeriesMetric, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;
     pub use serde::{Serialize, de::DeserializeOwned};

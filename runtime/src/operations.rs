@@ -314,6 +314,9 @@ mod tests {
             retention: None,
             unique_together: &[],
             simple: false,
+            data_stream: None,
+            dimensions: &[],
+            time_series_metrics: &[],
             timestamp_field: Some("timestamp"),
             properties: |_| serde_json::Map::new(),
         };

@@ -3,15 +3,17 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::data_stream::{self, DataStream, DataStreamSpec};
 use crate::error::{Error, Result};
 use crate::mapping::DynamicTemplates;
 use crate::naming::{self, TimeBound, TimeRange, ascii_to_string};
-use crate::shared::{Dynamic, Retention, Timedepth};
+use crate::shared::{Dynamic, Retention, TimeSeriesMetric, Timedepth};
 use crate::template::schema_hash;
 
 /// How many index patterns a range search may name before it falls back to
@@ -47,6 +49,12 @@ pub struct RecordSpec {
     pub unique_together: &'static [&'static str],
     /// `simple`: one index, not time-partitioned.
     pub simple: bool,
+    /// `data_stream`: a data stream where the backend allows it.
+    pub data_stream: Option<DataStreamSpec>,
+    /// The stored names of the `#[record(dimension)]` fields.
+    pub dimensions: &'static [&'static str],
+    /// The stored names and kinds of the `time_series_metric` fields.
+    pub time_series_metrics: &'static [(&'static str, TimeSeriesMetric)],
     /// The stored name of the timestamp field.
     pub timestamp_field: Option<&'static str>,
     /// Builds the mapping's `properties` (and its dynamic templates).
@@ -142,6 +150,8 @@ pub struct RecordType {
     timedepth: Option<Timedepth>,
     default_timedepth: Timedepth,
     pattern_limit: usize,
+    /// The data stream its backend writes it to, in place of partitions.
+    data_stream: Option<Arc<DataStream>>,
 }
 
 impl RecordType {
@@ -155,6 +165,7 @@ impl RecordType {
             timedepth: spec.timedepth,
             default_timedepth: Timedepth::Day,
             pattern_limit: DEFAULT_PATTERN_LIMIT,
+            data_stream: None,
         }
     }
 
@@ -186,6 +197,41 @@ impl RecordType {
             template_override: Some(name.into()),
             ..self.clone()
         }
+    }
+
+    /// This type written to `stream` (its backend's data stream for it, from
+    /// [`DataStream::for_type`]) in place of time partitions: index names,
+    /// patterns and the template follow the stream.
+    pub fn with_data_stream(&self, stream: DataStream) -> RecordType {
+        RecordType {
+            data_stream: Some(Arc::new(stream)),
+            ..self.clone()
+        }
+    }
+
+    /// The data stream the type is written to, when its backend stores it as one.
+    pub fn data_stream(&self) -> Option<&DataStream> {
+        self.data_stream.as_deref()
+    }
+
+    /// `#[record(data_stream(...))]`, when the type declares it.
+    pub fn data_stream_spec(&self) -> Option<DataStreamSpec> {
+        self.spec.data_stream
+    }
+
+    /// The function that builds the mapping's properties.
+    pub(crate) fn properties_fn(&self) -> fn(&mut DynamicTemplates) -> Map<String, Value> {
+        self.spec.properties
+    }
+
+    /// The stored names of the `#[record(dimension)]` fields.
+    pub fn dimensions(&self) -> &'static [&'static str] {
+        self.spec.dimensions
+    }
+
+    /// The stored names and kinds of the `time_series_metric` fields.
+    pub fn time_series_metrics(&self) -> &'static [(&'static str, TimeSeriesMetric)] {
+        self.spec.time_series_metrics
     }
 
     /// This type partitioned at `depth`, whatever its attribute says.
@@ -305,6 +351,9 @@ impl RecordType {
     /// The index pattern of the template: `{template name}_*` unless
     /// overridden; a simple type's one index name.
     pub fn pattern(&self) -> String {
+        if let Some(stream) = &self.data_stream {
+            return stream.name().to_owned();
+        }
         match self
             .spec
             .template
@@ -334,6 +383,10 @@ impl RecordType {
     /// Appends the index name for `ts` to `out` (the bulk encoder's form of
     /// [`index_for`](Self::index_for)).
     pub fn write_index_for(&self, ts: &DateTime<Utc>, out: &mut Vec<u8>) {
+        if let Some(stream) = &self.data_stream {
+            out.extend_from_slice(stream.name().as_bytes());
+            return;
+        }
         out.extend_from_slice(self.prefix.as_bytes());
         match (&self.template_override, self.spec.template_name) {
             (Some(name), _) => out.extend_from_slice(name.as_bytes()),
@@ -366,7 +419,7 @@ impl RecordType {
     /// assert_eq!(t.partition_start("shop_pageview_2024.03.05-restored"), None);
     /// ```
     pub fn partition_start(&self, index: &str) -> Option<DateTime<Utc>> {
-        if self.spec.simple {
+        if self.spec.simple || self.data_stream.is_some() {
             return None;
         }
         let parts = index.strip_prefix(&self.partition_base())?;
@@ -411,8 +464,9 @@ impl RecordType {
 
     /// [`patterns_for_range`](Self::patterns_for_range) for a resolved range.
     pub fn patterns_for(&self, range: &TimeRange) -> Vec<String> {
-        if self.spec.simple {
-            return vec![self.template_name()];
+        if self.spec.simple || self.data_stream.is_some() {
+            // A data stream is searched by its name, the range a filter.
+            return vec![self.pattern()];
         }
         naming::patterns_covering(
             &self.partition_base(),
@@ -425,26 +479,43 @@ impl RecordType {
 
     /// The composable index template body for `PUT _index_template/{name}`:
     /// `index_patterns`, `template.settings`, `template.mappings` and a
-    /// `_meta` naming the Rust type and the hash of the schema.
+    /// `_meta` naming the Rust type and the hash of the schema. A
+    /// data-stream type's template also has `data_stream: {}`, a priority
+    /// above 200, its ILM policy and, for a time series, the TSDS settings
+    /// and dimension and metric mappings ([`data_stream`](crate::data_stream)).
     pub fn template_body(&self) -> Value {
         let mut templates = DynamicTemplates::default();
-        let properties = (self.spec.properties)(&mut templates);
+        let mut properties = (self.spec.properties)(&mut templates);
+        let mut settings: Map<String, Value> = self
+            .spec
+            .settings
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.to_json()))
+            .collect();
+        if let Some(stream) = &self.data_stream {
+            // Checked by `validate`, which every setup runs first.
+            let _ = data_stream::shape_template(
+                self,
+                stream,
+                &mut settings,
+                &mut properties,
+                &mut templates,
+            );
+        }
         let mut mappings = Map::new();
         mappings.insert("dynamic".into(), self.spec.dynamic.to_json());
         if !templates.is_empty() {
             mappings.insert("dynamic_templates".into(), templates.to_json());
         }
         mappings.insert("properties".into(), Value::Object(properties));
-        let settings: Map<String, Value> = self
-            .spec
-            .settings
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), value.to_json()))
-            .collect();
         let mut body = json!({
             "index_patterns": [self.pattern()],
             "template": { "settings": settings, "mappings": mappings },
         });
+        if self.data_stream.is_some() {
+            body["data_stream"] = json!({});
+            body["priority"] = json!(data_stream::TEMPLATE_PRIORITY);
+        }
         let hash = schema_hash(&body);
         body["_meta"] = json!({
             "managed_by": "esrecord",
@@ -462,6 +533,10 @@ impl RecordType {
         self.check_mapping_limits()?;
         naming::validate_prefix(&self.prefix)?;
         let template_name = self.template_name();
+        if let Some(stream) = &self.data_stream {
+            naming::validate_index_name(&template_name)?;
+            return data_stream::validate(self, stream);
+        }
         naming::validate_template_name(&template_name, !self.spec.simple)?;
         let pattern = self.pattern();
         naming::validate_pattern(&pattern)?;

@@ -26,7 +26,7 @@ pub(crate) enum ItemOutcome {
 pub(crate) fn outcome(action: BulkAction, result: &ItemResult) -> ItemOutcome {
     match result.status {
         status if status < 300 => ItemOutcome::Written,
-        409 if action == BulkAction::Create => ItemOutcome::Written,
+        409 if action.conflict_is_written() => ItemOutcome::Written,
         429 | 502 | 503 | 504 => ItemOutcome::Retry,
         _ => ItemOutcome::Rejected,
     }

@@ -92,6 +92,15 @@ impl NormalizedTemplate {
         patterns.dedup();
         leaves.insert("index_patterns".to_owned(), patterns.join(", "));
 
+        if let Some(priority) = body.get("priority") {
+            leaves.insert("priority".to_owned(), scalar_string(priority));
+        }
+        // Whether the template makes data streams; what Elasticsearch adds
+        // inside (`hidden`, `allow_custom_routing`: false) are its defaults.
+        if body.get("data_stream").is_some() {
+            leaves.insert("data_stream".to_owned(), "enabled".to_owned());
+        }
+
         let template = body.get("template");
         if let Some(settings) = template.and_then(|t| t.get("settings")) {
             let mut flat = BTreeMap::new();
@@ -244,13 +253,13 @@ impl fmt::Display for Change {
             Change::Missing { path, expected } => {
                 write!(
                     f,
-                    "+ {path}: {expected:?} (defined by the record type, missing from the stored template)"
+                    "+ {path}: {expected:?} (defined by the record type, not stored)"
                 )
             }
             Change::Unexpected { path, actual } => {
                 write!(
                     f,
-                    "- {path}: {actual:?} (in the stored template, not defined by the record type)"
+                    "- {path}: {actual:?} (stored, not defined by the record type)"
                 )
             }
             Change::Changed {

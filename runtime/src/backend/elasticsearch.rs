@@ -25,7 +25,7 @@ use elasticsearch::{
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Backend, BulkBody, IndexInfo, ItemResult, SearchAnswer};
+use super::{Backend, BackingIndex, BulkBody, DataStreamInfo, IndexInfo, ItemResult, SearchAnswer};
 use crate::config::{Auth, ElasticsearchConfig};
 use crate::error::{Error, Result};
 
@@ -154,6 +154,93 @@ impl Backend for ElasticsearchBackend {
                 "no `index_templates` entry with that name",
             )),
         }
+    }
+
+    async fn put_lifecycle_policy(&self, name: &str, body: &Value) -> Result<()> {
+        let request = format!("PUT _ilm/policy/{name}");
+        let sent = self
+            .raw(Method::Put, &format!("/_ilm/policy/{name}"), Some(body))
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn get_lifecycle_policy(&self, name: &str) -> Result<Option<Value>> {
+        let request = format!("GET _ilm/policy/{name}");
+        let sent = self
+            .raw(Method::Get, &format!("/_ilm/policy/{name}"), None)
+            .await;
+        let Some(found) = answer_unless_missing::<Value>(&request, sent).await? else {
+            return Ok(None);
+        };
+        match found.get(name).and_then(|entry| entry.get("policy")) {
+            Some(policy) => Ok(Some(policy.clone())),
+            None => Err(unexpected(
+                &request,
+                200,
+                "no entry with that name holding a `policy`",
+            )),
+        }
+    }
+
+    async fn create_data_stream(&self, name: &str) -> Result<()> {
+        let request = format!("PUT _data_stream/{name}");
+        let sent = self
+            .raw(Method::Put, &format!("/_data_stream/{name}"), None)
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn delete_data_stream(&self, name: &str) -> Result<()> {
+        let request = format!("DELETE _data_stream/{name}");
+        let sent = self
+            .raw(Method::Delete, &format!("/_data_stream/{name}"), None)
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn rollover_data_stream(&self, name: &str) -> Result<()> {
+        let request = format!("POST {name}/_rollover");
+        let sent = self
+            .raw(Method::Post, &format!("/{name}/_rollover"), None)
+            .await;
+        answer::<Value>(&request, sent).await.map(drop)
+    }
+
+    async fn data_stream(&self, name: &str) -> Result<Option<DataStreamInfo>> {
+        let request = format!("GET _data_stream/{name}");
+        let sent = self
+            .raw(Method::Get, &format!("/_data_stream/{name}"), None)
+            .await;
+        let Some(found) = answer_unless_missing::<DataStreams>(&request, sent).await? else {
+            return Ok(None);
+        };
+        let Some(stream) = found.data_streams.into_iter().find(|s| s.name == name) else {
+            return Ok(None);
+        };
+        let request = format!("GET {name}/_ilm/explain");
+        let sent = self
+            .raw(Method::Get, &format!("/{name}/_ilm/explain"), None)
+            .await;
+        let phases = answer_unless_missing::<IlmExplain>(&request, sent)
+            .await?
+            .map(|explain| explain.indices)
+            .unwrap_or_default();
+        Ok(Some(DataStreamInfo {
+            indices: stream
+                .indices
+                .into_iter()
+                .map(|index| BackingIndex {
+                    phase: phases
+                        .get(&index.index_name)
+                        .and_then(|explained| explained.phase.clone()),
+                    name: index.index_name,
+                })
+                .collect(),
+            name: stream.name,
+            generation: stream.generation,
+            template: stream.template,
+            ilm_policy: stream.ilm_policy,
+        }))
     }
 
     async fn bulk(&self, body: BulkBody) -> Result<Vec<ItemResult>> {
@@ -331,6 +418,17 @@ impl Backend for ElasticsearchBackend {
 }
 
 impl ElasticsearchBackend {
+    /// Sends a request the typed API has no builder for (ILM, data
+    /// streams), with a JSON body when given.
+    async fn raw(&self, method: Method, path: &str, body: Option<&Value>) -> Sent {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let body = body.map(|body| bytes::Bytes::from(body.to_string()));
+        self.client
+            .send(method, path, headers, None::<&()>, body, None)
+            .await
+    }
+
     fn note_written(&self, indexes: &[String]) {
         let mut written = self.lock_written();
         for index in indexes {
@@ -376,11 +474,47 @@ fn item_result(item: BulkItemEntry) -> ItemResult {
         return ItemResult::ok(response.status);
     }
     let (error_type, reason) = error_parts(response.error.as_ref());
+    let reason = crate::time_series::explain_rejection(&reason).unwrap_or(reason);
     ItemResult::failed(
         response.status,
         error_type.as_deref().unwrap_or("error"),
         reason,
     )
+}
+
+/// `GET _data_stream/{name}`, as far as esrecord reads it.
+#[derive(serde::Deserialize)]
+struct DataStreams {
+    data_streams: Vec<DataStreamEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct DataStreamEntry {
+    name: String,
+    generation: u64,
+    #[serde(default)]
+    template: Option<String>,
+    #[serde(default)]
+    ilm_policy: Option<String>,
+    #[serde(default)]
+    indices: Vec<DataStreamIndex>,
+}
+
+#[derive(serde::Deserialize)]
+struct DataStreamIndex {
+    index_name: String,
+}
+
+/// `GET {target}/_ilm/explain`: each index's ILM state.
+#[derive(serde::Deserialize)]
+struct IlmExplain {
+    indices: std::collections::BTreeMap<String, IlmIndex>,
+}
+
+#[derive(serde::Deserialize)]
+struct IlmIndex {
+    #[serde(default)]
+    phase: Option<String>,
 }
 
 /// A `_cat/indices` row.

@@ -62,6 +62,31 @@ pub struct IndexInfo {
     pub bytes: u64,
 }
 
+/// A data stream as its cluster reports it (`GET _data_stream/{name}`,
+/// with each backing index's ILM phase from `GET {name}/_ilm/explain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataStreamInfo {
+    /// The stream's name.
+    pub name: String,
+    /// How many times it was rolled over, plus one.
+    pub generation: u64,
+    /// The index template it was created from.
+    pub template: Option<String>,
+    /// The ILM policy of its write index, if any.
+    pub ilm_policy: Option<String>,
+    /// Its backing indexes, oldest first; the last is the write index.
+    pub indices: Vec<BackingIndex>,
+}
+
+/// One backing index of a data stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackingIndex {
+    /// Its name (`.ds-{stream}-{date}-{generation}`).
+    pub name: String,
+    /// The ILM phase it is in (`hot`, `warm`, `delete`), when ILM manages it.
+    pub phase: Option<String>,
+}
+
 /// A search response in Elasticsearch's shape. Sources stay raw JSON, so
 /// typed hits are deserialized straight from the stored bytes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +147,15 @@ fn not_a_search_response(request: &str, text: &str, error: &serde_json::Error) -
         status: Some(200),
         error_type: None,
         reason: format!("the answer is not a search response ({error}); it began {preview}"),
+    }
+}
+
+/// What a backend without data streams answers about them (the embedded
+/// engine, where a data-stream type keeps its partitions).
+fn not_a_cluster(what: &str) -> Error {
+    Error::Unsupported {
+        what: what.to_owned(),
+        hint: "data streams and ILM are Elasticsearch's; the embedded engine keeps every type in its partitions",
     }
 }
 
@@ -186,6 +220,44 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// The template `name` as stored, or `None` when there is none.
     async fn get_template(&self, name: &str) -> Result<Option<Value>>;
+
+    /// Creates or replaces the ILM policy `name` (`PUT _ilm/policy/{name}`).
+    async fn put_lifecycle_policy(&self, name: &str, body: &Value) -> Result<()> {
+        let _ = (name, body);
+        Err(not_a_cluster("ILM policies"))
+    }
+
+    /// The `policy` object of the ILM policy `name`, or `None` when there
+    /// is none.
+    async fn get_lifecycle_policy(&self, name: &str) -> Result<Option<Value>> {
+        let _ = name;
+        Err(not_a_cluster("ILM policies"))
+    }
+
+    /// Creates the data stream `name`, which its index template must match.
+    async fn create_data_stream(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(not_a_cluster("data streams"))
+    }
+
+    /// Deletes the data stream `name` and its backing indexes.
+    async fn delete_data_stream(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(not_a_cluster("data streams"))
+    }
+
+    /// Rolls the data stream `name` over: a new write index, made from the
+    /// stream's current index template.
+    async fn rollover_data_stream(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(not_a_cluster("data streams"))
+    }
+
+    /// The data stream `name`, or `None` when there is none.
+    async fn data_stream(&self, name: &str) -> Result<Option<DataStreamInfo>> {
+        let _ = name;
+        Err(not_a_cluster("data streams"))
+    }
 
     /// Writes the documents of a bulk body; one result per item, in order.
     async fn bulk(&self, body: BulkBody) -> Result<Vec<ItemResult>>;

@@ -27,6 +27,17 @@ pub(crate) struct Options {
 
 /// When a partition expires, for the table.
 fn expiry(partition: &Partition, now: DateTime<Utc>) -> String {
+    if let Some(place) = &partition.stream {
+        let write = if place.write_index {
+            ", write index"
+        } else {
+            ""
+        };
+        return match &place.phase {
+            Some(phase) => format!("by ILM (phase {phase}{write})"),
+            None => format!("not managed by ILM{write}"),
+        };
+    }
     match (partition.start, partition.expires) {
         (None, _) => "not one of the type's partitions; kept".to_owned(),
         (Some(_), None) => "never (no retention)".to_owned(),
@@ -44,6 +55,11 @@ fn as_json(partition: &Partition, now: DateTime<Utc>) -> Value {
         "partition_start": partition.start.map(|t| t.to_rfc3339()),
         "expires": partition.expires.map(|t| t.to_rfc3339()),
         "expired": partition.is_expired(now),
+        "data_stream": partition.stream.as_ref().map(|place| json!({
+            "generation": place.generation,
+            "write_index": place.write_index,
+            "ilm_phase": place.phase,
+        })),
     })
 }
 

@@ -24,6 +24,7 @@ pub(crate) async fn setup(
                 CheckStatus::InSync => (name, "unchanged", None),
                 CheckStatus::Missing => (name, "would be created", None),
                 CheckStatus::Drifted(diff) => (name, "would be updated", Some(diff)),
+                CheckStatus::Foreign(_) => (name, "would be left alone (not esrecord's)", None),
             })
             .collect()
     } else {
@@ -34,7 +35,9 @@ pub(crate) async fn setup(
             .map(|(name, outcome)| match outcome {
                 SetupOutcome::Created => (name, "created", None),
                 SetupOutcome::Unchanged => (name, "unchanged", None),
+                SetupOutcome::RolledOver => (name, "rolled over", None),
                 SetupOutcome::Updated(diff) => (name, "updated", Some(diff)),
+                SetupOutcome::Refused(_) => (name, "left alone (not esrecord's; see check)", None),
             })
             .collect()
     };

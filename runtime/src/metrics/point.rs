@@ -37,6 +37,11 @@ impl MetricKind {
 /// Fields that do not apply to the kind are `None` and left out of the
 /// stored document.
 ///
+/// On an Elasticsearch backend with `[backends.NAME.data_streams]`, it is
+/// a time series data stream named like its template: `name`, `kind` and
+/// `tags` are its dimensions, `total` a counter metric and the other
+/// values gauges (`interval`, `unit` and `description` are labels).
+///
 /// ```
 /// use esrecord::Record;
 /// use esrecord::metrics::Metric;
@@ -45,15 +50,23 @@ impl MetricKind {
 /// assert_eq!(Metric::fields().p99.path(), "p99");
 /// ```
 #[derive(Record, Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[record(app_label = "esrecord", timedepth = "day", retention = "90d")]
+#[record(
+    app_label = "esrecord",
+    timedepth = "day",
+    retention = "90d",
+    data_stream
+)]
 pub struct Metric {
     /// The start of the interval, floored to the interval.
     pub timestamp: DateTime<Utc>,
     /// The metric's name, sanitized.
+    #[record(dimension)]
     pub name: String,
     /// `counter`, `gauge` or `histogram`.
+    #[record(dimension)]
     pub kind: String,
     /// Global, reporter and metric tags, merged (metric wins).
+    #[record(dimension)]
     pub tags: BTreeMap<String, String>,
     /// The seconds the point covers: the reporting interval (or the
     /// aggregator's period).
@@ -67,57 +80,75 @@ pub struct Metric {
     pub description: Option<String>,
     /// Counter: the increase during the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub increase: Option<f64>,
     /// Counter: the running total at the end of the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "counter")]
     pub total: Option<f64>,
     /// Gauge: the value at the end of the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub last: Option<f64>,
     /// Gauge and histogram: samples set or recorded during the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub count: Option<u64>,
     /// Histogram: the sum of the interval's samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub sum: Option<f64>,
     /// Gauge and histogram: the smallest value of the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub min: Option<f64>,
     /// Gauge and histogram: the largest value of the interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub max: Option<f64>,
     /// Gauge and histogram: the mean of the interval's values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub mean: Option<f64>,
     /// Histogram: the median of the interval's samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p50: Option<f64>,
     /// Histogram: the 75th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p75: Option<f64>,
     /// Histogram: the 90th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p90: Option<f64>,
     /// Histogram: the 95th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p95: Option<f64>,
     /// Histogram: the 99th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p99: Option<f64>,
     /// Histogram: the 99.9th percentile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub p999: Option<f64>,
     /// Metered counter: increases per second since the reporter started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub rate_mean: Option<f64>,
     /// Metered counter: the one-minute moving rate, per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub rate_m1: Option<f64>,
     /// Metered counter: the five-minute moving rate, per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub rate_m5: Option<f64>,
     /// Metered counter: the fifteen-minute moving rate, per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[record(time_series_metric = "gauge")]
     pub rate_m15: Option<f64>,
 }
 

@@ -98,7 +98,9 @@ fn from_response<R: Record>(response: SearchResponse) -> Result<SearchResults<R>
 
 fn typed_hit<R: Record>(hit: RawHit) -> Result<Hit<R>> {
     let source = hit.source.as_ref().map_or("null", |raw| raw.get());
-    let record = serde_json::from_str(source).map_err(|e| {
+    let record = serde_json::from_str(source)
+        .or_else(|e| read_downsampled(source).ok_or(e))
+        .map_err(|e| {
         Error::BadRequest(format!(
             "the stored document {} in {} does not read as a {}: {e}; its type changed since it was written",
             hit.id,
@@ -112,4 +114,15 @@ fn typed_hit<R: Record>(hit: RawHit) -> Result<Hit<R>> {
         record,
         sort: hit.sort,
     })
+}
+
+/// A document of a downsampled time series index, read with its gauges'
+/// summaries as their means (see [`time_series`](crate::time_series));
+/// `None` when it is not one, or still does not read.
+fn read_downsampled<R: Record>(source: &str) -> Option<R> {
+    let mut value: Value = serde_json::from_str(source).ok()?;
+    if !crate::time_series::read_downsampled(R::record_type(), &mut value) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }

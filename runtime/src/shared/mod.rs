@@ -1,6 +1,6 @@
 //! What the derive and the runtime both know, written once: the index-name
-//! rule and the values of the `timedepth`, `dynamic` and `retention`
-//! attributes.
+//! rule and the values of the `timedepth`, `dynamic`, `retention` and
+//! `time_series_metric` attributes.
 //!
 //! `esrecord-derive` compiles these files as its own module through the
 //! symlink `derive/src/shared` (as serde_derive_internals shares
@@ -15,8 +15,10 @@
 mod dynamic;
 pub(crate) mod names;
 mod retention;
+mod time_series;
 mod timedepth;
 
 pub use self::dynamic::Dynamic;
 pub use self::retention::{Retention, RetentionUnit};
+pub use self::time_series::TimeSeriesMetric;
 pub use self::timedepth::Timedepth;

@@ -24,7 +24,7 @@ use crate::record_type::RecordType;
 use crate::writer::{self, Stats, Writer};
 
 pub use self::builder::StoreBuilder;
-pub use self::retention::{Partition, RetentionReport};
+pub use self::retention::{Partition, RetentionReport, StreamPlace};
 pub use self::setup::{CheckReport, CheckStatus, SetupOutcome, SetupReport};
 
 /// The handle an application keeps: cheap to clone, shared by threads.

@@ -35,6 +35,20 @@ pub struct Partition {
     /// When it expires: when it is a partition and the type has a
     /// retention.
     pub expires: Option<DateTime<Utc>>,
+    /// For a backing index of the type's data stream: where it is in the
+    /// stream (its ILM policy, not esrecord, deletes it).
+    pub stream: Option<StreamPlace>,
+}
+
+/// Where a backing index is in its data stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPlace {
+    /// The stream's generation (rollovers plus one).
+    pub generation: u64,
+    /// Whether it is the write index (the newest).
+    pub write_index: bool,
+    /// Its ILM phase, where the cluster reports one.
+    pub phase: Option<String>,
 }
 
 impl Partition {
@@ -72,6 +86,37 @@ impl Store {
         let keep = record_type
             .retention()
             .and_then(|r| chrono::TimeDelta::from_std(r.duration()).ok());
+        if let Some(stream) = named.data_stream() {
+            let Some(info) = backend.data_stream(stream.name()).await? else {
+                return Ok(Vec::new());
+            };
+            let sizes = backend.indices(stream.name()).await?;
+            let last = info.indices.len().saturating_sub(1);
+            return Ok(info
+                .indices
+                .into_iter()
+                .enumerate()
+                .map(|(i, backing)| Partition {
+                    record_type,
+                    info: sizes
+                        .iter()
+                        .find(|s| s.name == backing.name)
+                        .cloned()
+                        .unwrap_or(IndexInfo {
+                            name: backing.name.clone(),
+                            docs: 0,
+                            bytes: 0,
+                        }),
+                    start: None,
+                    expires: None,
+                    stream: Some(StreamPlace {
+                        generation: info.generation,
+                        write_index: i == last,
+                        phase: backing.phase,
+                    }),
+                })
+                .collect());
+        }
         let mut found = Vec::new();
         for info in backend.indices(&named.pattern()).await? {
             let start = named.partition_start(&info.name);
@@ -84,6 +129,7 @@ impl Store {
                 info,
                 start,
                 expires,
+                stream: None,
             });
         }
         found.sort_by(|a, b| a.info.name.cmp(&b.info.name));

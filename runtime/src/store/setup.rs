@@ -1,10 +1,16 @@
-//! `setup` and `check`: the template of every type compared with what its
+//! `setup` and `check`: the template of every type (and the ILM policy
+//! and the data stream of a data-stream type) compared with what its
 //! backend holds, created or replaced by `setup`, and what each reports.
+//!
+//! For a data-stream type, `setup` puts the policy first (the template
+//! names it), then the template, then creates the stream if it does not
+//! exist, or rolls it over when the template changed.
 
 use std::fmt;
 
 use super::Store;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::lifecycle;
 use crate::record_type::RecordType;
 use crate::registry;
 use crate::template::TemplateDiff;
@@ -23,6 +29,33 @@ impl Store {
         for (record_type, named) in self.named_types(types)? {
             let backend = self.backend(record_type.backend())?;
             named.validate()?;
+            if let Some(expected) = policy_of(&named)? {
+                let name = named.template_name();
+                let stored = backend.get_lifecycle_policy(&name).await?;
+                let outcome = match stored.as_ref().map(|p| (p, lifecycle::is_managed(p))) {
+                    None => SetupOutcome::Created,
+                    Some((_, false)) => SetupOutcome::Refused(foreign_policy(&name)),
+                    Some((stored, true)) => {
+                        let diff = lifecycle::policy_diff(&expected, stored);
+                        if diff.is_in_sync() {
+                            SetupOutcome::Unchanged
+                        } else {
+                            SetupOutcome::Updated(diff)
+                        }
+                    }
+                };
+                let refused = matches!(outcome, SetupOutcome::Refused(_));
+                if matches!(outcome, SetupOutcome::Created | SetupOutcome::Updated(_)) {
+                    backend.put_lifecycle_policy(&name, &expected).await?;
+                }
+                report
+                    .entries
+                    .push((format!("{name} (ILM policy)"), outcome));
+                if refused {
+                    // Its template would hand the stream to that policy.
+                    continue;
+                }
+            }
             let name = named.template_name();
             let stored = backend.get_template(&name).await?;
             let outcome = match compare_template(&named, stored.as_ref()) {
@@ -30,6 +63,7 @@ impl Store {
                 Some(diff) if diff.is_in_sync() => SetupOutcome::Unchanged,
                 Some(diff) => SetupOutcome::Updated(diff),
             };
+            let template_changed = matches!(outcome, SetupOutcome::Updated(_));
             if outcome != SetupOutcome::Unchanged {
                 writer::put_template(
                     backend.as_ref(),
@@ -40,6 +74,25 @@ impl Store {
                 .await?;
             }
             report.entries.push((name, outcome));
+            if let Some(stream) = named.data_stream() {
+                let name = stream.name();
+                let outcome = match backend.data_stream(name).await? {
+                    None => {
+                        backend.create_data_stream(name).await?;
+                        SetupOutcome::Created
+                    }
+                    // A stream's backing indexes keep the template they
+                    // were made from: roll over so the next one takes it.
+                    Some(_) if template_changed => {
+                        backend.rollover_data_stream(name).await?;
+                        SetupOutcome::RolledOver
+                    }
+                    Some(_) => SetupOutcome::Unchanged,
+                };
+                report
+                    .entries
+                    .push((format!("{name} (data stream)"), outcome));
+            }
         }
         Ok(report)
     }
@@ -55,6 +108,26 @@ impl Store {
         let mut report = CheckReport::default();
         for (record_type, named) in self.named_types(types)? {
             let backend = self.backend(record_type.backend())?;
+            if let Some(expected) = policy_of(&named)? {
+                let name = named.template_name();
+                let status = match backend.get_lifecycle_policy(&name).await? {
+                    None => CheckStatus::Missing,
+                    Some(stored) if !lifecycle::is_managed(&stored) => {
+                        CheckStatus::Foreign(foreign_policy(&name))
+                    }
+                    Some(stored) => {
+                        let diff = lifecycle::policy_diff(&expected, &stored);
+                        if diff.is_in_sync() {
+                            CheckStatus::InSync
+                        } else {
+                            CheckStatus::Drifted(diff)
+                        }
+                    }
+                };
+                report
+                    .entries
+                    .push((format!("{name} (ILM policy)"), status));
+            }
             let name = named.template_name();
             let stored = backend.get_template(&name).await?;
             let status = match compare_template(&named, stored.as_ref()) {
@@ -63,6 +136,16 @@ impl Store {
                 Some(diff) => CheckStatus::Drifted(diff),
             };
             report.entries.push((name, status));
+            if let Some(stream) = named.data_stream() {
+                let name = stream.name();
+                let status = match backend.data_stream(name).await? {
+                    None => CheckStatus::Missing,
+                    Some(_) => CheckStatus::InSync,
+                };
+                report
+                    .entries
+                    .push((format!("{name} (data stream)"), status));
+            }
         }
         Ok(report)
     }
@@ -86,6 +169,23 @@ impl Store {
         }
         Ok(named)
     }
+}
+
+/// The ILM policy a data-stream type's backend should hold, when esrecord
+/// manages it (see [`lifecycle`]).
+fn policy_of(named: &RecordType) -> Result<Option<serde_json::Value>> {
+    let Some(lifecycle) = named.data_stream().and_then(|s| s.lifecycle()) else {
+        return Ok(None);
+    };
+    lifecycle::policy_body(named, lifecycle)
+        .map(Some)
+        .map_err(Error::Config)
+}
+
+fn foreign_policy(name: &str) -> String {
+    format!(
+        "an ILM policy named {name} exists and esrecord does not manage it (no `_meta.managed_by: esrecord`), so it is left alone, and so is the type's template; rename that policy, or set ilm = false in [backends.NAME.data_streams] to let the cluster's policies apply"
+    )
 }
 
 /// How a stored template compares with the type's; `None` when there is none.
@@ -112,6 +212,13 @@ pub enum SetupOutcome {
     Updated(TemplateDiff),
     /// It was already in sync.
     Unchanged,
+    /// A data stream whose template changed was rolled over, so that its
+    /// next backing index (the new write index) follows the template; the
+    /// indexes before it keep the mappings they were made with.
+    RolledOver,
+    /// It was left alone, for the reason given (an ILM policy of the same
+    /// name that esrecord does not manage).
+    Refused(String),
 }
 
 /// What `check` found.
@@ -130,6 +237,8 @@ pub enum CheckStatus {
     Missing,
     /// Different from what the type defines.
     Drifted(TemplateDiff),
+    /// Held by something esrecord does not manage, for the reason given.
+    Foreign(String),
 }
 
 impl CheckReport {
@@ -147,6 +256,7 @@ impl fmt::Display for CheckReport {
             match status {
                 CheckStatus::InSync => writeln!(f, "{name}: in sync")?,
                 CheckStatus::Missing => writeln!(f, "{name}: missing; run setup")?,
+                CheckStatus::Foreign(reason) => writeln!(f, "{name}: not esrecord's: {reason}")?,
                 CheckStatus::Drifted(diff) => {
                     writeln!(f, "{name}: drifted; run setup to replace it")?;
                     for change in &diff.changes {
@@ -165,6 +275,11 @@ impl fmt::Display for SetupReport {
             match outcome {
                 SetupOutcome::Created => writeln!(f, "{name}: created")?,
                 SetupOutcome::Unchanged => writeln!(f, "{name}: unchanged")?,
+                SetupOutcome::RolledOver => writeln!(
+                    f,
+                    "{name}: rolled over to a write index with the new template"
+                )?,
+                SetupOutcome::Refused(reason) => writeln!(f, "{name}: left alone: {reason}")?,
                 SetupOutcome::Updated(diff) => {
                     writeln!(f, "{name}: updated")?;
                     for change in &diff.changes {

@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::spool::SpooledRecord;
-use crate::bulk::{BulkAction, BulkBuilder};
+use crate::bulk::BulkBuilder;
 use crate::error::Result;
 use crate::record::Record;
 use crate::record_type::RecordType;
@@ -46,14 +46,7 @@ impl Pending for SpooledRecord {
     }
 
     fn encode(&self, named: &RecordType, batch: &mut BulkBuilder) -> Result<()> {
-        let mut index = Vec::with_capacity(64);
-        named.write_index_for(&self.timestamp.unwrap_or_default(), &mut index);
-        batch.push(
-            BulkAction::for_type(named),
-            &String::from_utf8_lossy(&index),
-            self.id(),
-            self.source(),
-        )
+        batch.push_source(named, self.timestamp, self.id(), self.source())
     }
 
     fn spool_segment(&self) -> Option<u64> {

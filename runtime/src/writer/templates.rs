@@ -24,6 +24,23 @@ pub(crate) async fn ensure_template(
         return Err(Error::NotSetUp { template: name });
     }
     named.validate()?;
+    if let Some(lifecycle) = named.data_stream().and_then(|s| s.lifecycle()) {
+        // The template names the policy: put it first, unless one is there;
+        // one esrecord does not manage is refused, as setup refuses it.
+        match backend.get_lifecycle_policy(&name).await? {
+            None => {
+                let policy =
+                    crate::lifecycle::policy_body(named, lifecycle).map_err(Error::Config)?;
+                backend.put_lifecycle_policy(&name, &policy).await?;
+            }
+            Some(stored) if !crate::lifecycle::is_managed(&stored) => {
+                return Err(Error::Config(format!(
+                    "an ILM policy named {name} exists and esrecord does not manage it, so the template that would hand the stream to it is not put; rename that policy, or set ilm = false in [backends.{backend_name}.data_streams]"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     put_template(backend, backend_name, named, hooks).await
 }
 

@@ -172,7 +172,7 @@ impl Partition {
                 }
             };
             let status = match (item.action, exists) {
-                (BulkAction::Create, true) => {
+                (BulkAction::Create | BulkAction::Append, true) => {
                     results.push(ItemResult::failed(
                         409,
                         "version_conflict_engine_exception",
@@ -180,7 +180,7 @@ impl Partition {
                     ));
                     continue;
                 }
-                (BulkAction::Create, false) | (BulkAction::Index, false) => 201,
+                (BulkAction::Create | BulkAction::Append | BulkAction::Index, false) => 201,
                 (BulkAction::Index, true) => 200,
             };
             if exists {

@@ -624,7 +624,7 @@ async fn indexes_lists_the_backing_indexes_with_generation_and_phase() {
             (
                 format!(".ds-{CHECKOUT}-2099.03.07-000001"),
                 120,
-                2,
+                1,
                 false,
                 Some("warm".to_owned())
             ),

@@ -33,9 +33,10 @@ fn expiry(partition: &Partition, now: DateTime<Utc>) -> String {
         } else {
             ""
         };
+        let generation = place.generation;
         return match &place.phase {
-            Some(phase) => format!("by ILM (phase {phase}{write})"),
-            None => format!("not managed by ILM{write}"),
+            Some(phase) => format!("by ILM (generation {generation}, phase {phase}{write})"),
+            None => format!("not managed by ILM (generation {generation}{write})"),
         };
     }
     match (partition.start, partition.expires) {
@@ -177,5 +178,51 @@ async fn delete(cx: &Context, store: &Store, partitions: &[Partition]) -> Result
     } else {
         eprintln!("could not delete:\n  {}", failures.join("\n  "));
         Ok(Outcome::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::IndexInfo;
+    use crate::metrics::Metric;
+    use crate::record::Record;
+    use crate::store::StreamPlace;
+
+    fn backing(phase: Option<&str>, write_index: bool) -> Partition {
+        Partition {
+            record_type: Metric::record_type(),
+            info: IndexInfo {
+                name: ".ds-esrecord_metric-2099.03.08-000002".into(),
+                docs: 7,
+                bytes: 1024,
+            },
+            start: None,
+            expires: None,
+            stream: Some(StreamPlace {
+                generation: 2,
+                write_index,
+                phase: phase.map(str::to_owned),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_backing_index_shows_its_generation_phase_and_whether_it_is_written() {
+        let now = Utc::now();
+        assert_eq!(
+            expiry(&backing(Some("hot"), true), now),
+            "by ILM (generation 2, phase hot, write index)"
+        );
+        assert_eq!(
+            expiry(&backing(None, false), now),
+            "not managed by ILM (generation 2)"
+        );
+        let json = as_json(&backing(Some("warm"), false), now);
+        assert_eq!(
+            json["data_stream"],
+            json!({"generation": 2, "write_index": false, "ilm_phase": "warm"})
+        );
+        assert_eq!(json["expired"], false);
     }
 }

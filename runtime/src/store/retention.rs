@@ -43,12 +43,23 @@ pub struct Partition {
 /// Where a backing index is in its data stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamPlace {
-    /// The stream's generation (rollovers plus one).
+    /// The rollover generation the index was made at (`000002` in
+    /// `.ds-shop_checkout-2099.03.08-000002`: the first rollover's), or the
+    /// stream's generation when the name does not say.
     pub generation: u64,
     /// Whether it is the write index (the newest).
     pub write_index: bool,
     /// Its ILM phase, where the cluster reports one.
     pub phase: Option<String>,
+}
+
+/// The generation a backing index's name ends with (`-000002`).
+fn backing_generation(name: &str) -> Option<u64> {
+    let (_, digits) = name.rsplit_once('-')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 impl Partition {
@@ -110,7 +121,7 @@ impl Store {
                     start: None,
                     expires: None,
                     stream: Some(StreamPlace {
-                        generation: info.generation,
+                        generation: backing_generation(&backing.name).unwrap_or(info.generation),
                         write_index: i == last,
                         phase: backing.phase,
                     }),

@@ -729,6 +729,33 @@ async fn records_are_created_in_the_stream_with_timestamp_and_tsds_gets_no_id() 
     assert!(!sent.contains("\"index\""), "only create: {sent}");
 }
 
+#[test]
+fn a_spooled_record_gets_its_timestamp_when_the_batch_is_built() {
+    let config = config("http://127.0.0.1:9", "");
+    let named = config.named_type(Checkout::record_type());
+    let at = Utc.with_ymd_and_hms(2099, 3, 8, 12, 0, 0).unwrap();
+    let mut builder = esrecord::bulk::BulkBuilder::default();
+    // As the spool holds it (a trailing newline), and an empty source.
+    let spooled = b"{\"timestamp\":\"2099-03-08T12:00:00Z\",\"store\":\"lyon\",\"total\":1.5}\n";
+    builder
+        .push_source(&named, Some(at), "id-1", spooled)
+        .unwrap();
+    builder
+        .push_source(&named, Some(at), "id-2", b"{}")
+        .unwrap();
+    let body = builder.finish();
+    let text = String::from_utf8(body.bytes().to_vec()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0]["create"]["_index"], CHECKOUT);
+    assert_eq!(lines[1]["@timestamp"], "2099-03-08T12:00:00Z");
+    assert_eq!(lines[1]["store"], "lyon");
+    assert_eq!(lines[3], json!({"@timestamp": "2099-03-08T12:00:00Z"}));
+}
+
 #[tokio::test]
 async fn a_point_outside_the_writable_time_bounds_is_a_dead_letter_that_says_why() {
     let server = MockServer::start().await;

@@ -9,6 +9,10 @@
 //!   two lines: `write!` of the action with chrono's date formatting, then
 //!   `serde_json::to_writer`.
 //!
+//! - `esrecord_pair_data_stream`: the same record written to a data
+//!   stream (`[backends.NAME.data_streams]`): the stream's name as index
+//!   and `@timestamp` added to the source.
+//!
 //! - `validate/request`: `Record::validate` of the same record, the check
 //!   made before a record is queued.
 //!
@@ -44,6 +48,14 @@ fn request() -> Request {
     }
 }
 
+/// A backend that writes the types declaring `data_stream` to streams.
+fn stream_config() -> esrecord::config::Config {
+    esrecord::config::Config::from_toml(
+        "[backends.default]\nkind = \"elasticsearch\"\nurl = \"http://127.0.0.1:9200\"\n[backends.default.data_streams]\n",
+    )
+    .unwrap()
+}
+
 const ID: &str = "01920c3e-8f1a-7b2c-9d4e-5f6a7b8c9d0e";
 
 fn bulk_encode(c: &mut Criterion) {
@@ -56,6 +68,15 @@ fn bulk_encode(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             esrecord::bulk::encode_record(&mut out, record_type, black_box(&record), Some(ID))
+                .unwrap();
+            black_box(out.len())
+        })
+    });
+    let streamed = stream_config().named_type(record_type);
+    group.bench_function("esrecord_pair_data_stream", |b| {
+        b.iter(|| {
+            out.clear();
+            esrecord::bulk::encode_record(&mut out, &streamed, black_box(&record), Some(ID))
                 .unwrap();
             black_box(out.len())
         })

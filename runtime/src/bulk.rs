@@ -144,7 +144,8 @@ fn write_pair<R: Record>(
 
 /// Adds `@timestamp` to the source that starts at `at`, when the type is
 /// written to a data stream and stores its time under another name (see
-/// [`data_stream`](crate::data_stream)).
+/// [`data_stream`](crate::data_stream)). The member goes last (members of a
+/// JSON object have no order), in place of the closing brace: nothing moves.
 fn add_stream_timestamp(
     out: &mut Vec<u8>,
     at: usize,
@@ -156,16 +157,21 @@ fn add_stream_timestamp(
     let (true, Some(timestamp), Some(b'{')) = (needed, timestamp, out.get(at)) else {
         return;
     };
-    let mut member = Vec::with_capacity(48);
-    member.extend_from_slice(b"\"@timestamp\":");
-    // A DateTime<Utc> always serializes, as an RFC 3339 string.
-    if serde_json::to_writer(&mut member, &timestamp).is_err() {
+    // A spooled source may end in whitespace.
+    let Some(closing) = out.iter().rposition(|b| !b.is_ascii_whitespace()) else {
+        return;
+    };
+    if out[closing] != b'}' {
         return;
     }
-    if out.get(at + 1) != Some(&b'}') {
-        member.push(b',');
+    let empty = out[at + 1..closing].iter().all(u8::is_ascii_whitespace);
+    out.truncate(closing);
+    if !empty {
+        out.push(b',');
     }
-    out.splice(at + 1..at + 1, member);
+    out.extend_from_slice(b"\"@timestamp\":");
+    crate::dates::write_json_rfc3339(out, &timestamp);
+    out.push(b'}');
 }
 
 /// Whether a JSON string of these bytes needs escapes. Branch-free, so the

@@ -161,6 +161,60 @@ pub(crate) fn format_millis(ms: i64) -> String {
     }
 }
 
+/// Appends `t` as a JSON string exactly as serde serializes a
+/// `DateTime<Utc>` (RFC 3339, `Z`, fractions of 0, 3, 6 or 9 digits):
+/// `"2024-03-05T07:08:09Z"`, `"2024-03-05T07:08:09.120Z"`. Several times
+/// cheaper than chrono's formatter; the bulk encoder writes it for every
+/// record of a data stream.
+pub(crate) fn write_json_rfc3339(out: &mut Vec<u8>, t: &DateTime<chrono::Utc>) {
+    use chrono::{Datelike, Timelike};
+    let naive = t.naive_utc();
+    let nanos = naive.nanosecond();
+    if !(0..=9999).contains(&naive.year()) || nanos >= 1_000_000_000 {
+        // Years chrono signs and leap seconds: its own formatter.
+        out.extend_from_slice(
+            format!(
+                "\"{}\"",
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            )
+            .as_bytes(),
+        );
+        return;
+    }
+    let year = naive.year() as u32;
+    out.push(b'"');
+    for (part, separator) in [
+        (year / 100, None),
+        (year % 100, Some(b'-')),
+        (naive.month(), Some(b'-')),
+        (naive.day(), Some(b'T')),
+        (naive.hour(), Some(b':')),
+        (naive.minute(), Some(b':')),
+        (naive.second(), None),
+    ] {
+        out.push(b'0' + (part / 10) as u8);
+        out.push(b'0' + (part % 10) as u8);
+        out.extend(separator);
+    }
+    let (fraction, digits) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+        n if n % 1_000 == 0 => (n / 1_000, 6),
+        n => (n, 9),
+    };
+    if digits > 0 {
+        out.push(b'.');
+        let start = out.len();
+        out.resize(start + digits, b'0');
+        let mut rest = fraction;
+        for at in (start..start + digits).rev() {
+            out[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+    }
+    out.extend_from_slice(b"Z\"");
+}
+
 /// Midnight UTC of a `YYYY-MM-DD` date, in nanoseconds.
 fn midnight(text: &str) -> Option<i128> {
     let utc = NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -185,6 +239,29 @@ mod tests {
 
     fn nanos(text: &str) -> i128 {
         read_text(text).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_is_written_as_serde_writes_it() {
+        let cases = [
+            "2024-03-05T07:08:09Z",
+            "2024-03-05T07:08:09.120Z",
+            "2024-03-05T07:08:09.000120Z",
+            "2024-03-05T07:08:09.000000120Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+            "+10000-01-01T00:00:00Z",
+        ];
+        for text in cases {
+            let t: DateTime<chrono::Utc> = text.parse().unwrap();
+            let mut out = Vec::new();
+            write_json_rfc3339(&mut out, &t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&t).unwrap(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

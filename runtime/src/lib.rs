@@ -77,7 +77,6 @@ pub mod bulk;
 pub mod cli;
 pub mod config;
 pub mod data_stream;
-#[cfg(any(feature = "embedded", feature = "cli"))]
 mod dates;
 mod dead_letter;
 pub mod document_id;

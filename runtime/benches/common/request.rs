@@ -1,4 +1,5 @@
-//! The 10-field record the runtime's benchmarks measure: a timestamp, four
+//! The 10-field record the runtime's benchmarks measure (a data stream
+//! where a backend has data streams): a timestamp, four
 //! integers, three strings, a float, a bool and an optional string.
 
 use chrono::{DateTime, Utc};
@@ -6,7 +7,7 @@ use esrecord::Record;
 use serde::{Deserialize, Serialize};
 
 #[derive(Record, Serialize, Deserialize, Clone)]
-#[record(app_label = "bench")]
+#[record(app_label = "bench", data_stream)]
 pub(crate) struct Request {
     pub(crate) timestamp: DateTime<Utc>,
     pub(crate) item_id: u64,

@@ -305,6 +305,77 @@ fn export_then_import_into_another_store_gives_the_same_records() {
 }
 
 #[test]
+fn a_csv_export_has_a_header_of_field_names_and_imports_back_with_bad_rows_rejected() {
+    let ws = with_page_views("csv", 200);
+    let (csv, stderr) = ws.expect(0, &["export", "shop.pageview", "--format", "csv"]);
+    assert!(stderr.contains("exported 200 records"), "{stderr}");
+    let mut rows = csv.lines();
+    assert_eq!(
+        rows.next(),
+        Some("timestamp,item_id,latency.p50_ms,latency.p99_ms,path,tags")
+    );
+    assert_eq!(
+        rows.next(),
+        Some(r#"2024-03-01T00:00:00Z,0,0.0,0.0,/items/0,"{""platform"":""mac""}""#)
+    );
+    assert_eq!(rows.count(), 199);
+
+    let other = Workspace::new("csv-other");
+    let mut input: Vec<String> = csv.lines().map(str::to_owned).collect();
+    input.insert(2, "2024-03-01T00:00:00Z,-1,1.0,2.0,/,{}".to_owned());
+    input.insert(3, "2024-03-01T00:00:00Z,1,fast,2.0,/,{}".to_owned());
+    let file = other.write("views.csv", &input);
+    let (_, stderr) = other.expect(
+        1,
+        &[
+            "import",
+            "shop.pageview",
+            file.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(
+        stderr.contains("imported 200 records of shop_pageview; rejected 2"),
+        "{stderr}"
+    );
+    let rejected = std::fs::read_to_string(other.path("views.csv.rejected.ndjson")).unwrap();
+    let rejected: Vec<Value> = rejected
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejected[0]["line"], 3);
+    assert_eq!(
+        rejected[0]["source"],
+        "2024-03-01T00:00:00Z,-1,1.0,2.0,/,{}"
+    );
+    assert_eq!(rejected[1]["line"], 4);
+    let reason = rejected[1]["reason"].as_str().unwrap();
+    assert!(reason.contains("`latency.p50_ms` is not JSON"), "{reason}");
+    let (again, _) = other.expect(0, &["export", "shop.pageview"]);
+    assert_eq!(
+        records_of(&again),
+        records_of(&lines(&page_views(200)).join("\n"))
+    );
+
+    let bad = other.write("bad.csv", &["timestamp,colour".to_owned()]);
+    let (_, stderr) = other.expect(
+        2,
+        &[
+            "import",
+            "shop.pageview",
+            bad.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(
+        stderr.contains("column `colour` that the type does not have"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn search_prints_the_newest_records_as_a_table_or_json_and_refuses_bad_conditions() {
     let ws = with_page_views("search", 60);
     let (table, stderr) = ws.expect(0, &["search", "shop.pageview", "--limit", "4"]);

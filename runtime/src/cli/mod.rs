@@ -9,6 +9,7 @@
 mod annotations;
 mod chart;
 mod conditions;
+mod csv_rows;
 mod failure;
 mod indexes;
 mod markers;
@@ -157,21 +158,30 @@ enum Command {
         #[arg(long, value_name = "STREAM")]
         annotations: Option<String>,
     },
-    /// Records the lines of an NDJSON file (one record per line).
+    /// Records the lines of an NDJSON file (one record per line), or the
+    /// rows of a CSV file with a header of stored field names.
     Import {
         /// The record type.
         #[arg(value_name = "TYPE")]
         record_type: String,
         /// The file, or `-` for standard input.
         file: PathBuf,
+        /// The file's format.
+        #[arg(long, value_enum, default_value_t)]
+        format: transfer::Format,
         /// Where rejected lines go, with their reasons (default: FILE.rejected.ndjson).
         #[arg(long, value_name = "FILE")]
         rejected: Option<PathBuf>,
     },
-    /// Prints every record of a type as NDJSON, oldest first.
+    /// Prints every record of a type, oldest first: as NDJSON, or as CSV
+    /// with a header of stored field names (which `import --format csv`
+    /// reads back).
     Export {
         #[command(flatten)]
         selection: Selection,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: transfer::Format,
     },
     /// The series the metrics reporter stored: name, kind, tags, points,
     /// last value (default range: the last hour).
@@ -419,9 +429,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Import {
             record_type,
             file,
+            format,
             rejected,
-        } => transfer::import(&cx, &record_type, &file, rejected).await,
-        Command::Export { selection } => transfer::export(&cx, &selection).await,
+        } => transfer::import(&cx, &record_type, &file, format, rejected).await,
+        Command::Export { selection, format } => transfer::export(&cx, &selection, format).await,
         Command::Metrics { range, name, json } => {
             metrics::list(&cx, &range, name.as_deref(), json).await
         }

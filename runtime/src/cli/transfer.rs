@@ -1,5 +1,6 @@
 //! `import` and `export`: records as NDJSON, one JSON object a line, the
-//! record as serde writes it (what `export` prints, `import` reads).
+//! record as serde writes it (what `export` prints, `import` reads), or as
+//! CSV ([`csv_rows`](super::csv_rows)).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
@@ -9,20 +10,33 @@ use std::sync::{Arc, Mutex, PoisonError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
+use super::csv_rows::Columns;
 use super::{Context, Failure, Outcome, Selection, search};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
-use crate::operations;
+use crate::operations::{self, RecordOperations};
+use crate::record_type::RecordType;
 use crate::store::Store;
 
-/// Records every line of `file` (`-`: standard input) as a record of the
-/// type. A line that does not read as the type, or that the backend
-/// refuses, is written with its reason to the rejected file, and the
-/// import goes on. Fails (exit 1) when any line was rejected.
+/// The file format of `import` and `export`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// One JSON object a line.
+    #[default]
+    Ndjson,
+    /// A header of the stored field names, then one record a row.
+    Csv,
+}
+
+/// Records every line (or CSV row) of `file` (`-`: standard input) as a
+/// record of the type. A line that does not read as the type, or that the
+/// backend refuses, is written with its reason to the rejected file, and
+/// the import goes on. Fails (exit 1) when any line was rejected.
 pub(crate) async fn import(
     cx: &Context,
     name: &str,
     file: &Path,
+    format: Format,
     rejected: Option<PathBuf>,
 ) -> Result<Outcome, Failure> {
     let record_type = cx.find(name)?;
@@ -44,27 +58,17 @@ pub(crate) async fn import(
     let operations = operations::of(record_type)?;
     // Recording blocks while the writer's queue is full: off the async
     // workers' hands.
-    let read = tokio::task::block_in_place(|| -> Result<u64, Failure> {
-        let mut input = bar.wrap_read(input);
-        let mut line = Vec::new();
-        let (mut number, mut accepted) = (0u64, 0u64);
-        loop {
-            line.clear();
-            let read = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| Failure::failed(format!("cannot read {}: {e}", file.display())))?;
-            if read == 0 {
-                return Ok(accepted);
-            }
-            number += 1;
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            match operations.record_json(&store, text) {
-                Ok(()) => accepted += 1,
-                Err(error) => rejects.add(Some(number), &error.to_string(), text)?,
-            }
+    let read = tokio::task::block_in_place(|| {
+        let input = bar.wrap_read(input);
+        let mut lines = Lines {
+            operations,
+            store: &store,
+            rejects: &mut rejects,
+            file,
+        };
+        match format {
+            Format::Ndjson => lines.read_ndjson(input),
+            Format::Csv => lines.read_csv(input, record_type),
         }
     });
     bar.finish_and_clear();
@@ -107,8 +111,12 @@ pub(crate) async fn import(
 }
 
 /// Prints every record of the type that matches, oldest first, one JSON
-/// object a line.
-pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcome, Failure> {
+/// object a line or one CSV row.
+pub(crate) async fn export(
+    cx: &Context,
+    selection: &Selection,
+    format: Format,
+) -> Result<Outcome, Failure> {
     let (record_type, mut request) = search::request(cx, selection, 0)?;
     let store = cx.open_store()?;
     let operations = operations::of(record_type)?;
@@ -120,18 +128,29 @@ pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcom
     };
     request.limit = 1_000;
     let bar = progress_bar(cx, total, "{bar:40} {pos}/{len} records");
-    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let mut output = match format {
+        Format::Ndjson => Output::Ndjson(out),
+        Format::Csv => {
+            let columns = Columns::of(record_type);
+            let mut writer = csv::Writer::from_writer(out);
+            writer
+                .write_record(columns.header())
+                .map_err(|e| Failure::failed(format!("cannot write the CSV header: {e}")))?;
+            Output::Csv(columns, Box::new(writer))
+        }
+    };
     let mut pipe_closed = false;
     let mut write = |hit: crate::search::Hit<Value>| -> crate::Result<()> {
         bar.inc(1);
-        writeln!(out, "{}", hit.record).map_err(|e| {
+        output.write(&hit.record)?.map_err(|e| {
             pipe_closed = e.kind() == ErrorKind::BrokenPipe;
             Error::io("write the export to", "standard output", e)
         })
     };
     let exported = operations.export(&store, &request, &mut write).await;
     bar.finish_and_clear();
-    let flushed = out.flush();
+    let flushed = output.flush();
     match exported {
         Err(_) if pipe_closed => return Ok(Outcome::Success),
         Err(error) => return Err(error.into()),
@@ -143,6 +162,138 @@ pub(crate) async fn export(cx: &Context, selection: &Selection) -> Result<Outcom
     }
     flushed.map_err(|e| Failure::failed(format!("cannot write to standard output: {e}")))?;
     Ok(Outcome::Success)
+}
+
+/// Where `export` writes.
+enum Output {
+    Ndjson(BufWriter<std::io::Stdout>),
+    Csv(Columns, Box<csv::Writer<BufWriter<std::io::Stdout>>>),
+}
+
+impl Output {
+    /// Writes one record. The outer error: the record has no CSV row.
+    fn write(&mut self, record: &Value) -> crate::Result<std::io::Result<()>> {
+        Ok(match self {
+            Output::Ndjson(out) => writeln!(out, "{record}"),
+            Output::Csv(columns, writer) => {
+                let row = columns.row(record).map_err(|what| Error::Unsupported {
+                    what,
+                    hint: "export the type as ndjson (--format ndjson)",
+                })?;
+                writer.write_record(&row).map_err(csv_to_io)
+            }
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Ndjson(out) => out.flush(),
+            Output::Csv(_, writer) => writer.flush(),
+        }
+    }
+}
+
+/// The I/O error of a CSV error, with its kind (a closed pipe stays one).
+fn csv_to_io(error: csv::Error) -> std::io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// An import under way: where its records go and its rejects.
+struct Lines<'a> {
+    operations: &'static dyn RecordOperations,
+    store: &'a Store,
+    rejects: &'a mut Rejects,
+    file: &'a Path,
+}
+
+impl Lines<'_> {
+    /// Records every line of NDJSON; returns how many were accepted.
+    fn read_ndjson(&mut self, mut input: impl BufRead) -> Result<u64, Failure> {
+        let mut line = Vec::new();
+        let (mut number, mut accepted) = (0u64, 0u64);
+        loop {
+            line.clear();
+            let read = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.cannot_read(e))?;
+            if read == 0 {
+                return Ok(accepted);
+            }
+            number += 1;
+            let text = line.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            match self.operations.record_json(self.store, text) {
+                Ok(()) => accepted += 1,
+                Err(error) => self.rejects.add(Some(number), &error.to_string(), text)?,
+            }
+        }
+    }
+
+    /// Records every row of CSV whose header names the type's columns;
+    /// returns how many were accepted.
+    fn read_csv(&mut self, input: impl BufRead, record_type: &RecordType) -> Result<u64, Failure> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let header = reader.headers().map_err(|e| {
+            Failure::usage(format!(
+                "cannot read the CSV header of {}: {e}",
+                self.file.display()
+            ))
+        })?;
+        let rows = Columns::of(record_type)
+            .reader(header)
+            .map_err(|reason| Failure::usage(format!("{}: {reason}", self.file.display())))?;
+        let mut accepted = 0u64;
+        let mut row = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line() + 1;
+            match reader.read_record(&mut row) {
+                Ok(false) => return Ok(accepted),
+                Ok(true) => {}
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    return Err(self.cannot_read(e.into()));
+                }
+                Err(e) => {
+                    self.rejects.add(Some(line), &e.to_string(), b"")?;
+                    continue;
+                }
+            }
+            let line = row.position().map_or(line, csv::Position::line);
+            let recorded = rows.record(&row).and_then(|record| {
+                let source = record.to_string();
+                self.operations
+                    .record_json(self.store, source.as_bytes())
+                    .map_err(|e| e.to_string())
+            });
+            match recorded {
+                Ok(()) => accepted += 1,
+                Err(reason) => self.rejects.add(Some(line), &reason, &csv_line(&row))?,
+            }
+        }
+    }
+
+    fn cannot_read(&self, e: std::io::Error) -> Failure {
+        Failure::failed(format!("cannot read {}: {e}", self.file.display()))
+    }
+}
+
+/// A row as the CSV line it was read from (for the rejected file).
+fn csv_line(row: &csv::StringRecord) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b' '))
+        .from_writer(Vec::new());
+    let _ = writer.write_record(row);
+    writer.into_inner().map_or_else(
+        |_| Vec::new(),
+        |mut line| {
+            line.pop();
+            line
+        },
+    )
 }
 
 /// The lines rejected so far, written as they come to their file (made at
@@ -194,7 +345,7 @@ fn open_input(file: &Path) -> Result<(Box<dyn BufRead + Send>, Option<u64>), Fai
     }
     let opened = File::open(file).map_err(|e| {
         Failure::usage(format!(
-            "cannot open {}: {e}; give the path of an NDJSON file, or - for standard input",
+            "cannot open {}: {e}; give the path of an NDJSON or CSV file, or - for standard input",
             file.display()
         ))
     })?;

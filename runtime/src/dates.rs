@@ -29,6 +29,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
+use crate::naming::{push_two_digits, push_year};
+
 /// Nanoseconds in one millisecond.
 pub(crate) const NANOS_PER_MILLI: i128 = 1_000_000;
 
@@ -181,20 +183,17 @@ pub(crate) fn write_json_rfc3339(out: &mut Vec<u8>, t: &DateTime<chrono::Utc>) {
         );
         return;
     }
-    let year = naive.year() as u32;
     out.push(b'"');
-    for (part, separator) in [
-        (year / 100, None),
-        (year % 100, Some(b'-')),
-        (naive.month(), Some(b'-')),
-        (naive.day(), Some(b'T')),
-        (naive.hour(), Some(b':')),
-        (naive.minute(), Some(b':')),
-        (naive.second(), None),
+    push_year(out, naive.year());
+    for (separator, part) in [
+        (b'-', naive.month()),
+        (b'-', naive.day()),
+        (b'T', naive.hour()),
+        (b':', naive.minute()),
+        (b':', naive.second()),
     ] {
-        out.push(b'0' + (part / 10) as u8);
-        out.push(b'0' + (part % 10) as u8);
-        out.extend(separator);
+        out.push(separator);
+        push_two_digits(out, part);
     }
     let (fraction, digits) = match nanos {
         0 => (0, 0),

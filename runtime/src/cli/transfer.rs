@@ -250,7 +250,6 @@ impl Lines<'_> {
         let mut accepted = 0u64;
         let mut row = csv::StringRecord::new();
         loop {
-            let line = reader.position().line() + 1;
             match reader.read_record(&mut row) {
                 Ok(false) => return Ok(accepted),
                 Ok(true) => {}
@@ -258,11 +257,12 @@ impl Lines<'_> {
                     return Err(self.cannot_read(e.into()));
                 }
                 Err(e) => {
-                    self.rejects.add(Some(line), &e.to_string(), b"")?;
+                    let line = e.position().map(csv::Position::line);
+                    self.rejects.add(line, &e.to_string(), b"")?;
                     continue;
                 }
             }
-            let line = row.position().map_or(line, csv::Position::line);
+            let line = row.position().map(csv::Position::line);
             let recorded = rows.record(&row).and_then(|record| {
                 let source = record.to_string();
                 self.operations
@@ -271,7 +271,7 @@ impl Lines<'_> {
             });
             match recorded {
                 Ok(()) => accepted += 1,
-                Err(reason) => self.rejects.add(Some(line), &reason, &csv_line(&row))?,
+                Err(reason) => self.rejects.add(line, &reason, &csv_line(&row))?,
             }
         }
     }

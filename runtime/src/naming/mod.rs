@@ -15,6 +15,7 @@ pub(crate) mod time_range;
 pub(crate) use self::index_names::validate_template_name;
 pub use self::index_names::{validate_index_name, validate_pattern, validate_prefix};
 pub use self::partitions::check_timestamp;
+pub(crate) use self::partitions::{push_two_digits, push_year};
 pub use self::patterns::{glob_matches, globs_overlap, patterns_covering};
 // Public at the crate root, as `esrecord::TimeBound` and `esrecord::TimeRange`.
 pub(crate) use self::time_range::{TimeBound, TimeRange};

@@ -90,7 +90,7 @@ impl Timedepth {
     }
 }
 
-fn push_year(out: &mut Vec<u8>, year: i32) {
+pub(crate) fn push_year(out: &mut Vec<u8>, year: i32) {
     if (0..=9999).contains(&year) {
         let year = year as u32;
         push_two_digits(out, year / 100);
@@ -101,7 +101,7 @@ fn push_year(out: &mut Vec<u8>, year: i32) {
     }
 }
 
-fn push_two_digits(out: &mut Vec<u8>, n: u32) {
+pub(crate) fn push_two_digits(out: &mut Vec<u8>, n: u32) {
     out.push(b'0' + (n / 10 % 10) as u8);
     out.push(b'0' + (n % 10) as u8);
 }

@@ -193,6 +193,71 @@ pub struct Ticket {
     pub priority: u8,
 }
 
+/// An `Everything` at `at` with a value in every field (a `None`, a
+/// `u64::MAX`, a local time two hours east of UTC).
+#[allow(clippy::unwrap_used)] // literals that always parse
+pub fn everything(at: DateTime<Utc>) -> Everything {
+    Everything {
+        happened_at: at,
+        text_field: "plain".into(),
+        message: "the quick brown fox".into(),
+        code: 404,
+        flag: true,
+        tiny: -8,
+        small: -16_000,
+        medium: -2_000_000_000,
+        large: -9_000_000_000_000,
+        ubyte: 255,
+        ushort: 65_535,
+        uint: 4_000_000_000,
+        ulong: u64::MAX,
+        size: 12_345,
+        offset: -12_345,
+        ratio32: 0.25,
+        ratio64: 1.0 / 3.0,
+        local_time: chrono::DateTime::parse_from_rfc3339("2024-03-05T07:08:09.123+02:00").unwrap(),
+        naive_time: NaiveDate::from_ymd_opt(2024, 3, 5)
+            .unwrap()
+            .and_hms_milli_opt(1, 2, 3, 456)
+            .unwrap(),
+        day: NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+        id: uuid::Uuid::from_u128(0x0192_0c3e_8f1a_7b2c_9d4e_5f6a_7b8c_9d0e),
+        ip: "2001:db8::1".parse().unwrap(),
+        ip4: "192.168.1.10".parse().unwrap(),
+        ip6: "::1".parse().unwrap(),
+        maybe: None,
+        many: vec!["a".into(), "b".into()],
+        boxed: Box::new(7),
+        latency: Latency {
+            p50_ms: 1.5,
+            p99_ms: 9.75,
+        },
+        client: Client {
+            user_agent: "curl/8".into(),
+            remote_ip: "10.0.0.1".parse().unwrap(),
+            latency: None,
+        },
+        clients: vec![Client {
+            user_agent: "x".into(),
+            remote_ip: "::2".parse().unwrap(),
+            latency: Some(Latency {
+                p50_ms: 2.0,
+                p99_ms: 3.0,
+            }),
+        }],
+        origin: Origin {
+            host: "web-1".into(),
+            datacenter: Some("ams".into()),
+        },
+        labels: BTreeMap::from([("team".into(), "checkout".into())]),
+        counters: HashMap::from([("hits".into(), 12)]),
+        gauges: BTreeMap::from([("load".into(), 0.75)]),
+        custom: "custom".into(),
+        original_name: 3,
+        not_stored: Vec::new(),
+    }
+}
+
 /// A fresh, empty directory for one test's data, below the system's
 /// temporary directory.
 pub fn fresh_dir(name: &str) -> std::path::PathBuf {

@@ -3,12 +3,12 @@
 //! each takes a store with `default` and `archive` backends and names
 //! indexes and templates through it, so any index prefix works.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use esrecord::bulk::{BulkAction, BulkBuilder};
 use esrecord::{CheckStatus, Record, SetupOutcome, Store, Timedepth};
-use esrecord_tests::{DailyReport, Everything, Latency, LegacyView, PageView, Setting};
+use esrecord_tests::{DailyReport, Everything, Latency, LegacyView, PageView, Setting, everything};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -115,69 +115,6 @@ pub(crate) async fn setup_then_check_then_drift(store: &Store) {
             .all(|(_, o)| *o == SetupOutcome::Unchanged),
         "{again}"
     );
-}
-
-fn everything(at: DateTime<Utc>) -> Everything {
-    use esrecord_tests::{Client, Origin};
-    Everything {
-        happened_at: at,
-        text_field: "plain".into(),
-        message: "the quick brown fox".into(),
-        code: 404,
-        flag: true,
-        tiny: -8,
-        small: -16_000,
-        medium: -2_000_000_000,
-        large: -9_000_000_000_000,
-        ubyte: 255,
-        ushort: 65_535,
-        uint: 4_000_000_000,
-        ulong: u64::MAX,
-        size: 12_345,
-        offset: -12_345,
-        ratio32: 0.25,
-        ratio64: 1.0 / 3.0,
-        local_time: chrono::DateTime::parse_from_rfc3339("2024-03-05T07:08:09.123+02:00").unwrap(),
-        naive_time: NaiveDate::from_ymd_opt(2024, 3, 5)
-            .unwrap()
-            .and_hms_milli_opt(1, 2, 3, 456)
-            .unwrap(),
-        day: NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
-        id: uuid::Uuid::from_u128(0x0192_0c3e_8f1a_7b2c_9d4e_5f6a_7b8c_9d0e),
-        ip: "2001:db8::1".parse().unwrap(),
-        ip4: "192.168.1.10".parse().unwrap(),
-        ip6: "::1".parse().unwrap(),
-        maybe: None,
-        many: vec!["a".into(), "b".into()],
-        boxed: Box::new(7),
-        latency: Latency {
-            p50_ms: 1.5,
-            p99_ms: 9.75,
-        },
-        client: Client {
-            user_agent: "curl/8".into(),
-            remote_ip: "10.0.0.1".parse().unwrap(),
-            latency: None,
-        },
-        clients: vec![Client {
-            user_agent: "x".into(),
-            remote_ip: "::2".parse().unwrap(),
-            latency: Some(Latency {
-                p50_ms: 2.0,
-                p99_ms: 3.0,
-            }),
-        }],
-        origin: Origin {
-            host: "web-1".into(),
-            datacenter: Some("ams".into()),
-        },
-        labels: BTreeMap::from([("team".into(), "checkout".into())]),
-        counters: HashMap::from([("hits".into(), 12)]),
-        gauges: BTreeMap::from([("load".into(), 0.75)]),
-        custom: "custom".into(),
-        original_name: 3,
-        not_stored: Vec::new(),
-    }
 }
 
 pub(crate) async fn every_field_type_round_trips(store: &Store) {

@@ -13,6 +13,7 @@ pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
     let fields_struct = fields_struct(cx);
     let properties = properties_fn(cx);
     let handles = handles_fn(cx);
+    let shape = shape_fn(cx);
     let check = check_fn(cx);
     let assertions = assertions(cx);
     let impls = match (derive, &cx.record) {
@@ -28,6 +29,7 @@ pub(crate) fn expand(cx: &Container, derive: Derive) -> TokenStream {
             use ::esrecord::__private as __esrecord;
             #properties
             #handles
+            #shape
             #check
             #impls
             #assertions
@@ -205,6 +207,53 @@ fn handles_fn(cx: &Container) -> TokenStream {
         fn __fields(prefix: &str) -> #fields_ident {
             let _ = &prefix;
             #fields_ident { #(#members,)* }
+        }
+    }
+}
+
+/// `fn __shape() -> Vec<ShapeField>`: the layout of the stored fields, from
+/// their types (see the runtime's `shape` module). A field whose type may
+/// have no `FieldType` (a keyword, text or mapping override) is probed
+/// (`ShapeOf`), so an unsupported type is reported once, by its own check.
+fn shape_fn(cx: &Container) -> TokenStream {
+    let pushes = cx.stored_fields().map(|field| {
+        let ty = field.ty;
+        let name = &field.stored_name;
+        let probe = |mapping: &str| {
+            let probe = around_type(ty, quote!(__esrecord::ShapeOf::<), quote!(>::NEW));
+            quote!((&#probe).shape(#mapping))
+        };
+        let shape = match &field.kind {
+            FieldKind::Flatten => {
+                let fields = projection(ty, quote!(__esrecord::Composite), "shape_fields");
+                return quote!(fields.extend(#fields()););
+            }
+            FieldKind::Literal(json) if field.custom_serialize => {
+                quote!(__esrecord::shape_of_mapping_literal(#json))
+            }
+            FieldKind::ByType | FieldKind::Skipped if field.custom_serialize => {
+                quote!(__esrecord::Shape::Opaque)
+            }
+            FieldKind::Literal(json) => probe(json),
+            FieldKind::Keyword => probe(r#"{"type": "keyword"}"#),
+            FieldKind::Text => {
+                let shape = probe(r#"{"type": "text"}"#);
+                quote!(#shape.as_text())
+            }
+            FieldKind::ByType | FieldKind::Skipped => {
+                let shape = projection(ty, quote!(__esrecord::FieldType), "shape");
+                quote!(#shape())
+            }
+        };
+        quote!(fields.push(__esrecord::ShapeField { name: #name, shape: #shape });)
+    });
+    quote! {
+        #[allow(unused_imports)]
+        fn __shape() -> __esrecord::Vec<__esrecord::ShapeField> {
+            use __esrecord::{ShapeByMapping as _, ShapeByType as _};
+            let mut fields = __esrecord::Vec::new();
+            #(#pushes)*
+            fields
         }
     }
 }
@@ -414,6 +463,7 @@ fn record_spec(cx: &Container, record: &RecordModel) -> TokenStream {
             time_series_metrics: &[#(#time_series_metrics),*],
             timestamp_field: #timestamp_field,
             properties: __root_properties,
+            shape: __shape,
         }
     }
 }
@@ -437,6 +487,10 @@ fn composite_impl(cx: &Container) -> TokenStream {
             fn check_value(&self) -> __esrecord::Checked {
                 __check(self)
             }
+
+            fn shape() -> __esrecord::Shape {
+                __esrecord::Shape::Struct(__shape())
+            }
         }
 
         #[automatically_derived]
@@ -452,6 +506,10 @@ fn composite_impl(cx: &Container) -> TokenStream {
 
             fn fields_at(prefix: &str) -> #fields_ident {
                 __fields(prefix)
+            }
+
+            fn shape_fields() -> __esrecord::Vec<__esrecord::ShapeField> {
+                __shape()
             }
         }
     }

@@ -93,6 +93,10 @@ pub(crate) fn expand(
                 fn fields_at(_: &str) -> Self::Fields {
                     ::core::unreachable!()
                 }
+
+                fn shape_fields() -> __esrecord::Vec<__esrecord::ShapeField> {
+                    ::core::unreachable!()
+                }
             }
         },
     };

@@ -376,6 +376,38 @@ fn a_csv_export_has_a_header_of_field_names_and_imports_back_with_bad_rows_rejec
 }
 
 #[test]
+fn an_arrow_export_is_an_ipc_stream_of_every_record_oldest_first() {
+    use esrecord::Record;
+    use esrecord::export::arrow::arrow_array::RecordBatch;
+    use esrecord::export::arrow::arrow_ipc::reader::StreamReader;
+    use esrecord_examples::PageView;
+
+    let ws = with_page_views("arrow", 200);
+    let output = ws.run(&["export", "shop.pageview", "--format", "arrow"]);
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("exported 200 records"), "{stderr}");
+
+    let reader = StreamReader::try_new(std::io::Cursor::new(output.stdout), None).unwrap();
+    let schema = esrecord::export::arrow::schema(PageView::record_type()).unwrap();
+    assert_eq!(*reader.schema(), schema);
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    let views: Vec<PageView> = batches
+        .iter()
+        .flat_map(|batch| serde_arrow::from_record_batch::<Vec<PageView>>(batch).unwrap())
+        .collect();
+    assert!(views.is_sorted_by_key(|view| view.timestamp));
+    let exported: Vec<Value> = views
+        .iter()
+        .map(|v| serde_json::to_value(v).unwrap())
+        .collect();
+    assert_eq!(
+        records_of(&lines(&exported).join("\n")),
+        records_of(&lines(&page_views(200)).join("\n"))
+    );
+}
+
+#[test]
 fn search_prints_the_newest_records_as_a_table_or_json_and_refuses_bad_conditions() {
     let ws = with_page_views("search", 60);
     let (table, stderr) = ws.expect(0, &["search", "shop.pageview", "--limit", "4"]);

@@ -20,7 +20,6 @@
 
 use std::hint::black_box;
 
-use chrono::{TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use esrecord::Record;
 use esrecord::backend::{SearchAnswer, SearchResponse};
@@ -33,23 +32,8 @@ use request::Request;
 const HITS: usize = 10_000;
 
 fn sources() -> Vec<Vec<u8>> {
-    let start = Utc.with_ymd_and_hms(2024, 3, 5, 0, 0, 0).unwrap();
     (0..HITS)
-        .map(|i| {
-            let request = Request {
-                timestamp: start + chrono::Duration::milliseconds(i as i64 * 37),
-                item_id: i as u64,
-                user_id: (i * 7919 % 100_000) as u64,
-                path: format!("/items/{}", i % 500),
-                status: if i % 40 == 0 { 500 } else { 200 },
-                bytes: (i * 131 % 65_536) as u64,
-                duration_ms: (i % 1000) as f64 / 7.0,
-                country: ["de", "fr", "us", "jp"][i % 4].to_owned(),
-                cached: i % 3 == 0,
-                referrer: (i % 5 == 0).then(|| "https://example.org/".to_owned()),
-            };
-            serde_json::to_vec(&request).unwrap()
-        })
+        .map(|i| serde_json::to_vec(&request::sample(i)).unwrap())
         .collect()
 }
 

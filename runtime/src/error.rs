@@ -236,6 +236,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// Records that could not be laid out as Arrow columns: a field of no
+    /// known layout, or a stored value that does not fit its column.
+    #[error("cannot make Arrow columns of {what}: {reason}")]
+    Arrow {
+        /// The records or the field.
+        what: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// A record or one of its fields could not be turned into JSON.
     #[error("cannot serialize {what}: {source}")]
     Serialize {

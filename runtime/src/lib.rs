@@ -81,6 +81,7 @@ mod dates;
 mod dead_letter;
 pub mod document_id;
 mod error;
+pub mod export;
 pub mod fields;
 pub mod hooks;
 mod leaves;
@@ -96,6 +97,7 @@ mod retry;
 pub mod rules;
 pub mod search;
 mod secret;
+pub mod shape;
 mod shared;
 mod store;
 mod stored_fields;
@@ -162,6 +164,9 @@ pub mod __private {
     };
     pub use crate::record_type::{RecordSpec, RecordType, SettingValue};
     pub use crate::registry::Registration;
+    pub use crate::shape::{
+        Shape, ShapeByMapping, ShapeByType, ShapeField, ShapeOf, shape_of_mapping_literal,
+    };
     pub use crate::{Dynamic, Result, Retention, RetentionUnit, TimeSeriesMetric, Timedepth};
     pub use chrono::{DateTime, Utc};
     pub use inventory;
@@ -171,6 +176,7 @@ pub mod __private {
     pub use std::result::Result::Ok;
     pub use std::string::String;
     pub use std::sync::OnceLock;
+    pub use std::vec::Vec;
 
     /// The timestamp of a record, from its timestamp field.
     pub fn timestamp_of<T: TimestampField>(field: &T) -> Option<DateTime<Utc>> {

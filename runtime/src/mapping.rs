@@ -16,6 +16,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::fields::{Field, MapField};
+use crate::shape::Shape;
 
 /// A Rust type that can be a field of a record: it has an Elasticsearch
 /// mapping and a typed handle for searches.
@@ -64,6 +65,20 @@ pub trait FieldType {
     /// ```
     fn check_value(&self) -> Result<(), InvalidValue> {
         Ok(())
+    }
+
+    /// How values of this type are laid out as a column (an Arrow record
+    /// batch's): what the mapping cannot tell, such as a list. The
+    /// default, [`Shape::Opaque`], keeps the field out of record batches
+    /// with an error that names it.
+    ///
+    /// ```
+    /// use esrecord::mapping::FieldType;
+    /// use esrecord::shape::Shape;
+    /// assert_eq!(<Vec<f32> as FieldType>::shape(), Shape::List(Box::new(Shape::Float32)));
+    /// ```
+    fn shape() -> Shape {
+        Shape::Opaque
     }
 }
 
@@ -424,13 +439,17 @@ pub fn object(properties: Map<String, Value>) -> Value {
     json!({ "properties": properties })
 }
 
-/// `$ty => "es type"`, optionally `checked by` a function that checks a value.
+/// `$ty => "es type" as Shape`, optionally `checked by` a function that
+/// checks a value.
 macro_rules! scalar_field_types {
-    ($($ty:ty => $es:literal $(checked by $check:ident)?),* $(,)?) => {$(
+    ($($ty:ty => $es:literal as $shape:ident $(checked by $check:ident)?),* $(,)?) => {$(
         impl FieldType for $ty {
             type Handle = Field<$ty>;
             fn mapping(_path: &str, _templates: &mut DynamicTemplates) -> Value {
                 typed($es)
+            }
+            fn shape() -> Shape {
+                Shape::$shape
             }
             fn handle(path: String) -> Field<$ty> {
                 Field::new(path)
@@ -447,36 +466,36 @@ macro_rules! scalar_field_types {
 }
 
 scalar_field_types! {
-    String => "keyword" checked by check_keyword,
-    bool => "boolean",
-    i8 => "byte",
-    i16 => "short",
-    i32 => "integer",
-    i64 => "long",
-    isize => "long",
-    u8 => "short",
-    u16 => "integer",
-    u32 => "long",
-    u64 => "unsigned_long",
-    usize => "unsigned_long",
-    f32 => "float" checked by check_f32,
-    f64 => "double" checked by check_f64,
-    DateTime<Utc> => "date" checked by check_utc,
-    DateTime<FixedOffset> => "date" checked by check_fixed_offset,
-    NaiveDateTime => "date" checked by check_naive_date_time,
-    NaiveDate => "date" checked by check_naive_date,
+    String => "keyword" as Keyword checked by check_keyword,
+    bool => "boolean" as Boolean,
+    i8 => "byte" as Int8,
+    i16 => "short" as Int16,
+    i32 => "integer" as Int32,
+    i64 => "long" as Int64,
+    isize => "long" as Int64,
+    u8 => "short" as UInt8,
+    u16 => "integer" as UInt16,
+    u32 => "long" as UInt32,
+    u64 => "unsigned_long" as UInt64,
+    usize => "unsigned_long" as UInt64,
+    f32 => "float" as Float32 checked by check_f32,
+    f64 => "double" as Float64 checked by check_f64,
+    DateTime<Utc> => "date" as Timestamp checked by check_utc,
+    DateTime<FixedOffset> => "date" as Timestamp checked by check_fixed_offset,
+    NaiveDateTime => "date" as LocalTimestamp checked by check_naive_date_time,
+    NaiveDate => "date" as Date checked by check_naive_date,
     // 36 bytes as serde writes it: always one term.
-    uuid::Uuid => "keyword",
-    IpAddr => "ip",
-    Ipv4Addr => "ip",
-    Ipv6Addr => "ip",
+    uuid::Uuid => "keyword" as Text,
+    IpAddr => "ip" as Text,
+    Ipv4Addr => "ip" as Text,
+    Ipv6Addr => "ip" as Text,
 }
 
 /// Wrappers stored as what they wrap: `Option<T>` (absent or `T`), `Box<T>`,
 /// and `Vec<T>` (Elasticsearch has no array type: any field holds one value
 /// or many). Each is checked by `|value| check`.
 macro_rules! transparent_field_types {
-    ($($wrapper:ident: |$value:ident| $check:expr),* $(,)?) => {$(
+    ($($wrapper:ident as |$shape:ident| $shape_of:expr, checked by |$value:ident| $check:expr),* $(,)?) => {$(
         impl<T: FieldType> FieldType for $wrapper<T> {
             type Handle = T::Handle;
             fn mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
@@ -484,6 +503,10 @@ macro_rules! transparent_field_types {
             }
             fn handle(path: String) -> T::Handle {
                 T::handle(path)
+            }
+            fn shape() -> Shape {
+                let $shape = T::shape();
+                $shape_of
             }
             #[inline]
             fn check_value(&self) -> Result<(), InvalidValue> {
@@ -495,9 +518,10 @@ macro_rules! transparent_field_types {
 }
 
 transparent_field_types! {
-    Option: |value| value.as_ref().map_or(Ok(()), T::check_value),
-    Box: |value| T::check_value(value),
-    Vec: |value| {
+    Option as |shape| Shape::Optional(Box::new(shape)),
+        checked by |value| value.as_ref().map_or(Ok(()), T::check_value),
+    Box as |shape| shape, checked by |value| T::check_value(value),
+    Vec as |shape| Shape::List(Box::new(shape)), checked by |value| {
         for (index, item) in value.iter().enumerate() {
             item.check_value().map_err(|e| e.at_index(index))?;
         }
@@ -542,11 +566,18 @@ pub trait MapValue {
     /// Checks one entry of a map, for [`FieldType::check_value`]; an
     /// error's path starts with the key.
     fn check_entry(key: &str, value: &Self) -> Result<(), InvalidValue>;
+
+    /// The shape of one value (see [`FieldType::shape`]).
+    fn value_shape() -> Shape;
 }
 
 impl MapValue for String {
     fn map_mapping(_path: &str, _templates: &mut DynamicTemplates) -> Value {
         typed("flattened")
+    }
+
+    fn value_shape() -> Shape {
+        Shape::Keyword
     }
 
     #[inline]
@@ -580,6 +611,10 @@ macro_rules! numeric_map_values {
 
             fn map_mapping(path: &str, templates: &mut DynamicTemplates) -> Value {
                 numeric_map_mapping::<$ty>(path, templates)
+            }
+
+            fn value_shape() -> Shape {
+                <$ty as FieldType>::shape()
             }
 
             #[inline]
@@ -618,6 +653,9 @@ impl<V: MapValue> FieldType for BTreeMap<String, V> {
     fn handle(path: String) -> MapField<V> {
         MapField::new(path)
     }
+    fn shape() -> Shape {
+        Shape::Map(Box::new(V::value_shape()))
+    }
     #[inline]
     fn check_value(&self) -> Result<(), InvalidValue> {
         check_map(self.len(), self.iter())
@@ -631,6 +669,9 @@ impl<V: MapValue, S> FieldType for HashMap<String, V, S> {
     }
     fn handle(path: String) -> MapField<V> {
         MapField::new(path)
+    }
+    fn shape() -> Shape {
+        Shape::Map(Box::new(V::value_shape()))
     }
     #[inline]
     fn check_value(&self) -> Result<(), InvalidValue> {

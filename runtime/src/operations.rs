@@ -319,6 +319,7 @@ mod tests {
             time_series_metrics: &[],
             timestamp_field: Some("timestamp"),
             properties: |_| serde_json::Map::new(),
+            shape: Vec::new,
         };
         let record_type = RecordType::new(&SPEC);
         let error = of(&record_type).unwrap_err();

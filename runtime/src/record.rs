@@ -150,6 +150,9 @@ pub trait Composite: Serialize {
     /// The handles on the struct's fields, for a struct stored at `prefix`.
     fn fields_at(prefix: &str) -> Self::Fields;
 
+    /// The layout of the struct's stored fields (see [`crate::shape`]).
+    fn shape_fields() -> Vec<crate::shape::ShapeField>;
+
     /// Every numeric leaf as `(dotted path, value)`; see
     /// [`numeric_leaves`](crate::numeric_leaves).
     fn numeric_leaves(&self) -> Result<Vec<(String, f64)>> {

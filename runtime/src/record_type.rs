@@ -13,6 +13,7 @@ use crate::data_stream::{self, DataStream, DataStreamSpec};
 use crate::error::{Error, Result};
 use crate::mapping::DynamicTemplates;
 use crate::naming::{self, TimeBound, TimeRange, ascii_to_string};
+use crate::shape::ShapeField;
 use crate::shared::{Dynamic, Retention, TimeSeriesMetric, Timedepth};
 use crate::template::schema_hash;
 
@@ -59,6 +60,8 @@ pub struct RecordSpec {
     pub timestamp_field: Option<&'static str>,
     /// Builds the mapping's `properties` (and its dynamic templates).
     pub properties: fn(&mut DynamicTemplates) -> Map<String, Value>,
+    /// The layout of the stored fields, from their Rust types.
+    pub shape: fn() -> Vec<ShapeField>,
 }
 
 /// A value in `#[record(settings(...))]`.
@@ -217,6 +220,22 @@ impl RecordType {
     /// `#[record(data_stream(...))]`, when the type declares it.
     pub fn data_stream_spec(&self) -> Option<DataStreamSpec> {
         self.spec.data_stream
+    }
+
+    /// The layout of the stored fields, from their Rust types: what an
+    /// Arrow schema is made from (see [`crate::shape`]).
+    ///
+    /// ```
+    /// # #[derive(esrecord::Record, serde::Serialize, serde::Deserialize)]
+    /// # struct PageView { timestamp: chrono::DateTime<chrono::Utc>, path: Option<String> }
+    /// use esrecord::Record;
+    /// use esrecord::shape::Shape;
+    /// let shape = PageView::record_type().shape();
+    /// assert_eq!(shape[1].name, "path");
+    /// assert_eq!(shape[1].shape, Shape::Optional(Box::new(Shape::Keyword)));
+    /// ```
+    pub fn shape(&self) -> Vec<ShapeField> {
+        (self.spec.shape)()
     }
 
     /// The function that builds the mapping's properties.

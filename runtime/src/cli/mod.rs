@@ -9,7 +9,6 @@
 mod annotations;
 mod chart;
 mod conditions;
-mod csv_rows;
 mod failure;
 mod indexes;
 mod markers;
@@ -168,20 +167,20 @@ enum Command {
         file: PathBuf,
         /// The file's format.
         #[arg(long, value_enum, default_value_t)]
-        format: transfer::Format,
+        format: transfer::ImportFormat,
         /// Where rejected lines go, with their reasons (default: FILE.rejected.ndjson).
         #[arg(long, value_name = "FILE")]
         rejected: Option<PathBuf>,
     },
-    /// Prints every record of a type, oldest first: as NDJSON, or as CSV
+    /// Prints every record of a type, oldest first: as NDJSON, as CSV
     /// with a header of stored field names (which `import --format csv`
-    /// reads back).
+    /// reads back), or as an Arrow IPC stream (for Polars, DuckDB, pyarrow).
     Export {
         #[command(flatten)]
         selection: Selection,
         /// The output format.
         #[arg(long, value_enum, default_value_t)]
-        format: transfer::Format,
+        format: transfer::ExportFormat,
     },
     /// The series the metrics reporter stored: name, kind, tags, points,
     /// last value (default range: the last hour).

@@ -1,6 +1,7 @@
 //! `import` and `export`: records as NDJSON, one JSON object a line, the
 //! record as serde writes it (what `export` prints, `import` reads), or as
-//! CSV ([`csv_rows`](super::csv_rows)).
+//! CSV ([`export::csv`](crate::export::csv)); `export` also writes an Arrow
+//! IPC stream (with the `arrow` feature).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Write};
@@ -10,22 +11,35 @@ use std::sync::{Arc, Mutex, PoisonError};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::csv_rows::Columns;
 use super::{Context, Failure, Outcome, Selection, search};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
+use crate::export::csv::Columns;
 use crate::operations::{self, RecordOperations};
 use crate::record_type::RecordType;
 use crate::store::Store;
 
-/// The file format of `import` and `export`.
+/// The file format of `import`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Format {
+pub(crate) enum ImportFormat {
     /// One JSON object a line.
     #[default]
     Ndjson,
     /// A header of the stored field names, then one record a row.
     Csv,
+}
+
+/// The output format of `export`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum ExportFormat {
+    /// One JSON object a line.
+    #[default]
+    Ndjson,
+    /// A header of the stored field names, then one record a row.
+    Csv,
+    /// An Arrow IPC stream: the type's schema, then record batches (a
+    /// binary built with esrecord's `arrow` feature).
+    Arrow,
 }
 
 /// Records every line (or CSV row) of `file` (`-`: standard input) as a
@@ -36,7 +50,7 @@ pub(crate) async fn import(
     cx: &Context,
     name: &str,
     file: &Path,
-    format: Format,
+    format: ImportFormat,
     rejected: Option<PathBuf>,
 ) -> Result<Outcome, Failure> {
     let record_type = cx.find(name)?;
@@ -67,8 +81,8 @@ pub(crate) async fn import(
             file,
         };
         match format {
-            Format::Ndjson => lines.read_ndjson(input),
-            Format::Csv => lines.read_csv(input, record_type),
+            ImportFormat::Ndjson => lines.read_ndjson(input),
+            ImportFormat::Csv => lines.read_csv(input, record_type),
         }
     });
     bar.finish_and_clear();
@@ -111,11 +125,11 @@ pub(crate) async fn import(
 }
 
 /// Prints every record of the type that matches, oldest first, one JSON
-/// object a line or one CSV row.
+/// object a line, one CSV row, or in the record batches of an Arrow stream.
 pub(crate) async fn export(
     cx: &Context,
     selection: &Selection,
-    format: Format,
+    format: ExportFormat,
 ) -> Result<Outcome, Failure> {
     let (record_type, mut request) = search::request(cx, selection, 0)?;
     let store = cx.open_store()?;
@@ -128,18 +142,7 @@ pub(crate) async fn export(
     };
     request.limit = 1_000;
     let bar = progress_bar(cx, total, "{bar:40} {pos}/{len} records");
-    let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let mut output = match format {
-        Format::Ndjson => Output::Ndjson(out),
-        Format::Csv => {
-            let columns = Columns::of(record_type);
-            let mut writer = csv::Writer::from_writer(out);
-            writer
-                .write_record(columns.header())
-                .map_err(|e| Failure::failed(format!("cannot write the CSV header: {e}")))?;
-            Output::Csv(columns, Box::new(writer))
-        }
-    };
+    let mut output = Output::open(format, record_type)?;
     let mut pipe_closed = false;
     let mut write = |hit: crate::search::Hit<Value>| -> crate::Result<()> {
         bar.inc(1);
@@ -150,7 +153,7 @@ pub(crate) async fn export(
     };
     let exported = operations.export(&store, &request, &mut write).await;
     bar.finish_and_clear();
-    let flushed = output.flush();
+    let flushed = output.finish();
     match exported {
         Err(_) if pipe_closed => return Ok(Outcome::Success),
         Err(error) => return Err(error.into()),
@@ -164,14 +167,47 @@ pub(crate) async fn export(
     Ok(Outcome::Success)
 }
 
+type Stdout = BufWriter<std::io::Stdout>;
+
 /// Where `export` writes.
 enum Output {
-    Ndjson(BufWriter<std::io::Stdout>),
-    Csv(Columns, Box<csv::Writer<BufWriter<std::io::Stdout>>>),
+    Ndjson(Stdout),
+    Csv(Columns, Box<csv::Writer<Stdout>>),
+    #[cfg(feature = "arrow")]
+    Arrow(Box<crate::export::arrow::IpcStreamWriter<Stdout>>),
 }
 
 impl Output {
-    /// Writes one record. The outer error: the record has no CSV row.
+    /// Standard output in `format`, its header (or schema) written.
+    fn open(format: ExportFormat, record_type: &RecordType) -> Result<Output, Failure> {
+        let out = BufWriter::with_capacity(1 << 16, std::io::stdout());
+        Ok(match format {
+            ExportFormat::Ndjson => Output::Ndjson(out),
+            ExportFormat::Csv => {
+                let columns = Columns::of(record_type);
+                let mut writer = csv::Writer::from_writer(out);
+                writer
+                    .write_record(columns.header())
+                    .map_err(|e| Failure::failed(format!("cannot write the CSV header: {e}")))?;
+                Output::Csv(columns, Box::new(writer))
+            }
+            #[cfg(feature = "arrow")]
+            ExportFormat::Arrow => {
+                use crate::export::arrow::{DEFAULT_BATCH_ROWS, IpcStreamWriter};
+                let stream = IpcStreamWriter::new(record_type, out, DEFAULT_BATCH_ROWS)?;
+                Output::Arrow(Box::new(stream))
+            }
+            #[cfg(not(feature = "arrow"))]
+            ExportFormat::Arrow => {
+                return Err(Failure::usage(
+                    "this binary was built without esrecord's `arrow` feature: add it to the esrecord dependency (features = [\"arrow\"]), or export as ndjson or csv",
+                ));
+            }
+        })
+    }
+
+    /// Writes one record. The outer error: the record has no row in this
+    /// format.
     fn write(&mut self, record: &Value) -> crate::Result<std::io::Result<()>> {
         Ok(match self {
             Output::Ndjson(out) => writeln!(out, "{record}"),
@@ -182,13 +218,26 @@ impl Output {
                 })?;
                 writer.write_record(&row).map_err(csv_to_io)
             }
+            #[cfg(feature = "arrow")]
+            Output::Arrow(stream) => match stream.push(record) {
+                Err(Error::Io { source, .. }) => Err(source),
+                other => Ok(other?),
+            },
         })
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Writes what is still buffered (an Arrow stream's last batch and
+    /// its end).
+    fn finish(self) -> std::io::Result<()> {
         match self {
-            Output::Ndjson(out) => out.flush(),
-            Output::Csv(_, writer) => writer.flush(),
+            Output::Ndjson(mut out) => out.flush(),
+            Output::Csv(_, mut writer) => writer.flush(),
+            #[cfg(feature = "arrow")]
+            Output::Arrow(stream) => match stream.finish() {
+                Ok(mut out) => out.flush(),
+                Err(Error::Io { source, .. }) => Err(source),
+                Err(other) => Err(std::io::Error::other(other.to_string())),
+            },
         }
     }
 }

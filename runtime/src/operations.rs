@@ -62,6 +62,15 @@ pub struct JsonResults {
     pub aggregations: Option<Value>,
 }
 
+/// Where [`RecordOperations::record_json_as`] sent a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// Its document id.
+    pub id: String,
+    /// The index (partition) it goes to.
+    pub index: String,
+}
+
 /// What can be done with the records of one type without naming the Rust
 /// type (every record goes through it all the same: read as the type,
 /// validated, written as serde writes it).
@@ -74,6 +83,11 @@ pub trait RecordOperations: Send + Sync + std::fmt::Debug {
     /// Reads `source` as the record type, validates it, and hands it to
     /// the store's background writer ([`Store::record`]).
     fn record_json(&self, store: &Store, source: &[u8]) -> Result<()>;
+
+    /// Reads `source` as the record type, validates it, and hands it to
+    /// the background writer under its `unique_together` id, else `id`,
+    /// else a new one; gives that id and the index the record goes to.
+    fn record_json_as(&self, store: &Store, source: &[u8], id: Option<&str>) -> Result<Placed>;
 
     /// Runs a search; hits are the newest `limit`, oldest first.
     async fn search(&self, store: &Store, search: &JsonSearch) -> Result<JsonResults>;
@@ -230,6 +244,21 @@ impl<R: Record> RecordOperations for TypedOperations<R> {
 
     fn record_json(&self, store: &Store, source: &[u8]) -> Result<()> {
         store.record(Self::read(source)?.0)
+    }
+
+    fn record_json_as(&self, store: &Store, source: &[u8], id: Option<&str>) -> Result<Placed> {
+        let (record, _) = Self::read(source)?;
+        let id = match (record.unique_id()?, id) {
+            (Some(unique), _) => unique,
+            (None, Some(id)) => id.to_owned(),
+            (None, None) => crate::writer::new_id().hyphenated().to_string(),
+        };
+        let named = store.named_type(R::record_type())?;
+        let mut index = Vec::new();
+        named.write_index_of(&record, &mut index);
+        let index = String::from_utf8_lossy(&index).into_owned();
+        store.record_as(record, id.clone())?;
+        Ok(Placed { id, index })
     }
 
     async fn search(&self, store: &Store, search: &JsonSearch) -> Result<JsonResults> {

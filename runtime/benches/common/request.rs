@@ -39,6 +39,8 @@ pub(crate) fn sample(i: usize) -> Request {
         duration_ms: (i % 1000) as f64 / 7.0,
         country: ["de", "fr", "us", "jp"][i % 4].to_owned(),
         cached: i.is_multiple_of(3),
-        referrer: i.is_multiple_of(5).then(|| "https://example.org/".to_owned()),
+        referrer: i
+            .is_multiple_of(5)
+            .then(|| "https://example.org/".to_owned()),
     }
 }

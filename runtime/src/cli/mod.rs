@@ -17,6 +17,8 @@ mod output;
 mod plot;
 mod rules;
 mod search;
+#[cfg(feature = "serve")]
+mod serve;
 mod setup;
 mod times;
 mod transfer;
@@ -204,6 +206,16 @@ enum Command {
     /// Records an annotation (a deploy, an incident...) on a stream, to
     /// mark on plots with `plot --annotations STREAM`.
     Annotate(annotations::AnnotateArgs),
+    /// Answers over HTTP as Elasticsearch does, for Grafana, the official
+    /// clients and curl: the embedded store of the backend (`--backend`,
+    /// else `default`). Ctrl-C stops.
+    Serve {
+        /// The address and port to listen on (default: `[serve] listen`,
+        /// else 127.0.0.1:9200). An address other than loopback needs
+        /// credentials under `[serve]`.
+        #[arg(long, value_name = "ADDRESS:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// The annotations, oldest first: start, end, stream, title, source,
     /// links (default range: every annotation; one that lasts into the
     /// range counts).
@@ -437,6 +449,12 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         }
         Command::Rules { command } => rules::run(&cx, command).await,
         Command::Annotate(args) => annotations::annotate(&cx, args).await,
+        #[cfg(feature = "serve")]
+        Command::Serve { listen } => serve::run(&cx, listen).await,
+        #[cfg(not(feature = "serve"))]
+        Command::Serve { .. } => Err(Failure::usage(
+            "this binary was built without esrecord's `serve` feature: add it to the esrecord dependency (features = [\"serve\"])",
+        )),
         Command::Annotations {
             stream,
             range,

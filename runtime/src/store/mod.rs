@@ -119,6 +119,15 @@ impl Store {
         named.writer.record(record)
     }
 
+    /// [`record`](Self::record) under `id`, unless the type's
+    /// `unique_together` makes the id (the serve endpoint's `_bulk`, whose
+    /// clients name their documents).
+    pub(crate) fn record_as<R: Record>(&self, record: R, id: String) -> Result<()> {
+        let named = self.named(R::record_type().backend())?;
+        record.validate()?;
+        named.writer.record_as(record, Some(id))
+    }
+
     /// Writes one record now and returns its id. The record is durable and
     /// searchable after the next refresh (or [`refresh`](Self::refresh)).
     pub async fn save<R: Record>(&self, record: &R) -> Result<String> {

@@ -109,24 +109,37 @@ impl Writer {
     /// Queues `record` (spooling it first, when there is a spool).
     #[inline]
     pub(crate) fn record<R: Record>(&self, record: R) -> Result<()> {
+        self.record_as(record, None)
+    }
+
+    /// Queues `record` under `id` when given (else its `unique_together`
+    /// id, else a new one), spooling it first when there is a spool.
+    #[inline]
+    pub(crate) fn record_as<R: Record>(&self, record: R, id: Option<String>) -> Result<()> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(Error::Closed);
         }
         match &self.spool {
-            None => self.enqueue(PendingRecord { record }),
-            Some(spool) => self.record_spooled(spool, &record),
+            None => self.enqueue(PendingRecord { record, id }),
+            Some(spool) => self.record_spooled(spool, &record, id.as_deref()),
         }
     }
 
     /// Appends `record` to the spool, which queues it unless the queue is
     /// full: then it waits on disk for the writer to read it back.
-    fn record_spooled<R: Record>(&self, spool: &Spool, record: &R) -> Result<()> {
+    fn record_spooled<R: Record>(
+        &self,
+        spool: &Spool,
+        record: &R,
+        given: Option<&str>,
+    ) -> Result<()> {
         let record_type = R::record_type();
         let mut buffer = Uuid::encode_buffer();
         let unique = record.unique_id()?;
-        let id = match &unique {
-            Some(unique) => unique.as_str(),
-            None => new_id().hyphenated().encode_lower(&mut buffer),
+        let id = match (&unique, given) {
+            (Some(unique), _) => unique.as_str(),
+            (None, Some(given)) => given,
+            (None, None) => new_id().hyphenated().encode_lower(&mut buffer),
         };
         let spooled = SpooledRecord::new(record_type, record.timestamp(), id, |out| {
             serde_json::to_writer(out, record).map_err(|source| Error::Serialize {

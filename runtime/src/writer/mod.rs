@@ -32,7 +32,7 @@ use rustc_hash::FxHashMap;
 use crate::record_type::RecordType;
 
 pub(crate) use self::handle::{ABANDON_GRACE, Writer};
-pub(crate) use self::pending::encode;
+pub(crate) use self::pending::{encode, new_id};
 pub(crate) use self::stats::Counters;
 pub use self::stats::{SendLatency, Stats};
 pub(crate) use self::templates::{ensure_template, put_template};

@@ -23,11 +23,12 @@ pub(crate) trait Pending: Send {
     }
 }
 
-/// A record waiting in its type's queue. Its id is made when it is
-/// encoded, once, before its first attempt: every resend carries the same
-/// id (see [`new_id`]).
+/// A record waiting in its type's queue. Its id is given (the serve
+/// endpoint's `_id`) or made when it is encoded, once, before its first
+/// attempt: every resend carries the same id (see [`new_id`]).
 pub(super) struct PendingRecord<R> {
     pub(super) record: R,
+    pub(super) id: Option<String>,
 }
 
 impl<R: Record> Pending for PendingRecord<R> {
@@ -36,7 +37,7 @@ impl<R: Record> Pending for PendingRecord<R> {
     }
 
     fn encode(&self, named: &RecordType, batch: &mut BulkBuilder) -> Result<()> {
-        encode(named, &self.record, batch)
+        encode_as(named, &self.record, self.id.as_deref(), batch)
     }
 }
 
@@ -61,7 +62,7 @@ impl Pending for SpooledRecord {
 /// every resend carries it, so that `create` can never store a record
 /// twice. Ids made close in time share a prefix: the id terms of a
 /// partition compress well and are looked up fast.
-pub(super) fn new_id() -> Uuid {
+pub(crate) fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
@@ -72,10 +73,22 @@ pub(crate) fn encode<R: Record>(
     record: &R,
     batch: &mut BulkBuilder,
 ) -> Result<()> {
+    encode_as(named, record, None, batch)
+}
+
+/// Adds `record` to `batch` under its `unique_together` id, else `given`,
+/// else a new id.
+fn encode_as<R: Record>(
+    named: &RecordType,
+    record: &R,
+    given: Option<&str>,
+    batch: &mut BulkBuilder,
+) -> Result<()> {
     let mut buffer = Uuid::encode_buffer();
-    match record.unique_id()? {
-        Some(unique) => batch.push_record(named, record, &unique),
-        None => {
+    match (record.unique_id()?, given) {
+        (Some(unique), _) => batch.push_record(named, record, &unique),
+        (None, Some(given)) => batch.push_record(named, record, given),
+        (None, None) => {
             let id = new_id();
             batch.push_record(named, record, id.hyphenated().encode_lower(&mut buffer))
         }
@@ -110,7 +123,7 @@ mod tests {
         let timestamp = DateTime::from_timestamp(1_709_600_000, 0).unwrap();
         let mut batch = BulkBuilder::default();
         for record in [Event { timestamp }, Event { timestamp }] {
-            PendingRecord { record }
+            PendingRecord { record, id: None }
                 .encode(<Event as Record>::record_type(), &mut batch)
                 .unwrap();
         }

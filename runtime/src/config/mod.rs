@@ -56,6 +56,12 @@ use crate::naming::validate_prefix;
 use crate::record_type::RecordType;
 use crate::secret::Secret;
 
+mod credentials;
+mod serve;
+
+pub use self::credentials::CredentialKeys;
+pub use self::serve::{ServeConfig, TlsFiles};
+
 /// Where the embedded store lives when nothing else is configured.
 pub const DEFAULT_DATA_DIR: &str = "./esrecord-data";
 
@@ -78,6 +84,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Other template names for the built-in types (`[builtin_templates]`).
     pub builtin_templates: BuiltinTemplates,
+    /// How `records serve` answers (`[serve]`).
+    pub serve: ServeConfig,
 }
 
 /// Template names for esrecord's built-in record types in place of
@@ -435,6 +443,7 @@ impl Config {
             metrics: MetricsConfig::default(),
             retention: RetentionConfig::default(),
             builtin_templates: BuiltinTemplates::default(),
+            serve: ServeConfig::default(),
         }
     }
 
@@ -604,6 +613,7 @@ impl Config {
         config.metrics = file.metrics.unwrap_or_default().resolve()?;
         config.builtin_templates = file.builtin_templates.unwrap_or_default();
         config.builtin_templates.validate()?;
+        config.serve = file.serve.unwrap_or_default().resolve()?;
         if !file.backends.is_empty() {
             config.backends = file
                 .backends
@@ -637,6 +647,7 @@ struct FileConfig {
     store: Option<StoreSection>,
     metrics: Option<MetricsSection>,
     builtin_templates: Option<BuiltinTemplates>,
+    serve: Option<serve::ServeSection>,
     #[serde(default)]
     backends: BTreeMap<String, BackendSection>,
 }
@@ -749,48 +760,16 @@ impl BackendSection {
                 Ok(parsed.urls.remove(0))
             })
             .collect::<Result<_>>()?;
-        let secret = |env: &Option<String>, file: &Option<PathBuf>, what: &str| match (env, file) {
-            (Some(_), Some(_)) => Err(in_backend(format!(
-                "give {what}_env or {what}_file, not both"
-            ))),
-            (Some(var), None) => Secret::from_env(var).map(Some),
-            (None, Some(path)) => Secret::from_file(path).map(Some),
-            (None, None) => Ok(None),
+        let keys = CredentialKeys {
+            username: self.username.clone(),
+            password_env: self.password_env.clone(),
+            password_file: self.password_file.clone(),
+            api_key_env: self.api_key_env.clone(),
+            api_key_file: self.api_key_file.clone(),
+            bearer_token_env: self.bearer_token_env.clone(),
+            bearer_token_file: self.bearer_token_file.clone(),
         };
-        let password = secret(&self.password_env, &self.password_file, "password")?;
-        let api_key = secret(&self.api_key_env, &self.api_key_file, "api_key")?;
-        let token = secret(
-            &self.bearer_token_env,
-            &self.bearer_token_file,
-            "bearer_token",
-        )?;
-        let chosen = [
-            password.is_some() || self.username.is_some(),
-            api_key.is_some(),
-            token.is_some(),
-        ];
-        if chosen.iter().filter(|c| **c).count() > 1 {
-            return Err(in_backend(
-                "choose one way to authenticate: username with password_env/password_file, api_key_env/api_key_file, or bearer_token_env/bearer_token_file".into(),
-            ));
-        }
-        if let Some(key) = api_key {
-            config.auth = Auth::ApiKey(key);
-        } else if let Some(token) = token {
-            config.auth = Auth::Bearer(token);
-        } else if let Some(username) = &self.username {
-            let password = password.ok_or_else(|| {
-                in_backend(format!(
-                    "user {username:?} has no password: add password_env or password_file"
-                ))
-            })?;
-            config.auth = Auth::Basic {
-                username: username.clone(),
-                password,
-            };
-        } else if password.is_some() {
-            return Err(in_backend("a password needs a `username`".into()));
-        }
+        config.auth = keys.resolve(&format!("backend {name:?}"))?;
         config.ca_certificate = self.ca_certificate.clone();
         if let Some(ms) = self.timeout_ms {
             config.timeout = Duration::from_millis(ms.max(1));

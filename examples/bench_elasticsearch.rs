@@ -7,9 +7,12 @@
 //! any client that sends them as JSON. See BENCHMARKS.md; `scripts/bench-elasticsearch` installs the
 //! Python client in a virtualenv and runs this.
 //!
-//! `cargo run --release --example bench_elasticsearch -- [EVENTS] [PYTHON]`
+//! `cargo run --release --example bench_elasticsearch -- [EVENTS] [PYTHON] [SERVE_URL]`
 //! (defaults: 1,000,000 events; no Python run without an interpreter that
-//! has the `elasticsearch` package).
+//! has the `elasticsearch` package). With `SERVE_URL`, a `records serve`
+//! of the example application on a fresh store, the Python client also
+//! sends the documents there: what the endpoint costs against the sink
+//! (`scripts/bench-serve` starts one and runs this).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -33,6 +36,7 @@ fn main() -> Result<(), Failure> {
     let mut args = std::env::args().skip(1);
     let events: u64 = args.next().map_or(Ok(1_000_000), |a| a.parse())?;
     let python = args.next();
+    let serve_url = args.next();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -47,9 +51,13 @@ fn main() -> Result<(), Failure> {
     let ours = runtime.block_on(esrecord_run(&sink, views.clone()))?;
     let ceiling = runtime.block_on(ceiling_run(&sink, &views))?;
     let serialization = serialization_only(&views)?;
-    let python_rate = match python {
-        Some(python) => Some(python_run(&sink, &python, &views)?),
+    let python_rate = match &python {
+        Some(python) => Some(python_run(&sink, python, &views)?),
         None => None,
+    };
+    let serve_rate = match (&python, &serve_url) {
+        (Some(python), Some(url)) => Some(serve_run(url, python, &views)?),
+        _ => None,
     };
 
     println!("| measure | docs/s | esrecord's ratio |");
@@ -71,6 +79,12 @@ fn main() -> Result<(), Failure> {
         None => println!(
             "| Python client | not run: give a Python with the `elasticsearch` package | |"
         ),
+    }
+    if let (Some(serve), Some(sink)) = (serve_rate, python_rate) {
+        println!(
+            "\n| Python `streaming_bulk` into | docs/s | ratio to the sink |\n|---|---|---|\n| the sink | {sink:.0} | 1.00 |\n| `records serve` (embedded store, written and searchable before each answer) | {serve:.0} | {:.2} |",
+            serve / sink
+        );
     }
     Ok(())
 }
@@ -195,6 +209,32 @@ async fn ceiling_run(sink: &Sink, views: &[PageView]) -> Result<f64, Failure> {
 }
 
 fn python_run(sink: &Sink, python: &str, views: &[PageView]) -> Result<f64, Failure> {
+    let before = sink.docs.load(Ordering::Relaxed);
+    let seconds = python_streaming_bulk(&sink.url, python, views)?;
+    let received = sink.docs.load(Ordering::Relaxed) - before;
+    if received != views.len() as u64 {
+        return Err(format!("the Python client delivered {received} of {}", views.len()).into());
+    }
+    Ok(received as f64 / seconds)
+}
+
+/// The Python client's `streaming_bulk` into `records serve` at `url`,
+/// checked by counting what the endpoint then holds.
+fn serve_run(url: &str, python: &str, views: &[PageView]) -> Result<f64, Failure> {
+    let seconds = python_streaming_bulk(url, python, views)?;
+    let count = std::process::Command::new(python)
+        .args(["-c", "import sys; from elasticsearch import Elasticsearch; print(Elasticsearch(sys.argv[1]).count(index='shop_pageview_*')['count'])", url])
+        .output()?;
+    let held: u64 = String::from_utf8_lossy(&count.stdout).trim().parse()?;
+    if held != views.len() as u64 {
+        return Err(format!("records serve holds {held} of {} documents", views.len()).into());
+    }
+    Ok(held as f64 / seconds)
+}
+
+/// Runs `bench_elasticsearch.py` with the views as `create` actions
+/// against `url`; the seconds it took.
+fn python_streaming_bulk(url: &str, python: &str, views: &[PageView]) -> Result<f64, Failure> {
     let path =
         std::env::temp_dir().join(format!("esrecord-bench-es-{}.ndjson", std::process::id()));
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -208,10 +248,9 @@ fn python_run(sink: &Sink, python: &str, views: &[PageView]) -> Result<f64, Fail
     file.flush()?;
     drop(file);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench_elasticsearch.py");
-    let before = sink.docs.load(Ordering::Relaxed);
     let output = std::process::Command::new(python)
         .arg(script)
-        .arg(&sink.url)
+        .arg(url)
         .arg(&path)
         .output()?;
     let _ = std::fs::remove_file(&path);
@@ -223,14 +262,9 @@ fn python_run(sink: &Sink, python: &str, views: &[PageView]) -> Result<f64, Fail
         .into());
     }
     let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    let seconds = result["seconds"]
+    result["seconds"]
         .as_f64()
-        .ok_or("no seconds from the Python run")?;
-    let received = sink.docs.load(Ordering::Relaxed) - before;
-    if received != views.len() as u64 {
-        return Err(format!("the Python client delivered {received} of {}", views.len()).into());
-    }
-    Ok(received as f64 / seconds)
+        .ok_or_else(|| "no seconds from the Python run".into())
 }
 
 /// A loopback HTTP/1.1 server that answers as Elasticsearch does for what
@@ -289,13 +323,13 @@ async fn serve(stream: TcpStream, docs: &AtomicU64) -> std::io::Result<()> {
         body.resize(length, 0);
         stream.read_exact(&mut body).await?;
         let answer = respond(&method, &path, &body, docs);
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: {}\r\n\r\n",
+        // Head and body in one write: two small writes meet the client's
+        // delayed ACK (Nagle), a 40 ms stall per request.
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-elastic-product: Elasticsearch\r\ncontent-length: {}\r\n\r\n{answer}",
             answer.len()
         );
-        let writer = stream.get_mut();
-        writer.write_all(head.as_bytes()).await?;
-        writer.write_all(answer.as_bytes()).await?;
+        stream.get_mut().write_all(response.as_bytes()).await?;
     }
 }
 

@@ -129,6 +129,9 @@ async fn the_python_client_indexes_and_searches_with_the_typed_apis_answers() {
         json!([{"ok": false, "status": 400, "type": "document_parsing_exception"}])
     );
     assert_eq!(out["count"], 1000);
+    assert_eq!(out["pit"], json!({"pages_seen": 1000, "distinct": 1000}));
+    // Views i with i % 5 == 1; the 2nd of March is views with i % 3 == 1.
+    assert_eq!(out["msearch"], json!([200, 333]));
     assert_eq!(out["unsupported"]["status"], 400);
     assert_eq!(out["unsupported"]["type"], "illegal_argument_exception");
     let hits = out["hits"]["hits"].as_array().unwrap();
@@ -147,27 +150,46 @@ async fn the_python_client_indexes_and_searches_with_the_typed_apis_answers() {
     assert_eq!(client_answers(&out), typed);
 }
 
-/// A Grafana panel's request (the Elasticsearch data source's documented
-/// `_msearch` shape): a date histogram keyed in epoch milliseconds with
-/// avg and percentiles, over the dashboard's range, an empty Lucene query.
-fn grafana_msearch(from_ms: i64, to_ms: i64) -> String {
+/// A Grafana time-series panel's request, as its Elasticsearch data source
+/// builds it (`pkg/tsdb/elasticsearch/client`: the `_msearch` header, the
+/// range filter and bounds as strings of epoch milliseconds, the empty
+/// Lucene query, percents as strings): a date histogram with avg and
+/// percentiles over the dashboard's range.
+fn grafana_metrics(from_ms: i64, to_ms: i64) -> String {
+    let (from, to) = (from_ms.to_string(), to_ms.to_string());
     let header = json!({"search_type": "query_then_fetch", "ignore_unavailable": true, "index": "shop_pageview_*"});
     let body = json!({
         "size": 0,
         "query": {"bool": {"filter": [
-            {"range": {"timestamp": {"gte": from_ms, "lte": to_ms, "format": "epoch_millis"}}},
+            {"range": {"timestamp": {"gte": from, "lte": to, "format": "epoch_millis"}}},
             {"query_string": {"analyze_wildcard": true, "query": "*"}},
         ]}},
         "aggs": {"2": {
             "date_histogram": {
                 "field": "timestamp", "min_doc_count": 0, "fixed_interval": "6h", "format": "epoch_millis",
-                "extended_bounds": {"min": from_ms, "max": to_ms},
+                "extended_bounds": {"min": from, "max": to},
             },
             "aggs": {
                 "1": {"avg": {"field": "latency.p99_ms"}},
                 "3": {"percentiles": {"field": "latency.p99_ms", "percents": ["95", "99"]}},
             },
         }},
+    });
+    format!("{header}\n{body}\n")
+}
+
+/// The same data source's raw-data (logs) request: the newest documents,
+/// the time field asked for as a doc value, a sort with `unmapped_type`,
+/// one filter as an object.
+fn grafana_raw(from_ms: i64, to_ms: i64) -> String {
+    let header = json!({"search_type": "query_then_fetch", "ignore_unavailable": true, "index": "shop_pageview_*"});
+    let body = json!({
+        "size": 5,
+        "sort": {"timestamp": {"order": "desc", "unmapped_type": "boolean"}},
+        "query": {"bool": {"filter": {"range": {"timestamp": {"gte": from_ms.to_string(), "lte": to_ms.to_string(), "format": "epoch_millis"}}}}},
+        "script_fields": {},
+        "docvalue_fields": ["timestamp"],
+        "fields": [{"field": "timestamp", "format": "strict_date_optional_time_nanos"}],
     });
     format!("{header}\n{body}\n")
 }
@@ -206,7 +228,7 @@ fn grafanas_requests_get_what_its_data_source_expects() {
         "POST",
         "/_msearch?max_concurrent_shard_requests=5",
         &[("Content-Type", "application/x-ndjson")],
-        grafana_msearch(from, to).as_bytes(),
+        grafana_metrics(from, to).as_bytes(),
     );
     assert_eq!(status, 200, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
@@ -228,6 +250,25 @@ fn grafanas_requests_get_what_its_data_source_expects() {
             "{bucket}"
         );
     }
+
+    let (status, text) = served.request("POST", "/_msearch", &[], grafana_raw(from, to).as_bytes());
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let hits = answer["responses"][0]["hits"]["hits"].as_array().unwrap();
+    let times: Vec<&str> = hits
+        .iter()
+        .map(|h| h["fields"]["timestamp"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        [
+            "2024-03-01T23:30:00Z",
+            "2024-03-01T23:00:00Z",
+            "2024-03-01T22:30:00Z",
+            "2024-03-01T22:00:00Z",
+            "2024-03-01T21:30:00Z"
+        ]
+    );
 }
 
 #[test]
@@ -282,6 +323,59 @@ fn requests_without_the_configured_credentials_are_refused() {
         stderr.contains("refusing to serve on 0.0.0.0:9200 without credentials"),
         "{stderr}"
     );
+}
+
+#[test]
+fn it_answers_over_tls_with_the_configured_certificate() {
+    let python = support::python_with_client();
+    let ws = Workspace::new("serve-tls");
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    std::fs::write(ws.path("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(ws.path("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let config = ws.path("esrecord.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backends.default]\nkind = \"embedded\"\npath = \"{}\"\n[serve]\ntls_certificate = \"{}\"\ntls_key = \"{}\"\n",
+            ws.path("data").display(),
+            ws.path("cert.pem").display(),
+            ws.path("key.pem").display()
+        ),
+    )
+    .unwrap();
+    let served = Served::start(&ws.dir, Some(&config));
+    let url = format!("https://{}", served.address);
+    let check = "import sys; from elasticsearch import Elasticsearch; print(Elasticsearch(sys.argv[1], ca_certs=sys.argv[2]).info()['version']['number'])";
+    let output = Command::new(&python)
+        .args(["-c", check, &url])
+        .arg(ws.path("cert.pem"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.trim(),
+        "8.17.0",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Plain HTTP to the TLS port gets no answer in the clear.
+    let (status, _) = served.request("GET", "/", &[], b"");
+    assert_ne!(status, 200);
+
+    // A key that does not parse is a configuration error naming the file.
+    std::fs::write(ws.path("key.pem"), "not a key").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_records"))
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(&ws.dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("key.pem"), "{stderr}");
 }
 
 #[test]

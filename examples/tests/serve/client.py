@@ -63,6 +63,33 @@ out["search"] = es.search(
     },
 ).body
 out["hits"] = es.search(index="shop_pageview_*", size=3, sort=[{"timestamp": "asc"}, {"item_id": "asc"}]).body["hits"]
+# Every document once, paged over a point in time.
+pit = es.open_point_in_time(index="shop_pageview_*", keep_alive="1m").body["id"]
+seen, after = [], None
+while True:
+    page = es.search(
+        pit={"id": pit, "keep_alive": "1m"},
+        size=300,
+        sort=[{"timestamp": "asc"}, {"_shard_doc": "asc"}],
+        search_after=after,
+    ).body["hits"]["hits"]
+    if not page:
+        break
+    seen.extend(hit["_source"]["item_id"] for hit in page)
+    after = page[-1]["sort"]
+es.close_point_in_time(id=pit)
+out["pit"] = {"pages_seen": len(seen), "distinct": len(set(seen))}
+out["msearch"] = [
+    r["hits"]["total"]["value"]
+    for r in es.msearch(
+        searches=[
+            {"index": "shop_pageview_*"},
+            {"size": 0, "query": {"term": {"path": "/items/1"}}},
+            {"index": "shop_pageview_2024.03.02"},
+            {"size": 0},
+        ]
+    ).body["responses"]
+]
 out["mapping"] = es.indices.get_mapping(index="shop_pageview_2024.03.01").body
 out["field_caps"] = es.field_caps(index="shop_pageview_*", fields="*").body
 

@@ -6,7 +6,10 @@
 //!   `field:value` is a `match`; any other Lucene syntax is refused by name;
 //! - a `date_histogram`'s `format: epoch_millis` is dropped, and its
 //!   buckets' `key_as_string` becomes the key's milliseconds;
-//! - `percentiles`' `percents` given as strings (`["95"]`) are numbers.
+//! - `percentiles`' `percents` given as strings (`["95"]`) are numbers;
+//! - `docvalue_fields` and `fields` (a logs or raw-data panel's) are read
+//!   from each hit's `_source` into its `fields`; an empty `script_fields`
+//!   and `highlight` are dropped (hits come without highlights).
 
 use serde_json::{Map, Value, json};
 
@@ -17,6 +20,8 @@ use super::reply::EsError;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Rewritten {
     epoch_millis: Vec<Vec<String>>,
+    /// The fields each hit's `fields` holds, from its `_source`.
+    hit_fields: Vec<String>,
 }
 
 /// Rewrites `body` (a search body) into what the engine reads.
@@ -25,6 +30,9 @@ pub(crate) fn rewrite(body: &mut Value) -> Result<Rewritten, EsError> {
         rewrite_query(query)?;
     }
     let mut rewritten = Rewritten::default();
+    if let Some(object) = body.as_object_mut() {
+        rewritten.hit_fields = take_hit_fields(object)?;
+    }
     for key in ["aggs", "aggregations"] {
         if let Some(Value::Object(aggs)) = body.get_mut(key) {
             rewrite_aggs(aggs, &mut Vec::new(), &mut rewritten)?;
@@ -105,10 +113,75 @@ fn rewrite_aggs(
     Ok(())
 }
 
+/// The fields asked for as `docvalue_fields` or `fields` (names, or
+/// objects with a `field`), taken out of the body with what goes with
+/// them; a script field is refused by name.
+fn take_hit_fields(body: &mut Map<String, Value>) -> Result<Vec<String>, EsError> {
+    if let Some(scripts) = body.remove("script_fields")
+        && scripts.as_object().is_some_and(|s| !s.is_empty())
+    {
+        return Err(EsError::illegal(
+            "script_fields are not supported: the engine runs no scripts",
+        ));
+    }
+    body.remove("highlight");
+    let mut fields = Vec::new();
+    for key in ["docvalue_fields", "fields"] {
+        let Some(asked) = body.remove(key) else {
+            continue;
+        };
+        let Value::Array(asked) = asked else {
+            return Err(EsError::parsing(format!(
+                "[{key}] must be a list of fields"
+            )));
+        };
+        for item in asked {
+            let name = match &item {
+                Value::String(name) => name.as_str(),
+                Value::Object(spec) => spec.get("field").and_then(Value::as_str).unwrap_or(""),
+                _ => "",
+            };
+            if name.is_empty() {
+                return Err(EsError::parsing(format!(
+                    "[{key}] holds {item}, not a field name"
+                )));
+            }
+            if !fields.iter().any(|f| f == name) {
+                fields.push(name.to_owned());
+            }
+        }
+    }
+    Ok(fields)
+}
+
 /// Puts the answer into the form the rewritten body asked for.
 pub(crate) fn restore(answer: &mut Value, rewritten: &Rewritten) {
     for path in &rewritten.epoch_millis {
         epoch_millis_keys(&mut answer["aggregations"], path);
+    }
+    if rewritten.hit_fields.is_empty() {
+        return;
+    }
+    if let Some(Value::Array(hits)) = answer.pointer_mut("/hits/hits") {
+        for hit in hits {
+            let mut fields = Map::new();
+            for name in &rewritten.hit_fields {
+                let mut value = &hit["_source"];
+                for part in name.split('.') {
+                    value = &value[part];
+                }
+                match value {
+                    Value::Null => {}
+                    Value::Array(values) => {
+                        fields.insert(name.clone(), Value::Array(values.clone()));
+                    }
+                    one => {
+                        fields.insert(name.clone(), json!([one]));
+                    }
+                }
+            }
+            hit["fields"] = Value::Object(fields);
+        }
     }
 }
 
@@ -174,6 +247,29 @@ mod tests {
             answer["aggregations"]["2"]["buckets"][0]["key_as_string"],
             "3600000"
         );
+    }
+
+    #[test]
+    fn a_logs_panels_fields_come_from_each_hits_source() {
+        let mut body = json!({
+            "size": 500,
+            "script_fields": {},
+            "docvalue_fields": ["timestamp"],
+            "fields": [{"field": "timestamp", "format": "strict_date_optional_time_nanos"}, "latency.p99_ms"],
+            "highlight": {"fields": {"*": {}}},
+        });
+        let rewritten = rewrite(&mut body).unwrap_or_default();
+        assert_eq!(body, json!({"size": 500}));
+        let mut answer = json!({"hits": {"hits": [
+            {"_source": {"timestamp": "2024-03-01T00:00:00Z", "latency": {"p99_ms": 9.5}}},
+        ]}});
+        restore(&mut answer, &rewritten);
+        assert_eq!(
+            answer["hits"]["hits"][0]["fields"],
+            json!({"timestamp": ["2024-03-01T00:00:00Z"], "latency.p99_ms": [9.5]})
+        );
+        let mut scripted = json!({"script_fields": {"x": {"script": "1"}}});
+        assert!(rewrite(&mut scripted).is_err());
     }
 
     #[test]

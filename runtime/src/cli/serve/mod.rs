@@ -70,7 +70,11 @@ pub(crate) async fn run(cx: &Context, listen: Option<SocketAddr>) -> Result<Outc
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, say: let connections close.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
                 let server = Arc::clone(&server);
                 let tls = tls.clone();
                 tokio::spawn(async move {

@@ -88,7 +88,7 @@ impl EsError {
             status: 400,
             kind: "illegal_argument_exception",
             reason: format!(
-                "esrecord's endpoint does not support [{method} {path}]; it answers GET /, _bulk, _search, _msearch, _count, _pit, _mapping, _field_caps, _index_template, _cat/indices, _refresh and DELETE of an index"
+                "esrecord's endpoint does not support [{method} {path}]; it answers GET /, _cluster/health, _bulk, _doc, _create, _search, _msearch, _count, _pit, _mapping, _field_caps, _index_template, _cat/indices, _refresh, and DELETE and HEAD of an index"
             ),
         }
     }

@@ -91,6 +91,7 @@ async fn dispatch(server: &Server, call: &Call<'_>) -> Result<Reply, EsError> {
     match segments.as_slice() {
         [] if method == Method::GET => Ok(indices::info()),
         [] if method == Method::HEAD => Ok(Reply::empty(200)),
+        ["_cluster", "health", ..] if method == Method::GET => indices::health(server).await,
         ["_bulk"] if write => bulk::bulk(server, call, None).await,
         [index, "_bulk"] if write => bulk::bulk(server, call, Some(index)).await,
         [index, "_doc"] if method == Method::POST => {

@@ -129,6 +129,7 @@ async fn the_python_client_indexes_and_searches_with_the_typed_apis_answers() {
         json!([{"ok": false, "status": 400, "type": "document_parsing_exception"}])
     );
     assert_eq!(out["count"], 1000);
+    assert_eq!(out["count_gzip"], 1000);
     assert_eq!(out["pit"], json!({"pages_seen": 1000, "distinct": 1000}));
     // Views i with i % 5 == 1; the 2nd of March is views with i % 3 == 1.
     assert_eq!(out["msearch"], json!([200, 333]));

@@ -46,6 +46,9 @@ out["refused"] = [{"ok": ok, "status": item["index"]["status"], "type": item["in
 
 es.indices.refresh(index="shop_pageview_*")
 out["count"] = es.count(index="shop_pageview_*").body["count"]
+# A client that gzips its request bodies.
+zipped = Elasticsearch(url, request_timeout=120, http_compress=True)
+out["count_gzip"] = zipped.count(index="shop_pageview_*", query={"match_all": {}}).body["count"]
 out["count_linux"] = es.count(index="shop_pageview_*", query={"term": {"tags.platform": "linux"}}).body["count"]
 out["search"] = es.search(
     index="shop_pageview_*",

@@ -72,7 +72,7 @@ pub(crate) async fn bulk(
         items.push(item);
     }
     if items.iter().any(|item| matches!(item, Item::Queued { .. })) {
-        server.store.flush().await?;
+        written(server, &items).await?;
     }
     let answered: Vec<Value> = items.into_iter().map(|item| answer(server, item)).collect();
     let errors = answered.iter().any(|item| {
@@ -103,7 +103,7 @@ pub(crate) async fn index_one(
     match record(server, &action, call.body) {
         Item::Failed { error, .. } => Err(error),
         queued => {
-            server.store.flush().await?;
+            written(server, std::slice::from_ref(&queued)).await?;
             let answered = answer(server, queued);
             let result = answered
                 .as_object()
@@ -129,6 +129,21 @@ pub(crate) async fn index_one(
             }
         }
     }
+}
+
+/// Waits until the writer has written and committed what `items`
+/// queued. When it does not in time, the items' refusals are not kept
+/// for an answer that will not be given.
+async fn written(server: &Server, items: &[Item]) -> Result<(), EsError> {
+    let Err(error) = server.store.flush().await else {
+        return Ok(());
+    };
+    for item in items {
+        if let Item::Queued { placed, .. } = item {
+            server.take_refusal(&placed.id);
+        }
+    }
+    Err(error.into())
 }
 
 /// An action line: `{"index": {"_index": ..., "_id": ...}}`.

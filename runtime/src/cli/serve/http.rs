@@ -1,9 +1,10 @@
 //! One connection: HTTP/1.1 requests read whole (up to Elasticsearch's
 //! default `http.max_content_length`, 100 MB), checked for credentials,
-//! answered by the routes, with the headers Elasticsearch's clients
-//! check for (`X-Elastic-Product`).
+//! gunzipped when sent so, answered by the routes, with the headers
+//! Elasticsearch's clients check for (`X-Elastic-Product`).
 
 use std::convert::Infallible;
+use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -69,10 +70,11 @@ async fn answer(
         );
         return Ok(response);
     }
-    let encoded = request
-        .headers()
-        .get(CONTENT_ENCODING)
-        .is_some_and(|e| e.as_bytes() != b"identity");
+    let encoding = request.headers().get(CONTENT_ENCODING).map(|e| {
+        String::from_utf8_lossy(e.as_bytes())
+            .trim()
+            .to_ascii_lowercase()
+    });
     let method = request.method().clone();
     let uri = request.uri().clone();
     let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
@@ -91,13 +93,44 @@ async fn answer(
             return Ok(respond(error.reply(), compatible.as_deref()));
         }
     };
-    let reply = if encoded {
-        EsError::illegal("compressed request bodies are not supported: send them uncompressed (http_compress=False)").reply()
-    } else {
-        let call = Call::new(&method, uri.path(), uri.query(), &body);
-        routes::route(&server, call).await
+    let reply = match decoded(encoding.as_deref(), body) {
+        Ok(body) => {
+            let call = Call::new(&method, uri.path(), uri.query(), &body);
+            routes::route(&server, call).await
+        }
+        Err(error) => error.reply(),
     };
     Ok(respond(reply, compatible.as_deref()))
+}
+
+/// The body as sent, or gunzipped (`Content-Encoding: gzip`, as the
+/// clients send with compression on), up to [`MAX_BODY_BYTES`].
+fn decoded(encoding: Option<&str>, body: Bytes) -> Result<Bytes, EsError> {
+    match encoding {
+        None | Some("" | "identity") => Ok(body),
+        Some("gzip" | "x-gzip") => {
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(body.as_ref())
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut plain)
+                .map_err(|e| {
+                    EsError::parsing(format!("the gzip request body does not decompress: {e}"))
+                })?;
+            if plain.len() > MAX_BODY_BYTES {
+                return Err(EsError {
+                    status: 413,
+                    kind: "content_too_long_exception",
+                    reason:
+                        "the request body decompresses to more than 100 MB; send smaller requests"
+                            .into(),
+                });
+            }
+            Ok(Bytes::from(plain))
+        }
+        Some(other) => Err(EsError::illegal(format!(
+            "Content-Encoding [{other}] is not supported: send the body as is or gzipped"
+        ))),
+    }
 }
 
 /// The HTTP response of `reply`; JSON in the media type the client asked
@@ -127,4 +160,25 @@ fn respond(reply: Reply, compatible: Option<&str>) -> Response<Full<Bytes>> {
         HeaderValue::from_static("Elasticsearch"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn gzip_bodies_are_read_and_other_encodings_refused() {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = gzip.write_all(b"{\"size\": 0}");
+        let zipped = gzip.finish().unwrap_or_default();
+        let plain = decoded(Some("gzip"), Bytes::from(zipped)).map_err(|e| e.reason);
+        assert_eq!(plain, Ok(Bytes::from_static(b"{\"size\": 0}")));
+        let broken = decoded(Some("gzip"), Bytes::from_static(b"not gzip")).unwrap_err();
+        assert_eq!((broken.status, broken.kind), (400, "parsing_exception"));
+        let brotli = decoded(Some("br"), Bytes::from_static(b"x")).unwrap_err();
+        assert!(brotli.reason.contains("[br]"), "{}", brotli.reason);
+        assert!(decoded(None, Bytes::from_static(b"{}")).is_ok());
+    }
 }

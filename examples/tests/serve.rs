@@ -270,6 +270,45 @@ fn grafanas_requests_get_what_its_data_source_expects() {
             "2024-03-01T21:30:00Z"
         ]
     );
+
+    // A panel grouped by a terms aggregation, and a template variable's
+    // values (terms ordered by key).
+    let header = json!({"search_type": "query_then_fetch", "ignore_unavailable": true, "index": "shop_pageview_*"});
+    let range = json!({"range": {"timestamp": {"gte": from.to_string(), "lte": to.to_string(), "format": "epoch_millis"}}});
+    let grouped = json!({"size": 0, "query": {"bool": {"filter": [range]}}, "aggs": {"3": {
+        "terms": {"field": "path", "size": 10, "order": {"_count": "desc"}, "min_doc_count": 1},
+        "aggs": {"2": {
+            "date_histogram": {"field": "timestamp", "min_doc_count": 0, "fixed_interval": "12h", "format": "epoch_millis",
+                "extended_bounds": {"min": from.to_string(), "max": to.to_string()}},
+            "aggs": {"1": {"sum": {"field": "item_id"}}},
+        }},
+    }}});
+    let values = json!({"size": 0, "query": {"bool": {"filter": [range]}}, "aggs": {"1": {
+        "terms": {"field": "path", "size": 500, "order": {"_key": "asc"}, "min_doc_count": 1},
+    }}});
+    let body = format!("{header}\n{grouped}\n{header}\n{values}\n");
+    let (status, text) = served.request("POST", "/_msearch", &[], body.as_bytes());
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let by_path = &answer["responses"][0]["aggregations"]["3"]["buckets"][0];
+    assert_eq!(by_path["key"], "/");
+    let halves = by_path["2"]["buckets"].as_array().unwrap();
+    assert_eq!(
+        halves[1]["key_as_string"],
+        (from + 12 * 3_600_000).to_string()
+    );
+    // Views 0-23 before noon, 24-47 after: item ids summed.
+    assert_eq!(
+        (
+            halves[0]["1"]["value"].as_f64(),
+            halves[1]["1"]["value"].as_f64()
+        ),
+        (Some(276.0), Some(852.0))
+    );
+    assert_eq!(
+        answer["responses"][1]["aggregations"]["1"]["buckets"],
+        json!([{"key": "/", "doc_count": 48}])
+    );
 }
 
 #[test]

@@ -453,6 +453,17 @@ fn bad_requests_get_elasticsearch_shaped_errors_and_garbage_never_stops_the_serv
     assert_eq!((status, kind.as_str()), (400, "illegal_argument_exception"));
     let (status, kind, _) = error("POST", "/_bulk", "{\"index\": 3}\n{}\n");
     assert_eq!((status, kind.as_str()), (400, "illegal_argument_exception"));
+    // A malformed line after a good item: nothing of the request is recorded.
+    let good = r#"{"timestamp": "2024-03-01T01:00:00Z", "item_id": 2, "path": "/", "tags": {}, "latency": {"p50_ms": 1.0, "p99_ms": 2.0}}"#;
+    let body = format!(
+        "{{\"index\": {{\"_index\": \"shop_pageview\"}}}}\n{good}\n{{\"upsert\": {{}}}}\n{{}}\n"
+    );
+    let (status, kind, _) = error("POST", "/_bulk", &body);
+    assert_eq!((status, kind.as_str()), (400, "illegal_argument_exception"));
+    let (_, count) = served.json("POST", "/_refresh", "");
+    assert_eq!(count["_shards"]["failed"], 0);
+    let (_, count) = served.json("GET", "/shop_pageview_*/_count", "");
+    assert_eq!(count["count"], 1);
 
     // A bounded fuzz: random bytes and mangled JSON to every endpoint.
     let endpoints = [

@@ -38,39 +38,16 @@ pub(crate) async fn bulk(
     default_index: Option<&str>,
 ) -> Result<Reply, EsError> {
     let started = Instant::now();
-    let mut lines = call
-        .body
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace));
-    let mut items = Vec::new();
-    while let Some((number, line)) = lines.next() {
-        let action = Action::read(line, number + 1, default_index)?;
-        let item = match action.kind.as_str() {
-            "index" | "create" => {
-                let Some((_, source)) = lines.next() else {
-                    return Err(EsError::illegal(format!(
-                        "the {} action on line {} has no source line after it",
-                        action.kind,
-                        number + 1
-                    )));
-                };
-                record(server, &action, source)
-            }
-            "update" => {
-                lines.next();
-                action.refused("update is not supported: records are written once; index a new record instead")
-            }
-            "delete" => action.refused("deleting one document is not supported: records are deleted with their partition (DELETE of the index, or retention)"),
-            other => {
-                return Err(EsError::illegal(format!(
-                    "Malformed action/metadata line [{}], expected one of [index, create, update, delete] but found [{other}]",
-                    number + 1
-                )));
-            }
-        };
-        items.push(item);
-    }
+    // Every line is read before anything is recorded: a malformed request
+    // records nothing, as Elasticsearch refuses it whole.
+    let items: Vec<Item> = read_actions(call.body, default_index)?
+        .into_iter()
+        .map(|(action, source)| match (action.kind.as_str(), source) {
+            ("index" | "create", Some(source)) => record(server, &action, source),
+            ("update", _) => action.refused("update is not supported: records are written once; index a new record instead"),
+            _ => action.refused("deleting one document is not supported: records are deleted with their partition (DELETE of the index, or retention)"),
+        })
+        .collect();
     if items.iter().any(|item| matches!(item, Item::Queued { .. })) {
         written(server, &items).await?;
     }
@@ -84,6 +61,46 @@ pub(crate) async fn bulk(
         200,
         &json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": answered}),
     ))
+}
+
+/// An action of a `_bulk` body with its source line (`index`, `create`
+/// and `update` have one; `delete` has none).
+type ActionLines<'a> = (Action, Option<&'a [u8]>);
+
+/// The actions of a `_bulk` body.
+fn read_actions<'a>(
+    body: &'a [u8],
+    default_index: Option<&str>,
+) -> Result<Vec<ActionLines<'a>>, EsError> {
+    let mut lines = body
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace));
+    let mut actions = Vec::new();
+    while let Some((number, line)) = lines.next() {
+        let action = Action::read(line, number + 1, default_index)?;
+        let source = match action.kind.as_str() {
+            "index" | "create" | "update" => {
+                let Some((_, source)) = lines.next() else {
+                    return Err(EsError::illegal(format!(
+                        "the {} action on line {} has no source line after it",
+                        action.kind,
+                        number + 1
+                    )));
+                };
+                Some(source)
+            }
+            "delete" => None,
+            other => {
+                return Err(EsError::illegal(format!(
+                    "Malformed action/metadata line [{}], expected one of [index, create, update, delete] but found [{other}]",
+                    number + 1
+                )));
+            }
+        };
+        actions.push((action, source));
+    }
+    Ok(actions)
 }
 
 /// `{index}/_doc[/{id}]` and `{index}/_create/{id}`: one document, as a
@@ -279,4 +296,32 @@ fn failure(
         "status": error.status,
         "error": {"type": kind.unwrap_or(error.kind), "reason": error.reason},
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_line_anywhere_refuses_the_whole_request() {
+        let body = b"{\"index\": {\"_index\": \"a\"}}\n{}\n{\"delete\": {\"_id\": \"1\"}}\n{\"upsert\": {}}\n{}\n";
+        let error = read_actions(body, None).map(|_| ()).unwrap_err();
+        assert!(error.reason.contains("line [4]"), "{}", error.reason);
+        let body = b"{\"index\": {}}\n{}\n{\"delete\": {\"_index\": \"b\"}}\n{\"create\": {\"_id\": \"7\"}}\n{}\n";
+        let actions = read_actions(body, Some("a")).unwrap_or_default();
+        let kinds: Vec<(&str, Option<&str>, bool)> = actions
+            .iter()
+            .map(|(a, source)| (a.kind.as_str(), a.index.as_deref(), source.is_some()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("index", Some("a"), true),
+                ("delete", Some("b"), false),
+                ("create", Some("a"), true)
+            ]
+        );
+        let cut = b"{\"index\": {\"_index\": \"a\"}}\n";
+        assert!(read_actions(cut, None).is_err());
+    }
 }

@@ -86,8 +86,15 @@ pub trait RecordOperations: Send + Sync + std::fmt::Debug {
 
     /// Reads `source` as the record type, validates it, and hands it to
     /// the background writer under its `unique_together` id, else `id`,
-    /// else a new one; gives that id and the index the record goes to.
-    fn record_json_as(&self, store: &Store, source: &[u8], id: Option<&str>) -> Result<Placed>;
+    /// else a new one; gives that id and the index the record goes to,
+    /// named as `named` (the type as the store names it) says.
+    fn record_json_as(
+        &self,
+        store: &Store,
+        named: &RecordType,
+        source: &[u8],
+        id: Option<&str>,
+    ) -> Result<Placed>;
 
     /// Runs a search; hits are the newest `limit`, oldest first.
     async fn search(&self, store: &Store, search: &JsonSearch) -> Result<JsonResults>;
@@ -246,14 +253,19 @@ impl<R: Record> RecordOperations for TypedOperations<R> {
         store.record(Self::read(source)?.0)
     }
 
-    fn record_json_as(&self, store: &Store, source: &[u8], id: Option<&str>) -> Result<Placed> {
+    fn record_json_as(
+        &self,
+        store: &Store,
+        named: &RecordType,
+        source: &[u8],
+        id: Option<&str>,
+    ) -> Result<Placed> {
         let (record, _) = Self::read(source)?;
         let id = match (record.unique_id()?, id) {
             (Some(unique), _) => unique,
             (None, Some(id)) => id.to_owned(),
             (None, None) => crate::writer::new_id().hyphenated().to_string(),
         };
-        let named = store.named_type(R::record_type())?;
         let mut index = Vec::new();
         named.write_index_of(&record, &mut index);
         let index = String::from_utf8_lossy(&index).into_owned();

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::reply::{EsError, Reply};
 use super::routes::Call;
 use super::server::Server;
-use crate::operations::{self, Placed};
+use crate::operations::Placed;
 
 /// One item's outcome, in request order.
 enum Item {
@@ -231,12 +231,15 @@ fn record(server: &Server, action: &Action, source: &[u8]) -> Item {
             "the action names no _index, and the path names none",
         ));
     };
-    let Some((record_type, _)) = server.type_of_index(index) else {
+    let Some(served) = server.type_of_index(index) else {
         return failed(EsError::index_not_found(index));
     };
-    let placed = operations::of(record_type).and_then(|operations| {
-        operations.record_json_as(&server.store, source, action.id.as_deref())
-    });
+    let placed = served.operations.record_json_as(
+        &server.store,
+        &served.named,
+        source,
+        action.id.as_deref(),
+    );
     match placed {
         Ok(placed) => Item::Queued {
             action: if action.kind == "create" {

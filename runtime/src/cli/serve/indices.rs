@@ -54,29 +54,20 @@ pub(crate) async fn health(server: &Server) -> Result<Reply, EsError> {
     ))
 }
 
-/// The concrete indexes `index` names, sorted; a name without `*` that is
-/// not there is a 404.
-async fn concrete(server: &Server, index: Option<&str>) -> Result<Vec<String>, EsError> {
-    let mut names = Vec::new();
-    for pattern in server.existing_patterns(index, false).await? {
-        names.extend(
-            server
-                .backend
-                .indices(&pattern)
-                .await?
-                .into_iter()
-                .map(|i| i.name),
-        );
-    }
-    names.sort();
-    names.dedup();
-    Ok(names)
+/// The names of the indexes `index` names (see [`Server::indices`]).
+async fn names(server: &Server, index: Option<&str>) -> Result<Vec<String>, EsError> {
+    Ok(server
+        .indices(index)
+        .await?
+        .into_iter()
+        .map(|i| i.name)
+        .collect())
 }
 
 /// The mappings of the type `name` belongs to.
 fn mappings_of(server: &Server, name: &str) -> Value {
     match server.type_of_index(name) {
-        Some((_, named)) => named.template_body()["template"]["mappings"].clone(),
+        Some(served) => served.named.template_body()["template"]["mappings"].clone(),
         None => json!({}),
     }
 }
@@ -84,7 +75,7 @@ fn mappings_of(server: &Server, name: &str) -> Value {
 /// `{index}/_mapping`.
 pub(crate) async fn mapping(server: &Server, index: Option<&str>) -> Result<Reply, EsError> {
     let mut answer = Map::new();
-    for name in concrete(server, index).await? {
+    for name in names(server, index).await? {
         let mappings = mappings_of(server, &name);
         answer.insert(name, json!({"mappings": mappings}));
     }
@@ -109,7 +100,7 @@ pub(crate) async fn field_caps(
             .collect(),
         _ => vec!["*".to_owned()],
     };
-    let indices = concrete(server, index).await?;
+    let indices = names(server, index).await?;
     // field -> mapping type -> the indexes that map it so.
     let mut fields: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for name in &indices {
@@ -173,12 +164,12 @@ fn leaf_types(prefix: &str, properties: &Value, out: &mut Vec<(String, String)>)
 /// hold `*`).
 pub(crate) async fn templates(server: &Server, name: Option<&str>) -> Result<Reply, EsError> {
     let mut found = Vec::new();
-    for (_, named) in server.types() {
-        let template = named.template_name();
-        if name.is_some_and(|name| !glob_matches(name, &template)) {
+    for served in server.types() {
+        let template = &served.template;
+        if name.is_some_and(|name| !glob_matches(name, template)) {
             continue;
         }
-        if let Some(body) = server.backend.get_template(&template).await? {
+        if let Some(body) = server.backend.get_template(template).await? {
             found.push(json!({"name": template, "index_template": body}));
         }
     }
@@ -226,13 +217,9 @@ pub(crate) async fn cat(
     call: &Call<'_>,
     index: Option<&str>,
 ) -> Result<Reply, EsError> {
-    let mut rows = Vec::new();
-    for pattern in server.existing_patterns(index, false).await? {
-        rows.extend(server.backend.indices(&pattern).await?);
-    }
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    rows.dedup_by(|a, b| a.name == b.name);
-    let rows: Vec<Value> = rows
+    let rows: Vec<Value> = server
+        .indices(index)
+        .await?
         .iter()
         .map(|info| {
             json!({

@@ -7,20 +7,35 @@ use std::time::{Duration, Instant};
 
 use super::reply::EsError;
 use crate::backend::Backend;
+use crate::backend::IndexInfo;
 use crate::cli::{Context, Failure};
 use crate::config::Auth;
 use crate::dead_letter::DeadLetter;
 use crate::naming::glob_matches;
+use crate::operations::{self, RecordOperations};
 use crate::record_type::RecordType;
 use crate::store::Store;
 use crate::writer::Stats;
+
+/// A record type of the served backend, with what requests ask of it
+/// worked out once.
+pub(crate) struct ServedType {
+    /// The type as the backend names it.
+    pub(crate) named: RecordType,
+    /// Its template name, which a request may name for its indexes.
+    pub(crate) template: String,
+    /// The pattern of its indexes.
+    pub(crate) pattern: String,
+    /// How its records are read and recorded.
+    pub(crate) operations: &'static dyn RecordOperations,
+}
 
 /// The state of `records serve`.
 pub(crate) struct Server {
     pub(crate) store: Store,
     pub(crate) backend: Arc<dyn Backend>,
-    /// The served types: as registered, and as the backend names them.
-    types: Vec<(&'static RecordType, RecordType)>,
+    /// The served types, looked up by index name for every request.
+    types: Vec<ServedType>,
     pub(crate) auth: Auth,
     /// Records the backend refused, by id, until a `_bulk` reports them.
     refused: Arc<Mutex<HashMap<String, DeadLetter>>>,
@@ -48,7 +63,15 @@ impl Server {
             .types()
             .into_iter()
             .filter(|t| t.backend() == backend_name)
-            .map(|t| Ok((t, store.named_type(t)?)))
+            .map(|t| {
+                let named = store.named_type(t)?;
+                Ok(ServedType {
+                    template: named.template_name(),
+                    pattern: named.pattern(),
+                    operations: operations::of(t)?,
+                    named,
+                })
+            })
             .collect::<crate::Result<_>>()?;
         Ok(Server {
             store,
@@ -64,16 +87,16 @@ impl Server {
         self.types.len()
     }
 
-    /// The served types: as registered, and as named in the backend.
-    pub(crate) fn types(&self) -> impl Iterator<Item = &(&'static RecordType, RecordType)> {
+    /// The served types.
+    pub(crate) fn types(&self) -> impl Iterator<Item = &ServedType> {
         self.types.iter()
     }
 
     /// The type whose records go to index (or template) `name`.
-    pub(crate) fn type_of_index(&self, name: &str) -> Option<&(&'static RecordType, RecordType)> {
-        self.types.iter().find(|(_, named)| {
-            named.template_name() == name || glob_matches(&named.pattern(), name)
-        })
+    pub(crate) fn type_of_index(&self, name: &str) -> Option<&ServedType> {
+        self.types
+            .iter()
+            .find(|t| t.template == name || glob_matches(&t.pattern, name))
     }
 
     /// The index patterns of a request's `{index}` (comma-separated names,
@@ -86,16 +109,12 @@ impl Server {
         index
             .split(',')
             .filter(|name| !name.is_empty())
-            .map(|name| {
-                match self
-                    .types
-                    .iter()
-                    .find(|(_, named)| named.template_name() == name)
-                {
-                    Some((_, named)) => named.pattern(),
+            .map(
+                |name| match self.types.iter().find(|t| t.template == name) {
+                    Some(served) => served.pattern.clone(),
                     None => name.to_owned(),
-                }
-            })
+                },
+            )
             .collect()
     }
 
@@ -116,6 +135,22 @@ impl Server {
             }
         }
         Ok(patterns)
+    }
+
+    /// The indexes `index` names, sorted by name; a concrete name (no
+    /// `*`) that is not there is a 404.
+    pub(crate) async fn indices(&self, index: Option<&str>) -> Result<Vec<IndexInfo>, EsError> {
+        let mut found = Vec::new();
+        for pattern in self.patterns(index) {
+            let matched = self.backend.indices(&pattern).await?;
+            if matched.is_empty() && !pattern.contains('*') {
+                return Err(EsError::index_not_found(&pattern));
+            }
+            found.extend(matched);
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found.dedup_by(|a, b| a.name == b.name);
+        Ok(found)
     }
 
     /// The refusal of the record with `id`, once the writer reported it.
